@@ -1,0 +1,1 @@
+"""Analytics: post classification, link matching, performance and growth queries."""

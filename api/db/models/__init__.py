@@ -1,0 +1,40 @@
+"""ORM models, one module per aggregate; import as ``from api.db import models``."""
+
+from api.db.base import Base
+from api.db.models.campaigns import (
+    Campaign,
+    CampaignGoal,
+    CampaignGroup,
+    Promotion,
+    PromotionTopic,
+    Topic,
+    TopicManager,
+)
+from api.db.models.operations import ApiKey, SyncFeed, SyncRun
+from api.db.models.people import FollowerSnapshot, MicroblogGroup, Person
+from api.db.models.posts import Post, PostHashtag, PostMetricsSnapshot, PostResource
+from api.db.models.resources import Resource, ResourceClick, ResourceTopic
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Campaign",
+    "CampaignGoal",
+    "CampaignGroup",
+    "FollowerSnapshot",
+    "MicroblogGroup",
+    "Person",
+    "Post",
+    "PostHashtag",
+    "PostMetricsSnapshot",
+    "PostResource",
+    "Promotion",
+    "PromotionTopic",
+    "Resource",
+    "ResourceClick",
+    "ResourceTopic",
+    "SyncFeed",
+    "SyncRun",
+    "Topic",
+    "TopicManager",
+]

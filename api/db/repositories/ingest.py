@@ -1,0 +1,228 @@
+"""Writing mirrored posts: upsert, hashtags, resource links, classification, metric snapshots.
+
+The worker and the seeders both come through here, so every post gets its kind, hashtags
+and resource links the same way whichever way it arrived.  Nothing here commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.analytics import text
+from api.db import models
+from api.db.enums import PostKind, ResourceMatch
+from api.db.repositories.resources import get_by_normalized_urls
+from api.db.repositories.topics import current_assignment
+
+P = models.Post
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingPost:
+    external_id: int
+    author_id: int
+    body: str
+    created_at: datetime
+    group_id: int | None = None
+    thread_external_id: int | None = None  # the starter's external id; None or own id for starters
+    replied_to_external_id: int | None = None
+    web_url: str | None = None
+    message_type: str = "update"
+    like_count: int = 0
+    reply_count: int = 0
+    share_count: int = 0
+
+
+def _normalised_links(body: str) -> list[str]:
+    out = []
+    for link in text.links(body):
+        try:
+            out.append(text.normalise_url(link))
+        except ValueError:
+            continue
+    return out
+
+
+async def _internal_ids(session: AsyncSession, external_ids: set[int]) -> dict[int, int]:
+    if not external_ids:
+        return {}
+    rows = await session.execute(
+        sa.select(P.external_id, P.id).where(P.external_id.in_(external_ids))
+    )
+    return dict(rows.tuples().all())
+
+
+async def upsert_posts(
+    session: AsyncSession, posts: Sequence[IncomingPost], observed_at: datetime
+) -> dict[int, int]:
+    """Insert or update posts (starters before replies); returns external id -> post id."""
+    if not posts:
+        return {}
+    starters = [p for p in posts if p.thread_external_id in (None, p.external_id)]
+    replies = [p for p in posts if p.thread_external_id not in (None, p.external_id)]
+
+    links = {p.external_id: _normalised_links(p.body) for p in posts}
+    resource_ids = await get_by_normalized_urls(
+        session, sorted({url for urls in links.values() for url in urls})
+    )
+    managers = set(
+        (
+            await session.execute(
+                sa.select(models.TopicManager.person_id).where(current_assignment())
+            )
+        ).scalars()
+    )
+    campaign_tags = set((await session.execute(sa.select(models.Topic.hashtag))).scalars())
+    tags = {p.external_id: text.hashtags(p.body) for p in posts}
+
+    ids: dict[int, int] = {}
+    for batch in (starters, replies):
+        if not batch:
+            continue
+        parents = await _internal_ids(
+            session,
+            {
+                ext
+                for p in batch
+                for ext in (p.thread_external_id, p.replied_to_external_id)
+                if ext is not None
+            },
+        )
+        parents.update(ids)
+        rows = []
+        for p in batch:
+            is_reply = p in replies
+            matched = any(url in resource_ids for url in links[p.external_id])
+            rows.append(
+                {
+                    "external_id": p.external_id,
+                    "thread_starter_id": parents.get(p.thread_external_id) if is_reply else None,
+                    "replied_to_id": parents.get(p.replied_to_external_id)
+                    if p.replied_to_external_id
+                    else None,
+                    "author_id": p.author_id,
+                    "group_id": p.group_id,
+                    "body": p.body,
+                    "web_url": p.web_url,
+                    "created_at": p.created_at,
+                    "message_type": p.message_type,
+                    "like_count": p.like_count,
+                    "reply_count": p.reply_count,
+                    "share_count": p.share_count,
+                    "kind": text.classify(
+                        p.body,
+                        links_resource=matched,
+                        by_topic_manager=p.author_id in managers,
+                        on_campaign_topic=bool(campaign_tags.intersection(tags[p.external_id])),
+                        message_type=p.message_type,
+                    ),
+                    "synced_at": observed_at,
+                }
+            )
+        stmt = insert(P).values(rows)
+        excluded = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[P.external_id],
+            set_={
+                "body": excluded.body,
+                "web_url": excluded.web_url,
+                "like_count": excluded.like_count,
+                "reply_count": excluded.reply_count,
+                "share_count": excluded.share_count,
+                "group_id": excluded.group_id,
+                "synced_at": excluded.synced_at,
+                # A kind set by hand sticks; otherwise an edit may change the kind.
+                "kind": sa.case((P.kind_set_by_hand, P.kind), else_=excluded.kind),
+            },
+        ).returning(P.external_id, P.id)
+        for external_id, post_id in (await session.execute(stmt)).tuples():
+            ids[external_id] = post_id
+
+    post_ids = list(ids.values())
+    await session.execute(
+        sa.delete(models.PostHashtag).where(models.PostHashtag.post_id.in_(post_ids))
+    )
+    hashtag_rows = [
+        {"post_id": ids[ext], "hashtag": tag} for ext, post_tags in tags.items() for tag in post_tags
+    ]
+    if hashtag_rows:
+        await session.execute(insert(models.PostHashtag).values(hashtag_rows).on_conflict_do_nothing())
+    link_rows = [
+        {"post_id": ids[ext], "resource_id": resource_ids[url], "matched_by": ResourceMatch.URL}
+        for ext, urls in links.items()
+        for url in dict.fromkeys(urls)
+        if url in resource_ids
+    ]
+    if link_rows:
+        await session.execute(insert(models.PostResource).values(link_rows).on_conflict_do_nothing())
+    await record_metrics(
+        session,
+        [(ids[p.external_id], p.like_count, p.reply_count, p.share_count) for p in posts],
+        observed_at,
+    )
+    return ids
+
+
+async def record_metrics(
+    session: AsyncSession, metrics: Sequence[tuple[int, int, int, int]], observed_at: datetime
+) -> int:
+    """Append (post, likes, replies, shares) snapshots where they differ from the latest one."""
+    if not metrics:
+        return 0
+    S = models.PostMetricsSnapshot
+    latest = (
+        sa.select(S.post_id, S.likes, S.replies, S.shares)
+        .distinct(S.post_id)
+        .where(S.post_id.in_([m[0] for m in metrics]))
+        .order_by(S.post_id, S.observed_at.desc())
+    )
+    last = {row.post_id: (row.likes, row.replies, row.shares) for row in await session.execute(latest)}
+    changed = [
+        {"post_id": post_id, "observed_at": observed_at, "likes": likes, "replies": replies, "shares": shares}
+        for post_id, likes, replies, shares in metrics
+        if last.get(post_id) != (likes, replies, shares)
+    ]
+    if changed:
+        await session.execute(insert(S).values(changed).on_conflict_do_nothing())
+        await session.execute(
+            # Core table, not the ORM entity: a plain executemany UPDATE by key.
+            sa.update(P.__table__)
+            .where(P.__table__.c.id == sa.bindparam("b_post_id"))
+            .values(
+                like_count=sa.bindparam("b_likes"),
+                reply_count=sa.bindparam("b_replies"),
+                share_count=sa.bindparam("b_shares"),
+            ),
+            [
+                {"b_post_id": c["post_id"], "b_likes": c["likes"], "b_replies": c["replies"], "b_shares": c["shares"]}
+                for c in changed
+            ],
+        )
+    return len(changed)
+
+
+async def set_kind(session: AsyncSession, post_id: int, kind: PostKind) -> Any:
+    """Classify a post by hand; the kind then survives re-classification."""
+    row = await session.execute(
+        sa.update(P)
+        .where(P.id == post_id, P.deleted_at.is_(None))
+        .values(kind=kind, kind_set_by_hand=True)
+        .returning(P.id, P.kind)
+    )
+    return row.first()
+
+
+async def post_topic_ids(session: AsyncSession, post_id: int) -> set[int]:
+    rows = await session.execute(
+        sa.select(models.Topic.id)
+        .join(models.PostHashtag, models.PostHashtag.hashtag == models.Topic.hashtag)
+        .where(models.PostHashtag.post_id == post_id)
+    )
+    return set(rows.scalars())

@@ -1,0 +1,92 @@
+"""Which posts belong to a parent: a topic, a campaign, a person, a group, a resource, a thread.
+
+One definition serves feeds, counts and analytics, so "a campaign's posts" means the same
+everywhere (contract README: its topics' hashtags, or posted in its tracked groups).
+Each scope turns a (correlated) parent key into a condition on ``post``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import sqlalchemy as sa
+
+from api.db import models
+
+Condition = Callable[[Any], sa.ColumnElement[bool]]
+P = models.Post
+
+
+def _topic(key: Any) -> sa.ColumnElement[bool]:
+    # Keyed by hashtag: the post_hashtag index answers it without touching topic.
+    return P.id.in_(
+        sa.select(models.PostHashtag.post_id)
+        .where(models.PostHashtag.hashtag == key)
+        .correlate_except(models.PostHashtag)
+    )
+
+
+def _campaign(key: Any) -> sa.ColumnElement[bool]:
+    tagged = (
+        sa.select(models.PostHashtag.post_id)
+        .join(models.Topic, models.Topic.hashtag == models.PostHashtag.hashtag)
+        .where(models.Topic.campaign_id == key)
+        .correlate_except(models.PostHashtag, models.Topic)
+    )
+    tracked = (
+        sa.select(models.CampaignGroup.group_id)
+        .where(models.CampaignGroup.campaign_id == key)
+        .correlate_except(models.CampaignGroup)
+    )
+    return sa.or_(P.id.in_(tagged), P.group_id.in_(tracked))
+
+
+def _resource(key: Any) -> sa.ColumnElement[bool]:
+    return P.id.in_(
+        sa.select(models.PostResource.post_id)
+        .where(models.PostResource.resource_id == key)
+        .correlate_except(models.PostResource)
+    )
+
+
+class Scope(Enum):
+    ALL = "ALL"
+    TOPIC = "TOPIC"
+    CAMPAIGN = "CAMPAIGN"
+    PERSON = "PERSON"
+    GROUP = "GROUP"
+    RESOURCE = "RESOURCE"
+    THREAD = "THREAD"
+
+
+@dataclass(frozen=True)
+class ScopeSpec:
+    condition: Condition
+    key_type: sa.types.TypeEngine[Any]
+    # Feeds list thread starters; a thread lists its replies; a resource's promoters are both.
+    starters_only: bool | None
+
+
+SCOPES: dict[Scope, ScopeSpec] = {
+    Scope.ALL: ScopeSpec(lambda key: sa.true(), sa.BigInteger(), True),
+    Scope.TOPIC: ScopeSpec(_topic, sa.Text(), True),
+    Scope.CAMPAIGN: ScopeSpec(_campaign, sa.BigInteger(), True),
+    Scope.PERSON: ScopeSpec(lambda key: P.author_id == key, sa.BigInteger(), True),
+    Scope.GROUP: ScopeSpec(lambda key: P.group_id == key, sa.BigInteger(), True),
+    Scope.RESOURCE: ScopeSpec(_resource, sa.BigInteger(), None),
+    Scope.THREAD: ScopeSpec(lambda key: P.thread_starter_id == key, sa.BigInteger(), False),
+}
+
+
+def membership(scope: Scope, key: Any) -> sa.ColumnElement[bool]:
+    """Live posts of the scope's kind (starters or replies) that belong to ``key``."""
+    spec = SCOPES[scope]
+    conditions = [spec.condition(key), P.deleted_at.is_(None)]
+    if spec.starters_only is True:
+        conditions.append(P.thread_starter_id.is_(None))
+    elif spec.starters_only is False:
+        conditions.append(P.thread_starter_id.is_not(None))
+    return sa.and_(*conditions)

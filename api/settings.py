@@ -1,0 +1,66 @@
+"""Service settings, validated by pydantic-settings under the prefix ``CAMPAIGN_``.
+
+Settings are built once by the entry point and passed in; nothing reads them at import time,
+so tests construct ``Settings(...)`` directly.  ``DATABASE_URL`` (and ``DATABASE_READ_URL``) are
+also accepted without the prefix because that is the name every host and tool uses.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "campaign-graph-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CAMPAIGN_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("CAMPAIGN_DATABASE_URL", "DATABASE_URL")
+    )
+    database_read_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CAMPAIGN_DATABASE_READ_URL", "DATABASE_READ_URL"),
+    )
+    # Where the embedded PostgreSQL keeps its data when no DATABASE_URL is given.
+    data_dir: Path = Path(".campaign-data")
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    jwt_issuer: str = "campaign-graph"
+    jwt_ttl_seconds: int = Field(default=12 * 3600, gt=0)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    # The public base URL of this service, used to build tracked links.
+    public_url: str | None = None
+
+    graphiql: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        # A token signed with a secret everyone can read from the source is no token at all.
+        if self.environment == "production" and (
+            self.jwt_secret.get_secret_value() == DEVELOPMENT_SECRET
+            or len(self.jwt_secret.get_secret_value()) < 32
+        ):
+            raise ValueError(
+                "CAMPAIGN_JWT_SECRET must be set to a secret of at least 32 characters "
+                "outside development"
+            )
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,96 @@
+"""What every mutation shares: user errors, one unit of work, the manager's topics."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import strawberry
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.db.enums import Role
+from api.db.repositories import people, topics
+from api.errors import BadUserInput
+from schema.context import Info
+from schema.types.node import decode_id
+
+T = TypeVar("T")
+
+
+@strawberry.type(description="Why a mutation did not do what was asked; nothing was written.")
+class UserError:
+    field: list[str] | None = strawberry.field(description="Path to the input field at fault.")
+    message: str
+    code: str = strawberry.field(
+        description="INVALID, NOT_FOUND, DUPLICATE, FORBIDDEN or CONFLICT."
+    )
+
+
+class UserErrors(list[UserError]):
+    def add(self, field: str | None, message: str, code: str = "INVALID") -> None:
+        self.append(UserError(field=["input", field] if field else None, message=message, code=code))
+
+
+class _Rollback(Exception):
+    pass
+
+
+async def run(
+    info: Info, work: Callable[[AsyncSession, UserErrors], Awaitable[T]]
+) -> tuple[T | None, UserErrors]:
+    """Run ``work`` in one transaction; roll everything back when it reports a user error."""
+    errors = UserErrors()
+    result: T | None = None
+    try:
+        async with info.context.db.unit_of_work() as session:
+            result = await work(session, errors)
+            if errors:
+                raise _Rollback
+    except _Rollback:
+        result = None
+    except IntegrityError:
+        # A concurrent write won a race the checks had passed; nothing of this one was kept.
+        errors.add(None, "The change conflicts with data written at the same time; retry.", "CONFLICT")
+        result = None
+    return result, errors
+
+
+def id_of(errors: UserErrors, value: str | None, field: str, expect: str) -> int | None:
+    """The primary key behind a global id, or a user error."""
+    if value is None:
+        return None
+    try:
+        return decode_id(value, field=field, expect=expect)[1]
+    except BadUserInput as exc:
+        errors.add(field, exc.message, "INVALID")
+        return None
+
+
+async def managed_topics(info: Info, session: AsyncSession) -> set[int] | None:
+    """Topic ids the caller manages; None for admins, who may touch every topic."""
+    principal = info.context.principal
+    assert principal is not None  # the field's permission class ran first
+    if principal.role is Role.ADMIN:
+        return None
+    person = await people.find_person(session, principal.subject)
+    if person is None:
+        return set()
+    return await topics.managed_topic_ids(session, person.id)
+
+
+def check_managed(
+    errors: UserErrors, allowed: set[int] | None, topic_ids: list[int], field: str
+) -> None:
+    if allowed is None:
+        return
+    if not topic_ids:
+        errors.add(field, "Name at least one topic you manage.", "FORBIDDEN")
+    elif not set(topic_ids) <= allowed:
+        errors.add(field, "You can only do this for topics you manage.", "FORBIDDEN")
+
+
+def ensure(condition: Any, errors: UserErrors, field: str, message: str, code: str = "INVALID") -> bool:
+    if not condition:
+        errors.add(field, message, code)
+    return bool(condition)

@@ -1,0 +1,13 @@
+"""The Query root, composed from per-area mixins."""
+
+import strawberry
+
+from schema.queries.campaigns import CampaignQueries
+from schema.queries.nodes import NodeQueries
+from schema.queries.people import PeopleQueries
+from schema.queries.posts import PostQueries
+
+
+@strawberry.type
+class Query(NodeQueries, CampaignQueries, PeopleQueries, PostQueries):
+    pass
