@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.analytics import text
@@ -56,7 +56,7 @@ async def _internal_ids(session: AsyncSession, external_ids: set[int]) -> dict[i
     rows = await session.execute(
         sa.select(P.external_id, P.id).where(P.external_id.in_(external_ids))
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def upsert_posts(
@@ -142,7 +142,7 @@ async def upsert_posts(
                 "kind": sa.case((P.kind_set_by_hand, P.kind), else_=excluded.kind),
             },
         ).returning(P.external_id, P.id)
-        for external_id, post_id in (await session.execute(stmt)).tuples():
+        for external_id, post_id in (await session.execute(stmt)):
             ids[external_id] = post_id
 
     post_ids = list(ids.values())
@@ -179,7 +179,7 @@ async def record_metrics(
     S = models.PostMetricsSnapshot
     latest = (
         sa.select(S.post_id, S.likes, S.replies, S.shares)
-        .distinct(S.post_id)
+        .ext(distinct_on(S.post_id))
         .where(S.post_id.in_([m[0] for m in metrics]))
         .order_by(S.post_id, S.observed_at.desc())
     )

@@ -189,4 +189,4 @@ async def count_metrics_history(session: AsyncSession, post_ids: list[int]) -> d
     rows = await session.execute(
         sa.select(S.post_id, sa.func.count()).where(S.post_id.in_(post_ids)).group_by(S.post_id)
     )
-    return {post_id: n for post_id, n in rows.tuples()}
+    return {post_id: n for post_id, n in rows}

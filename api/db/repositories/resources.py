@@ -60,7 +60,7 @@ async def get_by_normalized_urls(session: AsyncSession, urls: list[str]) -> dict
     rows = await session.execute(
         sa.select(Resource.normalized_url, Resource.id).where(Resource.normalized_url.in_(urls))
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def page_resources(session: AsyncSession, flt: ResourceFilter, page: Page) -> PageResult:
@@ -144,7 +144,7 @@ async def click_counts(session: AsyncSession, ids: list[int]) -> dict[int, int]:
     rows = await session.execute(
         sa.select(C.resource_id, sa.func.count()).where(C.resource_id.in_(ids)).group_by(C.resource_id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def record_click(session: AsyncSession, resource_id: int, client: str) -> None:

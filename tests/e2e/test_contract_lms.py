@@ -1,0 +1,84 @@
+"""The LMS integration: resource links by topic and resource performance, with an API key."""
+
+from __future__ import annotations
+
+from api.auth import create_api_key
+from api.db.enums import Role
+from api.db.session import Database
+from api.seed import demo_content as content
+from tests.e2e.conftest import Api, operation
+
+
+async def _lms_key(demo_db: Database) -> dict[str, str]:
+    return {"X-API-Key": await create_api_key(demo_db, "lms", Role.LMS)}
+
+
+async def test_resource_links_by_topic(api: Api, demo_db: Database) -> None:
+    headers = await _lms_key(demo_db)
+    data = await api.data(
+        operation("lms/ResourceLinks.graphql"), {"hashtag": "#leadership"}, role=None, headers=headers
+    )
+    resources = data["resources"]
+    expected = [r for r in content.RESOURCES if "leadership" in r[6]]
+    assert resources["totalCount"] == len(expected)
+    assert [r["title"] for r in resources["nodes"]] == [r[1] for r in expected]
+    series = next(r for r in resources["nodes"] if r["kind"] == "PODCAST_SERIES")
+    assert [e["title"] for e in series["episodes"]] == content.EPISODES
+    assert [e["position"] for e in series["episodes"]] == [1, 2, 3, 4, 5]
+    course = next(r for r in resources["nodes"] if r["kind"] == "COURSE")
+    assert course["lmsCourseId"] == "MP-1042"
+    assert course["provider"] == "My Portfolio"
+    assert "leadership" in {t["hashtag"] for t in course["topics"]}
+    assert all(r["trackedUrl"].startswith("http://campaign.test/r/") for r in resources["nodes"])
+
+
+async def test_resource_links_filtered_by_kind(api: Api, demo_db: Database) -> None:
+    headers = await _lms_key(demo_db)
+    data = await api.data(
+        operation("lms/ResourceLinks.graphql"),
+        {"hashtag": "engagement", "kinds": ["COURSE"]},
+        role=None,
+        headers=headers,
+    )
+    assert [r["lmsCourseId"] for r in data["resources"]["nodes"]] == ["MP-2077"]
+
+
+async def test_resource_performance(api: Api, demo_db: Database) -> None:
+    headers = await _lms_key(demo_db)
+    links = await api.data(
+        operation("lms/ResourceLinks.graphql"),
+        {"hashtag": "leadership", "kinds": ["PODCAST_EPISODE", "ARTICLE"]},
+        role=None,
+        headers=headers,
+    )
+    by_title = {r["title"]: r["id"] for r in links["resources"]["nodes"]}
+    episode_one = by_title[content.EPISODES[0]] if content.EPISODES[0] in by_title else None
+    ids = [by_title["In Praise of the Incomplete Leader"]] + ([episode_one] if episode_one else [])
+
+    data = await api.data(
+        operation("lms/ResourcePerformance.graphql"), {"ids": ids}, role=None, headers=headers
+    )
+    article = data["nodes"][0]
+    clicks = {url: sum(n for u, _c, n in content.CLICKS if u == url) for url, *_ in content.CLICKS}
+    assert article["clickCount"] == clicks[content.HBR]
+    promoting = article["promotingPosts"]
+    assert promoting["totalCount"] == sum(1 for p in content.POSTS if content.HBR in p[4])
+    assert promoting["nodes"][0]["metrics"]["likes"] == 15
+
+
+async def test_lms_key_cannot_read_people(api: Api, demo_db: Database) -> None:
+    headers = await _lms_key(demo_db)
+    body = await api.post("{ people(first: 5) { nodes { fullName } } }", role=None, headers=headers)
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    body = await api.post(
+        '{ resources(first: 1, filter: {hashtag: "leadership", kinds: [ARTICLE]}) { nodes { '
+        "promotingPosts(first: 1) { nodes { author { fullName email } } } } } }",
+        role=None,
+        headers=headers,
+    )
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"FORBIDDEN"}
+
+
+async def test_revoked_or_unknown_key_is_unauthenticated(api: Api) -> None:
+    body = await api.post("{ topics { totalCount } }", role=None, headers={"X-API-Key": "cgk_nope"})
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
