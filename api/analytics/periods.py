@@ -52,6 +52,8 @@ def periods(since: datetime, until: datetime, interval: Interval) -> list[tuple[
     """
     check_range(since, until)
     out: list[tuple[date, datetime, datetime]] = []
+    if since == until:  # [since, until) is empty
+        return out
     start = _start_of(since, interval)
     while True:
         end = _next(start, interval)

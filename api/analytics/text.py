@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# `regex`, not `re`: hashtags need \p{M} (combining marks), or `#हिन्दी` is cut to one letter.
+import regex
 
 from api.db.enums import PostKind
 
 # Unicode-aware: `#Führung` and `#リーダー` are hashtags; `#` inside a word (`C#`) is not.
-HASHTAG = re.compile(r"(?<![\w#&])#(\w[\w-]*)", re.UNICODE)
-URL = re.compile(r"https?://[^\s<>\"'()\[\]]+", re.IGNORECASE)
+_TAG = r"[\w\p{M}](?:[\w\p{M}-]*[\w\p{M}])?"
+HASHTAG = regex.compile(rf"(?<![\w\p{{M}}#&])#({_TAG})(?![\w\p{{M}}#])")
+# Balanced parentheses stay in a link (Wikipedia's `Leadership_(disambiguation)`); a link
+# inside parentheses, `(see https://x/y)`, does not take the closing one.
+URL = re.compile(r"https?://(?:[^\s<>\"'()\[\]]|\([^\s<>\"'()]*\))+", re.IGNORECASE)
 _TRAILING_PUNCTUATION = ".,;:!?)]}'\""
 TRACKING_PARAMS = {"fbclid", "gclid", "msclkid", "mc_cid", "mc_eid", "igshid", "si", "ref", "ref_src"}
 _QUOTED = re.compile(r"[\"“”„«»]([^\"“”„«»]{12,})[\"“”„«»]", re.UNICODE)
@@ -24,30 +31,44 @@ def normalise_hashtag(raw: str) -> str:
 
     Raises InvalidHashtag for empty input, spaces, a '#' in the middle, or punctuation.
     """
-    tag = raw.strip()
+    tag = unicodedata.normalize("NFC", raw.strip())
     if tag.startswith("#"):
         tag = tag[1:]
     if not tag:
         raise InvalidHashtag("A hashtag needs at least one letter or digit.")
     if any(ch.isspace() for ch in tag):
         raise InvalidHashtag("A hashtag cannot contain spaces.")
-    if not re.fullmatch(r"\w[\w-]*", tag, re.UNICODE):
-        raise InvalidHashtag("A hashtag may contain only letters, digits, '_' and '-'.")
+    # Exactly what hashtags() would find in a post, or a topic could never be matched.
+    if not regex.fullmatch(_TAG, tag) or tag.isdigit():
+        raise InvalidHashtag(
+            "A hashtag is letters, digits, '_' and inner '-', and not only digits."
+        )
     return tag.lower()
 
 
 def hashtags(body: str) -> list[str]:
     """Hashtags in a post body, lower-cased, in order of first appearance, without repeats."""
     seen: dict[str, None] = {}
-    for match in HASHTAG.finditer(body):
-        tag = match.group(1).rstrip("-").lower()
-        if tag and not tag.isdigit():
+    # Links go first: `https://x/page#section` has a fragment, not a hashtag.
+    text = URL.sub(" ", unicodedata.normalize("NFC", body))
+    for match in HASHTAG.finditer(text):
+        tag = match.group(1).lower()
+        if not tag.isdigit():
             seen.setdefault(tag, None)
     return list(seen)
 
 
+def _trim(link: str) -> str:
+    """Drop sentence punctuation after a link, but keep a ')' that closes one in it."""
+    while link and link[-1] in _TRAILING_PUNCTUATION:
+        if link[-1] == ")" and link.count("(") >= link.count(")"):
+            break
+        link = link[:-1]
+    return link
+
+
 def links(body: str) -> list[str]:
-    return [match.group(0).rstrip(_TRAILING_PUNCTUATION) for match in URL.finditer(body)]
+    return [_trim(match.group(0)) for match in URL.finditer(body)]
 
 
 def normalise_url(url: str) -> str:
@@ -61,6 +82,8 @@ def normalise_url(url: str) -> str:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ValueError("not an absolute http(s) URL")
     host = parts.hostname.lower()
+    if ":" in host:  # IPv6 literals keep their brackets
+        host = f"[{host}]"
     if parts.port and parts.port not in (80, 443):
         host = f"{host}:{parts.port}"
     path = parts.path.rstrip("/")

@@ -45,6 +45,8 @@ class Cursor:
             value, id_ = json.loads(base64.urlsafe_b64decode(padded.encode()))
             if value_type is datetime:
                 value = datetime.fromisoformat(value)
+                if value.tzinfo is None:  # ours always carry one
+                    raise ValueError("naive timestamp")
             elif value_type is date:
                 value = date.fromisoformat(value)
             elif value_type is not None and not isinstance(value, value_type):

@@ -118,6 +118,8 @@ class Campaign(Node):
         self, info: Info, since: datetime, until: datetime, interval: Interval = Interval.WEEK
     ) -> list[TimelinePoint]:
         spans = periods(since, until, interval)
+        if not spans:
+            return []
         by_period = await info.context.loaders.totals.load(
             (self._row.id, (Scope.CAMPAIGN, spans[0][1], spans[-1][2], interval))
         )

@@ -1,0 +1,239 @@
+"""docker-compose.yml and the Dockerfile agree with the `campaign` command they run.
+
+Nobody here runs Docker in CI, so these checks are what keep the compose file from rotting
+when a CLI command or option is renamed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shlex
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import yaml
+
+from api.cli import main
+from api.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+SECRET = "s" * 32
+
+
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def services() -> dict[str, dict[str, Any]]:
+    return compose()["services"]
+
+
+def dockerfile_instruction(name: str) -> list[str]:
+    """The exec form (JSON array) of the last ``name`` instruction in the Dockerfile."""
+    found = [
+        line.split(None, 1)[1]
+        for line in DOCKERFILE.read_text().splitlines()
+        if line.split(None, 1)[:1] == [name]
+    ]
+    assert found, f"the Dockerfile has no {name}"
+    value = json.loads(found[-1])
+    assert isinstance(value, list), f"{name} should use the exec (JSON array) form"
+    return value
+
+
+def as_argv(value: str | list[str]) -> list[str]:
+    return shlex.split(value) if isinstance(value, str) else [str(part) for part in value]
+
+
+def built_from_dockerfile(service: dict[str, Any]) -> bool:
+    build = service.get("build")
+    if build is None:
+        return False
+    context = build if isinstance(build, str) else build.get("context", ".")
+    dockerfile = "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
+    return (ROOT / context / dockerfile).resolve() == DOCKERFILE
+
+
+def argv(service: dict[str, Any]) -> list[str]:
+    """What the container runs: entrypoint (the service's, else the image's) plus command."""
+    if "entrypoint" in service:
+        entrypoint = as_argv(service["entrypoint"])
+    elif built_from_dockerfile(service):
+        entrypoint = dockerfile_instruction("ENTRYPOINT")
+    else:
+        entrypoint = []
+    command = as_argv(service["command"]) if "command" in service else []
+    return entrypoint + command
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {key: str(value) for key, value in env.items()}
+
+
+def campaign_services() -> list[str]:
+    return [name for name, service in services().items() if argv(service)[:1] == ["campaign"]]
+
+
+def resolve(args: list[str]) -> click.Command:
+    """Walk ``args`` (without the program name) through the click tree, checking each option."""
+    command: click.Command = main
+    path = ["campaign"]
+    words = iter(args)
+    for word in words:
+        if word.startswith("-"):
+            name = word.split("=", 1)[0]
+            options = {
+                opt: param
+                for param in command.params
+                if isinstance(param, click.Option)
+                for opt in (*param.opts, *param.secondary_opts)
+            }
+            assert name in options, f"`{' '.join(path)}` has no option {name}"
+            option = options[name]
+            if "=" not in word and not option.is_flag and not option.count:
+                value = next(words, None)
+                assert value is not None, f"{name} of `{' '.join(path)}` needs a value"
+        elif isinstance(command, click.Group):
+            assert word in command.commands, f"`{' '.join(path)}` has no command {word!r}"
+            command = command.commands[word]
+            path.append(word)
+        else:
+            assert any(isinstance(p, click.Argument) for p in command.params), (
+                f"`{' '.join(path)}` takes no argument {word!r}"
+            )
+    assert not isinstance(command, click.Group), f"`{' '.join(path)}` is a group, not a command"
+    return command
+
+
+# -- the compose file -------------------------------------------------------------------------
+def test_compose_file_is_well_formed() -> None:
+    data = compose()
+    assert set(data["services"]) >= {"postgres", "migrate", "api"}
+    for name, service in data["services"].items():
+        assert isinstance(service, dict), name
+        assert "image" in service or "build" in service, f"{name} has neither image nor build"
+    for name in ("migrate", "api"):
+        assert built_from_dockerfile(data["services"][name]), f"{name} is not built from Dockerfile"
+
+
+def test_postgres_has_a_healthcheck_and_a_named_volume() -> None:
+    postgres = services()["postgres"]
+    assert postgres["image"].startswith("postgres:")
+    test = postgres["healthcheck"]["test"]
+    assert "pg_isready" in (test if isinstance(test, str) else " ".join(test))
+    named = set(compose().get("volumes") or {})
+    mounted = {str(volume).split(":", 1)[0] for volume in postgres["volumes"]}
+    assert mounted & named, "postgres keeps its data in a named volume"
+
+
+def test_postgres_credentials_match_the_database_url() -> None:
+    postgres = environment(services()["postgres"])
+    expected = (
+        f"postgresql://{postgres.get('POSTGRES_USER', 'postgres')}:{postgres['POSTGRES_PASSWORD']}"
+        f"@postgres:5432/{postgres.get('POSTGRES_DB', 'postgres')}"
+    )
+    for name in campaign_services():
+        assert environment(services()[name]).get("DATABASE_URL") == expected, name
+
+
+def test_migrate_waits_for_a_healthy_postgres() -> None:
+    assert services()["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_api_waits_for_migrations_to_finish() -> None:
+    depends = services()["api"]["depends_on"]
+    assert depends["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_api_listens_on_all_interfaces_on_the_published_port() -> None:
+    api = services()["api"]
+    args = argv(api)
+    assert args[args.index("--host") + 1] == "0.0.0.0"
+    port = args[args.index("--port") + 1]
+    assert any(str(mapping).endswith(f":{port}") for mapping in api["ports"])
+
+
+def test_migrate_and_api_run_the_expected_commands() -> None:
+    assert argv(services()["migrate"])[:3] == ["campaign", "db", "upgrade"]
+    assert argv(services()["api"])[:2] == ["campaign", "serve"]
+
+
+@pytest.mark.parametrize("name", ["migrate", "api"])
+def test_campaign_commands_exist_in_the_cli(name: str) -> None:
+    args = argv(services()[name])
+    assert args[0] == "campaign"
+    resolve(args[1:])
+
+
+def test_every_campaign_command_exists_in_the_cli() -> None:
+    # Any service added later (the worker) is checked too.
+    assert campaign_services()
+    for name in campaign_services():
+        resolve(argv(services()[name])[1:])
+
+
+def test_the_cli_walk_catches_mistakes() -> None:
+    with pytest.raises(AssertionError, match="no command 'upgrad'"):
+        resolve(["db", "upgrad"])
+    with pytest.raises(AssertionError, match="no option --hots"):
+        resolve(["serve", "--hots", "0.0.0.0"])
+    with pytest.raises(AssertionError, match="is a group"):
+        resolve(["db"])
+    # The entrypoint is already `campaign`; repeating it in `command` is a mistake.
+    with pytest.raises(AssertionError, match="no command 'campaign'"):
+        resolve(["campaign", "db", "upgrade"])
+
+
+def test_the_secret_is_required_and_production_settings_validate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in campaign_services():
+        env = environment(services()[name])
+        monkeypatch.delenv("CAMPAIGN_DATABASE_URL", raising=False)
+        assert env["CAMPAIGN_JWT_SECRET"].startswith("${CAMPAIGN_JWT_SECRET:?"), name
+        assert env["CAMPAIGN_ENVIRONMENT"] == "production", name
+        for key, value in {**env, "CAMPAIGN_JWT_SECRET": SECRET}.items():
+            monkeypatch.setenv(key, value)
+        settings = Settings(_env_file=None)  # type: ignore[call-arg]
+        assert settings.environment == "production"
+        assert settings.database_url == env["DATABASE_URL"]
+
+
+# -- the image --------------------------------------------------------------------------------
+def test_dockerfile_entrypoint_is_the_declared_console_script() -> None:
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    entrypoint = dockerfile_instruction("ENTRYPOINT")
+    assert len(entrypoint) == 1
+    assert entrypoint[0] in scripts
+    module, _, attribute = scripts[entrypoint[0]].partition(":")
+    assert getattr(importlib.import_module(module), attribute) is main
+
+
+def test_dockerfile_default_command_exists_in_the_cli() -> None:
+    resolve(dockerfile_instruction("CMD"))
+
+
+def test_dockerfile_base_image_and_install() -> None:
+    text = DOCKERFILE.read_text()
+    assert "FROM python:3.11-slim" in text
+    assert "pip install" in text
+
+
+def test_dockerignore_keeps_local_state_out_and_the_project_in() -> None:
+    ignored = {line.strip() for line in DOCKERIGNORE.read_text().splitlines()}
+    ignored.discard("")
+    assert {".venv", ".campaign-data", ".git", ".env"} <= ignored
+    # Migrations read [tool.alembic] from pyproject.toml and need alembic/ in the image.
+    assert not ignored & {"pyproject.toml", "alembic", "api", "schema", "*"}
