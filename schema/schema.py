@@ -9,6 +9,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.schema.config import StrawberryConfig
 
 from schema.errors import ErrorCodes
+from schema.extensions import IntrospectionForAdmins
 from schema.mutations import Mutation
 from schema.queries import Query
 from schema.types.campaign import Campaign
@@ -28,6 +29,7 @@ def build_schema() -> strawberry.Schema:
         types=[Campaign, Group, Person, Post, Promotion, Resource, Topic, TopicManager],
         extensions=[
             ErrorCodes,
+            IntrospectionForAdmins,
             lambda: QueryDepthLimiter(max_depth=12),
             lambda: MaxAliasesLimiter(max_alias_count=30),
             lambda: MaxTokensLimiter(max_token_count=5000),

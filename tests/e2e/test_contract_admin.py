@@ -142,3 +142,14 @@ async def test_set_up_a_campaign_step_by_step(api: Api) -> None:
         "goals": [{"metric": "POSTS", "target": 50}],
         "promotions": {"totalCount": 1},
     }
+
+
+async def test_introspection_is_for_admins(reader: Api) -> None:
+    query = "{ __schema { queryType { name } } }"
+    assert (await reader.data(query))["__schema"]["queryType"]["name"] == "Query"
+    for role in (Role.MEMBER, Role.MANAGER, Role.LMS):
+        body = await reader.post(query, role=role)
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # __typename is not introspection: clients (Apollo) add it everywhere.
+    data = await reader.data('{ topic(hashtag: "change") { __typename } }', role=Role.MEMBER)
+    assert data["topic"]["__typename"] == "Topic"
