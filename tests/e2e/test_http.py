@@ -1,0 +1,146 @@
+"""The HTTP surface around GraphQL: liveness, readiness, GraphiQL and queries over GET."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import sqlalchemy as sa
+from asgi_lifespan import LifespanManager
+
+from api.app import create_app
+from api.db.enums import Role
+from api.db.session import Database
+from api.seed import demo_content as content
+from tests import dbs
+from tests.e2e.conftest import Api, settings_for
+
+UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none"
+
+
+@asynccontextmanager
+async def _client(url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An app that owns its database engines (as in production), with a client on it."""
+    app = create_app(settings_for(url))
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://campaign.test") as client:
+            yield client
+
+
+# -- liveness and readiness ---------------------------------------------------------------------
+async def test_healthz_is_ok_even_when_the_database_is_unreachable() -> None:
+    async with _client(UNREACHABLE) as client:
+        response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_is_unavailable_when_the_database_is_unreachable() -> None:
+    async with _client(UNREACHABLE) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+
+
+async def test_healthz_needs_no_credentials(reader: Api) -> None:
+    response = await reader.client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_is_ready_on_a_migrated_database(empty_api: Api) -> None:
+    response = await empty_api.client.get("/readyz")
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "ready"
+
+
+async def test_readyz_is_unavailable_on_a_database_that_is_not_migrated(
+    pg_server: dbs.TestServer,
+) -> None:
+    url = pg_server.create()
+    try:
+        async with _client(url) as client:
+            response = await client.get("/readyz")
+            assert response.status_code == 503, response.text
+            assert response.json()["status"] != "ready"
+            # Liveness does not depend on it.
+            assert (await client.get("/healthz")).status_code == 200
+    finally:
+        pg_server.drop(url)
+
+
+async def test_readyz_is_unavailable_when_migrations_are_pending(
+    empty_api: Api, fresh_db: Database
+) -> None:
+    async with fresh_db.unit_of_work() as session:
+        await session.execute(sa.text("UPDATE alembic_version SET version_num = 'an-older-one'"))
+    response = await empty_api.client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["status"] != "ready"
+
+
+# -- GraphiQL and GET ---------------------------------------------------------------------------
+async def test_graphiql_page_for_browsers(reader: Api) -> None:
+    response = await reader.client.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert page.lstrip().lower().startswith("<!doctype html")
+    assert "graphiql" in page.lower()
+
+
+async def test_queries_via_get(reader: Api) -> None:
+    response = await reader.client.get(
+        "/graphql",
+        params={"query": "{topics{totalCount}}"},
+        headers={"Authorization": f"Bearer {reader.token(Role.MEMBER, 'm@example.com')}"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body
+    assert body["data"] == {"topics": {"totalCount": len(content.TOPICS)}}
+
+
+async def test_queries_via_get_with_variables(reader: Api) -> None:
+    response = await reader.client.get(
+        "/graphql",
+        params={
+            "query": "query($h: String!) { topic(hashtag: $h) { name } }",
+            "variables": '{"h": "#Change"}',
+        },
+        headers={"Authorization": f"Bearer {reader.token()}"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"topic": {"name": "Change"}}
+
+
+async def test_anonymous_query_via_get_is_unauthenticated(reader: Api) -> None:
+    response = await reader.client.get("/graphql", params={"query": "{topics{totalCount}}"})
+    body = response.json()
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"UNAUTHENTICATED"}
+    assert body.get("data") is None
+
+
+async def test_mutations_via_get_are_refused(api: Api, demo_db: Database) -> None:
+    async def campaigns() -> int:
+        async with demo_db.reading() as session:
+            return (await session.execute(sa.text("SELECT count(*) FROM campaign"))).scalar_one()
+
+    before = await campaigns()
+    mutation = (
+        'mutation { createCampaign(input: {slug: "via-get", name: "Via GET", '
+        'startsOn: "2027-01-04"}) { campaign { id } userErrors { code } } }'
+    )
+    response = await api.client.get(
+        "/graphql",
+        params={"query": mutation},
+        headers={"Authorization": f"Bearer {api.token(Role.ADMIN)}"},
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert "data" not in response.text or response.json().get("data") is None
+    assert await campaigns() == before
+    # The same mutation over POST works: it was the method that was refused.
+    data = await api.data(mutation)
+    assert data["createCampaign"]["userErrors"] == []
+    assert await campaigns() == before + 1
