@@ -30,7 +30,9 @@ class Principal:
     subject: str
 
 
-def issue_token(settings: Settings, role: Role, subject: str, ttl_seconds: int | None = None) -> str:
+def issue_token(
+    settings: Settings, role: Role, subject: str, ttl_seconds: int | None = None
+) -> str:
     now = int(time.time())
     claims = {
         "sub": subject,

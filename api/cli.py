@@ -7,7 +7,6 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 import click
@@ -25,7 +24,10 @@ def database(settings: Settings) -> Iterator[str]:
 
     url, embedded = resolve_database_url(settings.database_url, settings.data_dir)
     if embedded is not None:
-        click.echo(f"Embedded PostgreSQL in {embedded.data_dir} (set DATABASE_URL to use another)", err=True)
+        click.echo(
+            f"Embedded PostgreSQL in {embedded.data_dir} (set DATABASE_URL to use another)",
+            err=True,
+        )
     try:
         yield url
     finally:
@@ -34,16 +36,21 @@ def database(settings: Settings) -> Iterator[str]:
 
 
 def _settings(ctx: click.Context) -> Settings:
-    return ctx.obj  # type: ignore[no-any-return]
+    return ctx.obj
 
 
 @click.group()
-@click.option("--data-dir", type=click.Path(path_type=Path), help="Embedded PostgreSQL data folder.")
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), help="Embedded PostgreSQL data folder."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
     """Campaign Graph: one GraphQL picture of a learning-community campaign."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         settings = get_settings()
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
@@ -92,8 +99,10 @@ def up(ctx: click.Context, host: str | None, port: int | None) -> None:
             click.echo("Loaded the demo campaign.", err=True)
         token = issue_token(settings, Role.ADMIN, "admin@example.com")
         base = settings.public_url or f"http://{host}:{port}"
-        click.echo(f"\nGraphiQL:    {base}/graphql\nAdmin token: {token}\n"
-                   f"(GraphiQL headers: {{\"Authorization\": \"Bearer {token}\"}})\n")
+        click.echo(
+            f"\nGraphiQL:    {base}/graphql\nAdmin token: {token}\n"
+            f'(GraphiQL headers: {{"Authorization": "Bearer {token}"}})\n'
+        )
         _serve(settings, url, host, port)
 
 
@@ -156,7 +165,6 @@ def check(ctx: click.Context) -> None:
 def revision(ctx: click.Context, message: str) -> None:
     """Write a new migration from the difference between models and database."""
     from alembic import command
-
     from api.db import migrations
 
     with database(_settings(ctx.find_root())) as url:
@@ -166,12 +174,20 @@ def revision(ctx: click.Context, message: str) -> None:
 # -- data -------------------------------------------------------------------------------------
 @main.command()
 @click.option("--demo", is_flag=True, help="Load the demo campaign.")
-@click.option("--anchor", type=click.DateTime(["%Y-%m-%d"]), help="Demo: the campaign's first Monday is the week of this day (default: three weeks ago).")
+@click.option(
+    "--anchor",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Demo: the campaign's first Monday is the week of this day (default: three weeks ago).",
+)
 @click.option("--people", type=int, default=0, help="Generator: people to create.")
 @click.option("--posts", type=int, default=0, help="Generator: posts to create.")
-@click.option("--seed", "random_seed", type=int, default=1, show_default=True, help="Generator: random seed.")
+@click.option(
+    "--seed", "random_seed", type=int, default=1, show_default=True, help="Generator: random seed."
+)
 @click.pass_context
-def seed(ctx: click.Context, demo: bool, anchor: object, people: int, posts: int, random_seed: int) -> None:
+def seed(
+    ctx: click.Context, demo: bool, anchor: object, people: int, posts: int, random_seed: int
+) -> None:
     """Load demo data, or generate a large network for tests and benchmarks."""
     from api.seed.demo import seed_demo
     from api.seed.generator import generate
@@ -243,7 +259,9 @@ def schema() -> None:
 
 
 @schema.command("export")
-@click.option("--output", type=click.Path(path_type=Path), default=None, help="File (default: stdout).")
+@click.option(
+    "--output", type=click.Path(path_type=Path), default=None, help="File (default: stdout)."
+)
 def schema_export(output: Path | None) -> None:
     """Print (or write) the schema's SDL."""
     from schema.sdl import export_sdl

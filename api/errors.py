@@ -1,10 +1,10 @@
 """Domain errors, each with the code clients see in ``extensions.code``.
 
-    ApiError
-    ├── BadUserInput      BAD_USER_INPUT   (with the input field at fault)
-    ├── NotFound          NOT_FOUND
-    ├── Unauthenticated   UNAUTHENTICATED
-    └── Forbidden         FORBIDDEN
+ApiError
+├── BadUserInput      BAD_USER_INPUT   (with the input field at fault)
+├── NotFound          NOT_FOUND
+├── Unauthenticated   UNAUTHENTICATED
+└── Forbidden         FORBIDDEN
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         # A token signed with a secret everyone can read from the source is no token at all.
-        if self.environment == "production" and (
+        if self.environment != "development" and (
             self.jwt_secret.get_secret_value() == DEVELOPMENT_SECRET
             or len(self.jwt_secret.get_secret_value()) < 32
         ):

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 from api.analytics.performance import Totals
 from api.analytics.periods import Interval, check_range, periods
 from api.db.pagination import Direction, Page
-from api.db.repositories.posts import PostFilter, PostQuery, PostSort, cursor_type, default_direction
+from api.db.repositories.posts import (
+    PostFilter,
+    PostQuery,
+    PostSort,
+    cursor_type,
+    default_direction,
+)
 from api.db.repositories.scopes import Scope
 from schema.context import Info
 from schema.pagination import Connection, connection
@@ -51,7 +57,9 @@ async def posts_connection(
     return connection(result, Post.from_row, count)
 
 
-async def followers_change(info: Info, person_ids: Iterable[int], since: datetime, until: datetime) -> int:
+async def followers_change(
+    info: Info, person_ids: Iterable[int], since: datetime, until: datetime
+) -> int:
     ids = list(person_ids)
     if not ids:
         return 0
@@ -86,7 +94,9 @@ async def follower_growth(
     spans = periods(since, until, interval)
     if person_id is None:
         return []
-    counts = await info.context.loaders.followers_at.load_many([(person_id, end) for _, _, end in spans])
+    counts = await info.context.loaders.followers_at.load_many(
+        [(person_id, end) for _, _, end in spans]
+    )
     return [
         FollowerPoint(period_start=start, followers=int(n))
         for (start, _, _), n in zip(spans, counts, strict=True)

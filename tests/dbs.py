@@ -30,9 +30,11 @@ def in_thread(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def with_database(url: str, name: str) -> str:
-    return make_url(url.replace("postgres://", "postgresql://", 1)).set(
-        database=name
-    ).render_as_string(hide_password=False)
+    return (
+        make_url(url.replace("postgres://", "postgresql://", 1))
+        .set(database=name)
+        .render_as_string(hide_password=False)
+    )
 
 
 async def admin(url: str, *statements: str) -> None:

@@ -44,14 +44,17 @@ def _starters(scope: Scope, keys: list[Any], since: datetime, until: datetime, b
     parent = unnest_keys(keys, SCOPES[scope].key_type)
     inner = (
         sa.select(
-            P.id, P.author_id, P.like_count, P.reply_count, P.kind, bucket(P.created_at).label("bucket")
+            P.id,
+            P.author_id,
+            P.like_count,
+            P.reply_count,
+            P.kind,
+            bucket(P.created_at).label("bucket"),
         )
         .where(membership(scope, parent.c.key), P.created_at >= since, P.created_at < until)
         .lateral("s")
     )
-    return (
-        sa.select(parent.c.key, inner).select_from(parent.join(inner, sa.true())).cte("starters")
-    )
+    return sa.select(parent.c.key, inner).select_from(parent.join(inner, sa.true())).cte("starters")
 
 
 async def totals(
@@ -96,7 +99,9 @@ async def totals(
         .group_by(authors.c.key, authors.c.bucket)
         .subquery("author_totals")
     )
-    stmt = sa.select(post_totals, sa.func.coalesce(author_totals.c.authors, 0).label("authors")).join(
+    stmt = sa.select(
+        post_totals, sa.func.coalesce(author_totals.c.authors, 0).label("authors")
+    ).join(
         author_totals,
         sa.and_(
             author_totals.c.key == post_totals.c.key,

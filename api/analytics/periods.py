@@ -44,7 +44,9 @@ def check_range(since: datetime, until: datetime) -> None:
         raise BadUserInput("`until` is before `since`.", field="until")
 
 
-def periods(since: datetime, until: datetime, interval: Interval) -> list[tuple[date, datetime, datetime]]:
+def periods(
+    since: datetime, until: datetime, interval: Interval
+) -> list[tuple[date, datetime, datetime]]:
     """(period start, start instant, end instant) for every period overlapping [since, until).
 
     Raises BadUserInput when ``until`` is before ``since`` or the range spans more than

@@ -18,7 +18,17 @@ HASHTAG = regex.compile(rf"(?<![\w\p{{M}}#&])#({_TAG})(?![\w\p{{M}}#])")
 # inside parentheses, `(see https://x/y)`, does not take the closing one.
 URL = re.compile(r"https?://(?:[^\s<>\"'()\[\]]|\([^\s<>\"'()]*\))+", re.IGNORECASE)
 _TRAILING_PUNCTUATION = ".,;:!?)]}'\""
-TRACKING_PARAMS = {"fbclid", "gclid", "msclkid", "mc_cid", "mc_eid", "igshid", "si", "ref", "ref_src"}
+TRACKING_PARAMS = {
+    "fbclid",
+    "gclid",
+    "msclkid",
+    "mc_cid",
+    "mc_eid",
+    "igshid",
+    "si",
+    "ref",
+    "ref_src",
+}
 _QUOTED = re.compile(r"[\"“”„«»]([^\"“”„«»]{12,})[\"“”„«»]", re.UNICODE)
 
 

@@ -16,8 +16,12 @@ from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import QueryableAttribute
 
 from api.errors import BadUserInput
+
+# A sort or key column: a Core column expression or an ORM attribute.
+ColumnLike = sa.ColumnElement[Any] | QueryableAttribute[Any]
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -54,7 +58,9 @@ class Cursor:
             if not isinstance(id_, int):
                 raise TypeError("id")
         except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
-            raise BadUserInput("The cursor is not one this service gave out.", field="after") from exc
+            raise BadUserInput(
+                "The cursor is not one this service gave out.", field="after"
+            ) from exc
         return cls(value, id_)
 
 
@@ -93,16 +99,18 @@ class PageResult:
     cursors: list[str]
 
 
-def keyset_where(sort: sa.ColumnElement[Any], id_col: sa.ColumnElement[Any], page: Page) -> Any:
+def keyset_where(sort: ColumnLike, id_col: ColumnLike, page: Page) -> Any:
     """The condition that starts a page after its cursor (true when there is none)."""
     if page.after is None:
         return sa.true()
     left = sa.tuple_(sort, id_col)
-    right = sa.tuple_(sa.literal(page.after.value, sort.type), sa.literal(page.after.id, id_col.type))
+    right = sa.tuple_(
+        sa.literal(page.after.value, sort.type), sa.literal(page.after.id, id_col.type)
+    )
     return left < right if page.direction is Direction.DESC else left > right
 
 
-def keyset_order(sort: sa.ColumnElement[Any], id_col: sa.ColumnElement[Any], page: Page) -> list[Any]:
+def keyset_order(sort: ColumnLike, id_col: ColumnLike, page: Page) -> list[Any]:
     if page.direction is Direction.DESC:
         return [sort.desc(), id_col.desc()]
     return [sort.asc(), id_col.asc()]

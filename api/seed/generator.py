@@ -24,43 +24,173 @@ from api.db.session import asyncpg_connect_args
 DAYS = 120
 FALLBACK_TAGS = ["leadership", "managing", "change", "engagement"]
 CHATTER_TAGS = ["mondaymotivation", "teamwork", "learning"]  # tags no campaign runs
-FIRST = ["Ana", "Ben", "Chloé", "Dev", "Emeka", "Fatima", "Grace", "Hiro", "Ines", "Jonas",
-         "Kofi", "Lena", "Marta", "Nils", "Olu", "Priya", "Quinn", "Rosa", "Sven", "Tomás"]
-LAST = ["Adams", "Brandt", "Costa", "Dubois", "Eze", "Fischer", "García", "Hughes", "Ito",
-        "Jensen", "Khan", "Larsen", "Moreau", "Novak", "Okafor", "Patel", "Rossi", "Schmidt"]
-TITLES = ["Team Lead", "Engineer", "Analyst", "Sales Manager", "HR Partner", "Designer",
-          "Project Manager", "Director", "Consultant", "Learning Specialist"]
-DEPARTMENTS = ["Engineering", "Sales", "Finance", "HR", "Marketing", "Operations", "Legal",
-               "Learning & Development", "Customer Success"]
-GROUP_WORDS = ["Engagement", "Social Media at Work", "New Managers", "Leading Change",
-               "Coaching Circle", "Remote Teams", "Book Club"]
-VERBS = ["recognise", "coach", "thank", "listen to", "delegate to", "stretch", "involve",
-         "check in with", "give feedback to"]
-OBJECTS = ["your team", "a new starter", "remote colleagues", "quiet people", "your peers",
-           "the whole department", "your manager"]
-WHEN = ["every week", "after a big win", "before a change lands", "in one-to-ones",
-        "on Monday mornings", "when things go wrong", "during busy periods"]
-OPENERS = ["Great session today on how to", "Trying something new: we", "Reminder that we all",
-           "Loved hearing how teams", "This week I want to"]
+FIRST = [
+    "Ana",
+    "Ben",
+    "Chloé",
+    "Dev",
+    "Emeka",
+    "Fatima",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kofi",
+    "Lena",
+    "Marta",
+    "Nils",
+    "Olu",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tomás",
+]
+LAST = [
+    "Adams",
+    "Brandt",
+    "Costa",
+    "Dubois",
+    "Eze",
+    "Fischer",
+    "García",
+    "Hughes",
+    "Ito",
+    "Jensen",
+    "Khan",
+    "Larsen",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Patel",
+    "Rossi",
+    "Schmidt",
+]
+TITLES = [
+    "Team Lead",
+    "Engineer",
+    "Analyst",
+    "Sales Manager",
+    "HR Partner",
+    "Designer",
+    "Project Manager",
+    "Director",
+    "Consultant",
+    "Learning Specialist",
+]
+DEPARTMENTS = [
+    "Engineering",
+    "Sales",
+    "Finance",
+    "HR",
+    "Marketing",
+    "Operations",
+    "Legal",
+    "Learning & Development",
+    "Customer Success",
+]
+GROUP_WORDS = [
+    "Engagement",
+    "Social Media at Work",
+    "New Managers",
+    "Leading Change",
+    "Coaching Circle",
+    "Remote Teams",
+    "Book Club",
+]
+VERBS = [
+    "recognise",
+    "coach",
+    "thank",
+    "listen to",
+    "delegate to",
+    "stretch",
+    "involve",
+    "check in with",
+    "give feedback to",
+]
+OBJECTS = [
+    "your team",
+    "a new starter",
+    "remote colleagues",
+    "quiet people",
+    "your peers",
+    "the whole department",
+    "your manager",
+]
+WHEN = [
+    "every week",
+    "after a big win",
+    "before a change lands",
+    "in one-to-ones",
+    "on Monday mornings",
+    "when things go wrong",
+    "during busy periods",
+]
+OPENERS = [
+    "Great session today on how to",
+    "Trying something new: we",
+    "Reminder that we all",
+    "Loved hearing how teams",
+    "This week I want to",
+]
 QUOTES = [
-    ("Nobody is perfect, and leaders who admit it are trusted more.",
-     "In Praise of the Incomplete Leader"),
+    (
+        "Nobody is perfect, and leaders who admit it are trusted more.",
+        "In Praise of the Incomplete Leader",
+    ),
     ("Recognition is most powerful when it is specific and timely.", "The Carrot Principle"),
     ("Sensemaking, relating, visioning and inventing: no one is great at all four.", "HBR"),
     ("Engaged managers make engaged teams, one conversation at a time.", "Podcast episode 3"),
 ]
-REPLIES = ["Thanks for sharing!", "Great tip, trying this tomorrow.", "Agreed, this works.",
-           "We did this last quarter and it made a difference.", "Love this.",
-           "Where can I find more on this?", "Does this work for remote teams too?"]
+REPLIES = [
+    "Thanks for sharing!",
+    "Great tip, trying this tomorrow.",
+    "Agreed, this works.",
+    "We did this last quarter and it made a difference.",
+    "Love this.",
+    "Where can I find more on this?",
+    "Does this work for remote teams too?",
+]
 OTHER_LINKS = ["https://example.com/blog/{}", "https://news.example.org/articles/{}"]
 
-PERSON_COLUMNS = ["id", "external_id", "full_name", "email", "job_title", "department",
-                  "web_url", "follower_count", "following_count"]
-GROUP_COLUMNS = ["id", "external_id", "name", "description", "privacy", "member_count",
-                 "web_url", "joined"]
-POST_COLUMNS = ["id", "external_id", "thread_starter_id", "replied_to_id", "author_id",
-                "group_id", "body", "web_url", "created_at", "message_type", "like_count",
-                "reply_count", "share_count", "kind"]
+PERSON_COLUMNS = [
+    "id",
+    "external_id",
+    "full_name",
+    "email",
+    "job_title",
+    "department",
+    "web_url",
+    "follower_count",
+    "following_count",
+]
+GROUP_COLUMNS = [
+    "id",
+    "external_id",
+    "name",
+    "description",
+    "privacy",
+    "member_count",
+    "web_url",
+    "joined",
+]
+POST_COLUMNS = [
+    "id",
+    "external_id",
+    "thread_starter_id",
+    "replied_to_id",
+    "author_id",
+    "group_id",
+    "body",
+    "web_url",
+    "created_at",
+    "message_type",
+    "like_count",
+    "reply_count",
+    "share_count",
+    "kind",
+]
 
 
 async def generate(
@@ -90,25 +220,37 @@ async def _generate(
 ) -> dict[str, int]:
     topics = [r[0] for r in await conn.fetch("SELECT hashtag FROM topic ORDER BY hashtag")]
     resources = await conn.fetch("SELECT id, url, normalized_url FROM resource ORDER BY id")
-    managers = [r[0] for r in await conn.fetch(
-        "SELECT DISTINCT person_id FROM topic_manager"
-        " WHERE until IS NULL OR until > current_date ORDER BY person_id")]
+    managers = [
+        r[0]
+        for r in await conn.fetch(
+            "SELECT DISTINCT person_id FROM topic_manager"
+            " WHERE until IS NULL OR until > current_date ORDER BY person_id"
+        )
+    ]
 
     person_ids = await _reserve(conn, "person", people)
     first_ext = await _next_external_id(conn, "person")
     persons, follower_rows = _people(rng, person_ids, first_ext, now)
     await conn.copy_records_to_table("person", records=persons, columns=PERSON_COLUMNS)
     await conn.copy_records_to_table(
-        "follower_snapshot", records=follower_rows,
-        columns=["person_id", "observed_at", "followers"])
+        "follower_snapshot",
+        records=follower_rows,
+        columns=["person_id", "observed_at", "followers"],
+    )
 
     group_ids = await _reserve(conn, "microblog_group", max(3, people // 500))
     first_ext = await _next_external_id(conn, "microblog_group")
     groups = [
-        (gid, first_ext + i, f"{GROUP_WORDS[i % len(GROUP_WORDS)]} {first_ext + i}",
-         "A generated group.", "PRIVATE" if rng.random() < 0.2 else "PUBLIC",
-         rng.randint(5, max(5, people)),
-         f"https://www.yammer.com/example.com/groups/{first_ext + i}", rng.random() < 0.5)
+        (
+            gid,
+            first_ext + i,
+            f"{GROUP_WORDS[i % len(GROUP_WORDS)]} {first_ext + i}",
+            "A generated group.",
+            "PRIVATE" if rng.random() < 0.2 else "PUBLIC",
+            rng.randint(5, max(5, people)),
+            f"https://www.yammer.com/example.com/groups/{first_ext + i}",
+            rng.random() < 0.5,
+        )
         for i, gid in enumerate(group_ids)
     ]
     await conn.copy_records_to_table("microblog_group", records=groups, columns=GROUP_COLUMNS)
@@ -117,14 +259,19 @@ async def _generate(
     if posts and not authors:
         raise ValueError("posts need authors: generate people too, or load some first")
     stats = await _posts(conn, rng, posts, now, authors, group_ids, managers, topics, resources)
-    return {"people": len(persons), "groups": len(groups),
-            "follower_snapshots": len(follower_rows), **stats}
+    return {
+        "people": len(persons),
+        "groups": len(groups),
+        "follower_snapshots": len(follower_rows),
+        **stats,
+    }
 
 
 async def _reserve(conn: asyncpg.Connection, table: str, n: int) -> list[int]:
     """Take n ids from the table's identity sequence: COPY cannot return the ids it assigns."""
     rows = await conn.fetch(
-        f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, $1)", n)
+        f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, $1)", n
+    )
     return sorted(r[0] for r in rows)
 
 
@@ -142,9 +289,19 @@ def _people(
         first, last = rng.choice(FIRST), rng.choice(LAST)
         followers = min(int(rng.paretovariate(1.3) * 4) - 4, 5000)
         email = _ascii(f"{first}.{last}.{ext}@example.com").lower()  # ext keeps it unique
-        persons.append((pid, ext, f"{first} {last}", email, rng.choice(TITLES),
-                        rng.choice(DEPARTMENTS), f"https://www.yammer.com/example.com/users/{ext}",
-                        followers, rng.randint(0, 200)))
+        persons.append(
+            (
+                pid,
+                ext,
+                f"{first} {last}",
+                email,
+                rng.choice(TITLES),
+                rng.choice(DEPARTMENTS),
+                f"https://www.yammer.com/example.com/users/{ext}",
+                followers,
+                rng.randint(0, 200),
+            )
+        )
         # History rising to today's count, appended only when the count changed.
         days = sorted(rng.sample(range(1, DAYS), rng.randint(1, 4)), reverse=True)
         counts = [*sorted(rng.randint(followers // 2, followers) for _ in days[1:]), followers]
@@ -162,8 +319,15 @@ def _ascii(value: str) -> str:
 
 
 async def _posts(
-    conn: asyncpg.Connection, rng: random.Random, n: int, now: datetime, authors: list[int],
-    group_ids: list[int], managers: list[int], topics: list[str], resources: list[Any],
+    conn: asyncpg.Connection,
+    rng: random.Random,
+    n: int,
+    now: datetime,
+    authors: list[int],
+    group_ids: list[int],
+    managers: list[int],
+    topics: list[str],
+    resources: list[Any],
 ) -> dict[str, int]:
     n_start = n - n * 3 // 10
     n_reply = n - n_start
@@ -218,29 +382,61 @@ async def _posts(
         hashtag_rows += [(post_id, tag) for tag in post_tags]
         matched = [resource_by_url[u] for u in _normalised_links(body) if u in resource_by_url]
         link_rows += [(post_id, rid, "URL") for rid in dict.fromkeys(matched)]
-        kind = text.classify(body, links_resource=bool(matched),
-                             by_topic_manager=author in manager_set,
-                             on_campaign_topic=not campaign_tags.isdisjoint(post_tags),
-                             message_type=message_type)
-        rows.append((post_id, ext, None if is_starter else ids[rank[starter]],
-                     None if is_starter else ids[rank[replied_to[j]]], author,
-                     group_of[starter], body, f"https://www.yammer.com/example.com/messages/{ext}",
-                     times[j], message_type, likes, replies, shares, kind.name))
+        kind = text.classify(
+            body,
+            links_resource=bool(matched),
+            by_topic_manager=author in manager_set,
+            on_campaign_topic=not campaign_tags.isdisjoint(post_tags),
+            message_type=message_type,
+        )
+        rows.append(
+            (
+                post_id,
+                ext,
+                None if is_starter else ids[rank[starter]],
+                None if is_starter else ids[rank[replied_to[j]]],
+                author,
+                group_of[starter],
+                body,
+                f"https://www.yammer.com/example.com/messages/{ext}",
+                times[j],
+                message_type,
+                likes,
+                replies,
+                shares,
+                kind.name,
+            )
+        )
         if is_starter:
             metric_rows += _metric_snapshots(
-                rng, post_id, times[j], now, [times[r] for r in in_thread.get(j, ())],
-                (likes, replies, shares))
+                rng,
+                post_id,
+                times[j],
+                now,
+                [times[r] for r in in_thread.get(j, ())],
+                (likes, replies, shares),
+            )
 
     await conn.copy_records_to_table("post", records=rows, columns=POST_COLUMNS)
-    await conn.copy_records_to_table("post_hashtag", records=hashtag_rows,
-                                     columns=["post_id", "hashtag"])
-    await conn.copy_records_to_table("post_resource", records=link_rows,
-                                     columns=["post_id", "resource_id", "matched_by"])
     await conn.copy_records_to_table(
-        "post_metrics_snapshot", records=metric_rows,
-        columns=["post_id", "observed_at", "likes", "replies", "shares"])
-    return {"posts": n, "starters": n_start, "replies": n_reply, "hashtags": len(hashtag_rows),
-            "resource_links": len(link_rows), "metric_snapshots": len(metric_rows)}
+        "post_hashtag", records=hashtag_rows, columns=["post_id", "hashtag"]
+    )
+    await conn.copy_records_to_table(
+        "post_resource", records=link_rows, columns=["post_id", "resource_id", "matched_by"]
+    )
+    await conn.copy_records_to_table(
+        "post_metrics_snapshot",
+        records=metric_rows,
+        columns=["post_id", "observed_at", "likes", "replies", "shares"],
+    )
+    return {
+        "posts": n,
+        "starters": n_start,
+        "replies": n_reply,
+        "hashtags": len(hashtag_rows),
+        "resource_links": len(link_rows),
+        "metric_snapshots": len(metric_rows),
+    }
 
 
 def _author(rng: random.Random, authors: list[int]) -> int:
@@ -293,8 +489,12 @@ def _reply_body(rng: random.Random, tags: list[str]) -> str:
 
 
 def _metric_snapshots(
-    rng: random.Random, post_id: int, created: datetime, now: datetime,
-    reply_times: list[datetime], final: tuple[int, int, int],
+    rng: random.Random,
+    post_id: int,
+    created: datetime,
+    now: datetime,
+    reply_times: list[datetime],
+    final: tuple[int, int, int],
 ) -> list[tuple[Any, ...]]:
     """An early observation and today's, the latter only when something changed since."""
     seen = created + (now - created) * rng.uniform(0.05, 0.5)

@@ -18,7 +18,9 @@ Fetch = Callable[[AsyncSession, list[Any]], Awaitable[dict[Any, Any]]]
 GroupedFetch = Callable[[AsyncSession, list[Any], Any], Awaitable[dict[Any, Any]]]
 
 
-def by_key(db: Database, fetch: Fetch, default: Callable[[], Any] = lambda: None) -> DataLoader[Any, Any]:
+def by_key(
+    db: Database, fetch: Fetch, default: Callable[[], Any] = lambda: None
+) -> DataLoader[Any, Any]:
     """A loader answering every key of a batch with one call of ``fetch``."""
 
     async def load(keys: Sequence[Any]) -> list[Any]:

@@ -29,7 +29,9 @@ class UserError:
 
 class UserErrors(list[UserError]):
     def add(self, field: str | None, message: str, code: str = "INVALID") -> None:
-        self.append(UserError(field=["input", field] if field else None, message=message, code=code))
+        self.append(
+            UserError(field=["input", field] if field else None, message=message, code=code)
+        )
 
 
 class _Rollback(Exception):
@@ -51,7 +53,9 @@ async def run(
         result = None
     except IntegrityError:
         # A concurrent write won a race the checks had passed; nothing of this one was kept.
-        errors.add(None, "The change conflicts with data written at the same time; retry.", "CONFLICT")
+        errors.add(
+            None, "The change conflicts with data written at the same time; retry.", "CONFLICT"
+        )
         result = None
     return result, errors
 
@@ -90,7 +94,9 @@ def check_managed(
         errors.add(field, "You can only do this for topics you manage.", "FORBIDDEN")
 
 
-def ensure(condition: Any, errors: UserErrors, field: str, message: str, code: str = "INVALID") -> bool:
+def ensure(
+    condition: Any, errors: UserErrors, field: str, message: str, code: str = "INVALID"
+) -> bool:
     if not condition:
         errors.add(field, message, code)
     return bool(condition)

@@ -13,7 +13,15 @@ from api.analytics.text import InvalidHashtag, normalise_hashtag
 from api.db.enums import GoalMetric, PromotionKind
 from api.db.repositories import campaigns, people, topics
 from schema.context import Info
-from schema.mutations.base import UserError, UserErrors, check_managed, ensure, id_of, managed_topics, run
+from schema.mutations.base import (
+    UserError,
+    UserErrors,
+    check_managed,
+    ensure,
+    id_of,
+    managed_topics,
+    run,
+)
 from schema.permissions import ADMINS, EDITORS
 from schema.types.campaign import Campaign, Goal
 from schema.types.person import Group
@@ -26,7 +34,12 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 def _text(errors: UserErrors, value: str, field: str, max_length: int = 200) -> str:
     value = value.strip()
     ensure(value, errors, field, f"`{field}` cannot be empty.")
-    ensure(len(value) <= max_length, errors, field, f"`{field}` is longer than {max_length} characters.")
+    ensure(
+        len(value) <= max_length,
+        errors,
+        field,
+        f"`{field}` is longer than {max_length} characters.",
+    )
     return value
 
 
@@ -39,10 +52,14 @@ async def _campaign(session: AsyncSession, errors: UserErrors, global_id: str) -
     return row
 
 
-async def _topic_ids(session: AsyncSession, errors: UserErrors, ids: list[strawberry.ID]) -> list[int]:
+async def _topic_ids(
+    session: AsyncSession, errors: UserErrors, ids: list[strawberry.ID]
+) -> list[int]:
     pks = [pk for i in ids if (pk := id_of(errors, i, "topicIds", "Topic")) is not None]
     found = await topics.get_topics(session, pks)
-    ensure(len(found) == len(set(pks)), errors, "topicIds", "Some topic ids are unknown.", "NOT_FOUND")
+    ensure(
+        len(found) == len(set(pks)), errors, "topicIds", "Some topic ids are unknown.", "NOT_FOUND"
+    )
     return list(dict.fromkeys(pks))
 
 
@@ -135,14 +152,20 @@ class RecordPromotionPayload:
 @strawberry.type
 class CampaignMutations:
     @strawberry.mutation(permission_classes=[ADMINS])
-    async def create_campaign(self, info: Info, input: CreateCampaignInput) -> CreateCampaignPayload:
+    async def create_campaign(
+        self, info: Info, input: CreateCampaignInput
+    ) -> CreateCampaignPayload:
         async def work(session: AsyncSession, errors: UserErrors) -> Any:
             slug = input.slug.strip().lower()
-            ensure(SLUG.match(slug), errors, "slug", "Use lower-case letters, digits and single '-'.")
+            ensure(
+                SLUG.match(slug), errors, "slug", "Use lower-case letters, digits and single '-'."
+            )
             name = _text(errors, input.name, "name")
             ensure(
                 input.ends_on is None or input.ends_on >= input.starts_on,
-                errors, "endsOn", "`endsOn` is before `startsOn`.",
+                errors,
+                "endsOn",
+                "`endsOn` is before `startsOn`.",
             )
             owner_id = id_of(errors, input.owner_id, "ownerId", "Person")
             if owner_id is not None:
@@ -151,14 +174,21 @@ class CampaignMutations:
             if errors:
                 return None
             row = await campaigns.create_campaign(
-                session, slug=slug, name=name, description=input.description,
-                owner_id=owner_id, starts_on=input.starts_on, ends_on=input.ends_on,
+                session,
+                slug=slug,
+                name=name,
+                description=input.description,
+                owner_id=owner_id,
+                starts_on=input.starts_on,
+                ends_on=input.ends_on,
             )
             ensure(row, errors, "slug", f"A campaign called `{slug}` exists.", "DUPLICATE")
             return row
 
         row, errors = await run(info, work)
-        return CreateCampaignPayload(campaign=Campaign.from_row(row) if row else None, user_errors=errors)
+        return CreateCampaignPayload(
+            campaign=Campaign.from_row(row) if row else None, user_errors=errors
+        )
 
     @strawberry.mutation(permission_classes=[ADMINS])
     async def create_topic(self, info: Info, input: CreateTopicInput) -> CreateTopicPayload:
@@ -173,7 +203,10 @@ class CampaignMutations:
             if errors or campaign is None:
                 return None
             row = await topics.create_topic(
-                session, campaign_id=campaign.id, hashtag=hashtag, name=name,
+                session,
+                campaign_id=campaign.id,
+                hashtag=hashtag,
+                name=name,
                 description=input.description,
             )
             ensure(row, errors, "hashtag", f"#{hashtag} is already a topic.", "DUPLICATE")
@@ -211,7 +244,9 @@ class CampaignMutations:
         async def work(session: AsyncSession, errors: UserErrors) -> Any:
             campaign = await _campaign(session, errors, input.campaign_id)
             group_id = id_of(errors, input.group_id, "groupId", "Group")
-            group = (await people.get_groups(session, [group_id])).get(group_id) if group_id else None
+            group = (
+                (await people.get_groups(session, [group_id])).get(group_id) if group_id else None
+            )
             if group_id is not None:
                 ensure(group, errors, "groupId", "No group has this id.", "NOT_FOUND")
             if errors or campaign is None or group is None:
@@ -232,7 +267,10 @@ class CampaignMutations:
             if errors or campaign is None:
                 return None
             goal = await campaigns.set_goal(
-                session, campaign_id=campaign.id, metric=input.metric, target=input.target,
+                session,
+                campaign_id=campaign.id,
+                metric=input.metric,
+                target=input.target,
                 due_on=input.due_on,
             )
             return goal, campaign
@@ -241,7 +279,13 @@ class CampaignMutations:
         goal = None
         if result:
             row, campaign = result
-            goal = Goal(metric=row.metric, target=row.target, due_on=row.due_on, _row=row, _campaign=campaign)
+            goal = Goal(
+                metric=row.metric,
+                target=row.target,
+                due_on=row.due_on,
+                _row=row,
+                _campaign=campaign,
+            )
         return SetCampaignGoalPayload(goal=goal, user_errors=errors)
 
     @strawberry.mutation(permission_classes=[EDITORS], description="Managers: their topics only.")
@@ -253,17 +297,26 @@ class CampaignMutations:
             title = _text(errors, input.title, "title")
             ensure(
                 input.audience_size is None or input.audience_size >= 0,
-                errors, "audienceSize", "`audienceSize` cannot be negative.",
+                errors,
+                "audienceSize",
+                "`audienceSize` cannot be negative.",
             )
             topic_ids = await _topic_ids(session, errors, input.topic_ids)
             check_managed(errors, await managed_topics(info, session), topic_ids, "topicIds")
             if errors or campaign is None:
                 return None
             return await campaigns.create_promotion(
-                session, campaign_id=campaign.id, kind=input.kind, title=title,
-                held_on=input.held_on, audience_size=input.audience_size, notes=input.notes,
+                session,
+                campaign_id=campaign.id,
+                kind=input.kind,
+                title=title,
+                held_on=input.held_on,
+                audience_size=input.audience_size,
+                notes=input.notes,
                 topic_ids=topic_ids,
             )
 
         row, errors = await run(info, work)
-        return RecordPromotionPayload(promotion=Promotion.from_row(row) if row else None, user_errors=errors)
+        return RecordPromotionPayload(
+            promotion=Promotion.from_row(row) if row else None, user_errors=errors
+        )

@@ -13,7 +13,15 @@ from api.db.enums import PostKind, ResourceKind, Visibility
 from api.db.repositories import ingest, resources
 from api.db.repositories import posts as post_repo
 from schema.context import Info
-from schema.mutations.base import UserError, UserErrors, check_managed, ensure, id_of, managed_topics, run
+from schema.mutations.base import (
+    UserError,
+    UserErrors,
+    check_managed,
+    ensure,
+    id_of,
+    managed_topics,
+    run,
+)
 from schema.mutations.campaigns import _text, _topic_ids
 from schema.permissions import EDITORS
 from schema.types.post import Post
@@ -67,31 +75,46 @@ class ContentMutations:
                 errors.add("url", "`url` must be an absolute http(s) URL.")
             ensure(
                 input.position is None or input.position > 0,
-                errors, "position", "`position` starts at 1.",
+                errors,
+                "position",
+                "`position` starts at 1.",
             )
             series_id = id_of(errors, input.series_id, "seriesId", "Resource")
             if series_id is not None:
                 series = (await resources.get_resources(session, [series_id])).get(series_id)
                 ensure(
                     series is not None and series.kind is ResourceKind.PODCAST_SERIES,
-                    errors, "seriesId", "No podcast series has this id.", "NOT_FOUND",
+                    errors,
+                    "seriesId",
+                    "No podcast series has this id.",
+                    "NOT_FOUND",
                 )
             topic_ids = await _topic_ids(session, errors, input.topic_ids)
             check_managed(errors, await managed_topics(info, session), topic_ids, "topicIds")
             if errors:
                 return None
             row = await resources.create_resource(
-                session, topic_ids=topic_ids, kind=input.kind, title=title,
-                url=input.url.strip(), normalized_url=normalized, provider=input.provider,
-                lms_course_id=input.lms_course_id, description=input.description,
-                series_id=series_id, position=input.position, visibility=input.visibility,
+                session,
+                topic_ids=topic_ids,
+                kind=input.kind,
+                title=title,
+                url=input.url.strip(),
+                normalized_url=normalized,
+                provider=input.provider,
+                lms_course_id=input.lms_course_id,
+                description=input.description,
+                series_id=series_id,
+                position=input.position,
+                visibility=input.visibility,
                 tracking_token=secrets.token_urlsafe(9),
             )
             ensure(row, errors, "url", "A resource with this URL exists.", "DUPLICATE")
             return row
 
         row, errors = await run(info, work)
-        return AddResourcePayload(resource=Resource.from_row(row) if row else None, user_errors=errors)
+        return AddResourcePayload(
+            resource=Resource.from_row(row) if row else None, user_errors=errors
+        )
 
     @strawberry.mutation(
         permission_classes=[EDITORS],
@@ -106,8 +129,13 @@ class ContentMutations:
                 errors.add("postId", "No post has this id.", "NOT_FOUND")
                 return None
             allowed = await managed_topics(info, session)
-            if allowed is not None and not (await ingest.post_topic_ids(session, post_id)) & allowed:
-                errors.add("postId", "You can only classify posts on topics you manage.", "FORBIDDEN")
+            if (
+                allowed is not None
+                and not (await ingest.post_topic_ids(session, post_id)) & allowed
+            ):
+                errors.add(
+                    "postId", "You can only classify posts on topics you manage.", "FORBIDDEN"
+                )
                 return None
             await ingest.set_kind(session, post_id, input.kind)
             return (await post_repo.get_many(session, [post_id]))[post_id]

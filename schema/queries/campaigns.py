@@ -38,7 +38,9 @@ class CampaignQueries:
 
         return connection(result, Campaign.from_row, count)
 
-    @strawberry.field(permission_classes=[EVERYONE], description="A topic by hashtag ('#' optional).")
+    @strawberry.field(
+        permission_classes=[EVERYONE], description="A topic by hashtag ('#' optional)."
+    )
     async def topic(self, info: Info, hashtag: str) -> Topic | None:
         row = await info.context.loaders.topic_by_hashtag.load(hashtag_argument(hashtag))
         return Topic.from_row(row) if row is not None else None

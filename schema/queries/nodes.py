@@ -44,7 +44,7 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
         raise Forbidden(f"The LMS role may not read {type_name} objects.")
     loader_name, gql_type = NODE_TYPES[type_name]
     row = await getattr(info.context.loaders, loader_name).load(pk)
-    return gql_type.from_row(row) if row is not None else None  # type: ignore[no-any-return]
+    return gql_type.from_row(row) if row is not None else None
 
 
 @strawberry.type

@@ -22,7 +22,9 @@ def encode_id(type_name: str, pk: int) -> strawberry.ID:
 def decode_id(global_id: str, *, field: str = "id", expect: str | None = None) -> tuple[str, int]:
     """(type name, primary key) of a global id; BAD_USER_INPUT when it is not one of ours."""
     try:
-        type_name, _, pk = base64.b64decode(global_id.encode(), validate=True).decode().partition(":")
+        type_name, _, pk = (
+            base64.b64decode(global_id.encode(), validate=True).decode().partition(":")
+        )
         value = int(pk)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise BadUserInput(f"`{global_id}` is not a valid id.", field=field) from exc

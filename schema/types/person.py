@@ -50,7 +50,7 @@ class Person(Node):
 
     @strawberry.field(permission_classes=[EMAILS], description="Admins and managers only.")
     def email(self) -> str | None:
-        return self._row.email  # type: ignore[no-any-return]
+        return self._row.email
 
     @strawberry.field(description="Follower count at the end of each period.")
     async def follower_growth(

@@ -59,7 +59,9 @@ class Post(Node):
             kind=row.kind,
             kind_set_by_hand=row.kind_set_by_hand,
             message_type=row.message_type,
-            metrics=PostMetrics(likes=row.like_count, replies=row.reply_count, shares=row.share_count),
+            metrics=PostMetrics(
+                likes=row.like_count, replies=row.reply_count, shares=row.share_count
+            ),
             _row=row,
         )
 
@@ -72,9 +74,7 @@ class Post(Node):
         return self._row.thread_starter_id is not None
 
     @strawberry.field(permission_classes=[PEOPLE])
-    async def author(
-        self, info: Info
-    ) -> Annotated[Person, strawberry.lazy("schema.types.person")]:
+    async def author(self, info: Info) -> Annotated[Person, strawberry.lazy("schema.types.person")]:
         from schema.types.person import Person
 
         return Person.from_row(await info.context.loaders.person.load(self._row.author_id))
@@ -96,11 +96,13 @@ class Post(Node):
     ) -> list[Annotated[Topic, strawberry.lazy("schema.types.topic")]]:
         from schema.types.topic import Topic
 
-        return [Topic.from_row(r) for r in await info.context.loaders.post_topics.load(self._row.id)]
+        return [
+            Topic.from_row(r) for r in await info.context.loaders.post_topics.load(self._row.id)
+        ]
 
     @strawberry.field(description="Every hashtag in the body, lower-cased.")
     async def hashtags(self, info: Info) -> list[str]:
-        return await info.context.loaders.post_hashtags.load(self._row.id)  # type: ignore[no-any-return]
+        return await info.context.loaders.post_hashtags.load(self._row.id)
 
     @strawberry.field(description="Learning resources the post links to.")
     async def resources(

@@ -45,7 +45,9 @@ class Resource(Node):
             _row=row,
         )
 
-    @strawberry.field(description="A link on this service that records a click and redirects to `url`.")
+    @strawberry.field(
+        description="A link on this service that records a click and redirects to `url`."
+    )
     def tracked_url(self, info: Info) -> str:
         return f"{info.context.base_url}/r/{self._row.tracking_token}"
 
@@ -71,7 +73,7 @@ class Resource(Node):
 
     @strawberry.field(description="Clicks through `trackedUrl`.")
     async def click_count(self, info: Info) -> int:
-        return await info.context.loaders.click_count.load(self._row.id)  # type: ignore[no-any-return]
+        return await info.context.loaders.click_count.load(self._row.id)
 
     @strawberry.field(description="Posts and replies linking the resource, newest first.")
     async def promoting_posts(

@@ -92,9 +92,7 @@ class TopicManager(Node):
         return cls(id=encode_id("TopicManager", row.id), since=row.since, until=row.until, _row=row)
 
     @strawberry.field(permission_classes=[PEOPLE])
-    async def person(
-        self, info: Info
-    ) -> Annotated[Person, strawberry.lazy("schema.types.person")]:
+    async def person(self, info: Info) -> Annotated[Person, strawberry.lazy("schema.types.person")]:
         from schema.types.person import Person
 
         return Person.from_row(await info.context.loaders.person.load(self._row.person_id))

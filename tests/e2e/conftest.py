@@ -23,7 +23,9 @@ SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 
 
 def settings_for(url: str) -> Settings:
-    return Settings(environment="test", database_url=url, jwt_secret=SECRET, public_url="http://campaign.test")
+    return Settings(
+        environment="test", database_url=url, jwt_secret=SECRET, public_url="http://campaign.test"
+    )
 
 
 def operation(path: str) -> str:
@@ -81,7 +83,9 @@ async def _api(url: str) -> AsyncIterator[Api]:
     event.listen(db.engine.sync_engine, "before_cursor_execute", count)
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://campaign.test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://campaign.test"
+        ) as client:
             api.client = client
             yield api
     event.remove(db.engine.sync_engine, "before_cursor_execute", count)

@@ -64,7 +64,7 @@ def _lms_jwt(api: Api) -> dict[str, str]:
         TOPICS,
         '{ campaign(slug: "learning-community") { name } }',
         "{ people { nodes { fullName } } }",
-        '{ resources(first: 5) { nodes { title url } } }',
+        "{ resources(first: 5) { nodes { title url } } }",
     ],
 )
 async def test_anonymous_requests_are_unauthenticated_and_get_no_data(
@@ -161,8 +161,10 @@ MEMBER_MUTATIONS = [
     ("CreateCampaign", {"slug": "x", "name": "x", "startsOn": "2027-01-01"}),
     ("CreateTopic", {"campaignId": "Q2FtcGFpZ246MQ==", "hashtag": "x", "name": "x"}),
     ("AddResource", {"kind": "LINK", "title": "x", "url": "https://x.example.com", "topicIds": []}),
-    ("RecordPromotion", {"campaignId": "Q2FtcGFpZ246MQ==", "kind": "OTHER", "title": "x",
-                         "heldOn": "2026-10-10"}),
+    (
+        "RecordPromotion",
+        {"campaignId": "Q2FtcGFpZ246MQ==", "kind": "OTHER", "title": "x", "heldOn": "2026-10-10"},
+    ),
 ]
 
 
@@ -172,7 +174,10 @@ async def test_members_cannot_mutate(
 ) -> None:
     before = await _counts(demo_db)
     body = await api.post(
-        SETUP, {"input": input}, operation_name=name, role=Role.MEMBER,
+        SETUP,
+        {"input": input},
+        operation_name=name,
+        role=Role.MEMBER,
         subject="priya.raman@example.com",  # a topic manager, but holding a member token
     )
     assert body.get("data") is None
@@ -219,22 +224,23 @@ async def test_lms_cannot_refetch_a_person_by_id(
     assert body["data"] == {"node": None}
     body = await api.post(
         "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Person { fullName } } }",
-        {"ids": [person]}, role=None, headers=headers,
+        {"ids": [person]},
+        role=None,
+        headers=headers,
     )
     assert _codes(body) == {"FORBIDDEN"}
     assert "Raman" not in str(body.get("data"))
 
 
 @pytest.mark.parametrize("credential", ["api-key", "jwt"])
-async def test_lms_reads_topics_and_resources(
-    api: Api, demo_db: Database, credential: str
-) -> None:
+async def test_lms_reads_topics_and_resources(api: Api, demo_db: Database, credential: str) -> None:
     headers = await _lms_headers(demo_db) if credential == "api-key" else _lms_jwt(api)
     data = await api.data(
-        '{ topics { totalCount nodes { hashtag name } }'
+        "{ topics { totalCount nodes { hashtag name } }"
         '  topic(hashtag: "engagement") { name resources { title url } } '
         "  resources(first: 50) { totalCount nodes { title url } } }",
-        role=None, headers=headers,
+        role=None,
+        headers=headers,
     )
     assert data["topics"]["totalCount"] == len(content.TOPICS)
     assert {t["hashtag"] for t in data["topics"]["nodes"]} == {t[0] for t in content.TOPICS}
@@ -251,7 +257,9 @@ async def test_lms_cannot_mutate(api: Api, demo_db: Database) -> None:
     body = await api.post(
         SETUP,
         {"input": {"kind": "LINK", "title": "x", "url": "https://lms.example.com/x"}},
-        operation_name="AddResource", role=None, headers=headers,
+        operation_name="AddResource",
+        role=None,
+        headers=headers,
     )
     assert body.get("data") is None
     assert _codes(body) == {"FORBIDDEN"}
@@ -272,8 +280,9 @@ async def test_api_key_works_as_a_bearer_credential(api: Api, demo_db: Database)
     key = (await _lms_headers(demo_db))["X-API-Key"]
     data = await api.data(TOPICS, role=None, headers={"Authorization": f"Bearer {key}"})
     assert data["topics"]["totalCount"] == len(content.TOPICS)
-    body = await api.post(PEOPLE_QUERIES["people"], role=None,
-                          headers={"Authorization": f"Bearer {key}"})
+    body = await api.post(
+        PEOPLE_QUERIES["people"], role=None, headers={"Authorization": f"Bearer {key}"}
+    )
     assert _codes(body) == {"FORBIDDEN"}
 
 
@@ -305,10 +314,19 @@ async def test_managers_unknown_to_us_cannot_mutate_topics(
     manager = {"role": Role.MANAGER, "subject": subject}
     before = await _counts(demo_db)
     inputs = {
-        "AddResource": {"kind": "LINK", "title": "Mine now", "url": "https://x.example.com/mine",
-                        "topicIds": [ids["topic"]]},
-        "RecordPromotion": {"campaignId": ids["campaign"], "kind": "OTHER", "title": "Mine",
-                            "heldOn": "2026-10-20", "topicIds": [ids["topic"]]},
+        "AddResource": {
+            "kind": "LINK",
+            "title": "Mine now",
+            "url": "https://x.example.com/mine",
+            "topicIds": [ids["topic"]],
+        },
+        "RecordPromotion": {
+            "campaignId": ids["campaign"],
+            "kind": "OTHER",
+            "title": "Mine",
+            "heldOn": "2026-10-20",
+            "topicIds": [ids["topic"]],
+        },
         "ClassifyPost": {"postId": ids["post"], "kind": "QUOTE"},
     }
     for name, input in inputs.items():

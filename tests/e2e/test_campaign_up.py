@@ -30,7 +30,11 @@ class Up:
         env["CAMPAIGN_DATA_DIR"] = str(data_dir)
         self.process = subprocess.Popen(
             [str(CAMPAIGN), "up", "--port", str(self.port)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.output = ""
 
@@ -65,7 +69,9 @@ def test_campaign_up_serves_the_demo_and_reuses_its_data(tmp_path: Path) -> None
         token = first.wait_ready()
         response = httpx.post(
             f"http://127.0.0.1:{first.port}/graphql",
-            json={"query": '{ campaign(slug: "learning-community") { name topics { totalCount } } }'},
+            json={
+                "query": '{ campaign(slug: "learning-community") { name topics { totalCount } } }'
+            },
             headers={"Authorization": f"Bearer {token}"},
             timeout=10,
         )

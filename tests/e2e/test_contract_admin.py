@@ -18,9 +18,7 @@ async def _run(api: Api, name: str, input: dict[str, Any], **kwargs: Any) -> dic
 
 
 async def _person_id(api: Api, name: str) -> str:
-    data = await api.data(
-        operation("admin/People.graphql"), {"search": name, **facts.RANGE}
-    )
+    data = await api.data(operation("admin/People.graphql"), {"search": name, **facts.RANGE})
     return data["people"]["nodes"][0]["id"]  # type: ignore[no-any-return]
 
 
@@ -34,7 +32,8 @@ async def test_people_for_picking_managers(reader: Api) -> None:
     assert [t["topic"]["hashtag"] for t in priya["managedTopics"]] == ["leadership"]
     growth = [p["followers"] for p in priya["followerGrowth"]]
     assert len(growth) == 3
-    assert growth == sorted(growth) and growth[-1] == priya["followerCount"]
+    assert growth == sorted(growth)
+    assert growth[-1] == priya["followerCount"]
 
 
 async def test_people_pages_alphabetically(reader: Api) -> None:
@@ -67,14 +66,21 @@ async def test_set_up_a_campaign_step_by_step(api: Api) -> None:
     created = await _run(
         api,
         "CreateCampaign",
-        {"slug": "wellbeing-2027", "name": "Wellbeing 2027", "startsOn": "2027-01-04", "ownerId": owner},
+        {
+            "slug": "wellbeing-2027",
+            "name": "Wellbeing 2027",
+            "startsOn": "2027-01-04",
+            "ownerId": owner,
+        },
     )
     assert created["userErrors"] == []
     campaign = created["campaign"]
     assert (campaign["slug"], campaign["name"]) == ("wellbeing-2027", "Wellbeing 2027")
 
     topic = await _run(
-        api, "CreateTopic", {"campaignId": campaign["id"], "hashtag": "#WellBeing", "name": "Wellbeing"}
+        api,
+        "CreateTopic",
+        {"campaignId": campaign["id"], "hashtag": "#WellBeing", "name": "Wellbeing"},
     )
     assert topic["userErrors"] == []
     assert topic["topic"]["hashtag"] == "wellbeing"
@@ -89,7 +95,9 @@ async def test_set_up_a_campaign_step_by_step(api: Api) -> None:
 
     groups = await api.data('{ groups(search: "All Company") { nodes { id name } } }')
     tracked = await _run(
-        api, "TrackGroup", {"campaignId": campaign["id"], "groupId": groups["groups"]["nodes"][0]["id"]}
+        api,
+        "TrackGroup",
+        {"campaignId": campaign["id"], "groupId": groups["groups"]["nodes"][0]["id"]},
     )
     assert tracked["userErrors"] == []
     assert tracked["group"]["name"] == "All Company"
@@ -114,13 +122,25 @@ async def test_set_up_a_campaign_step_by_step(api: Api) -> None:
         {"campaignId": campaign["id"], "metric": "POSTS", "target": 50, "dueOn": "2027-03-31"},
     )
     assert goal["userErrors"] == []
-    assert goal["goal"] == {"metric": "POSTS", "target": 50, "dueOn": "2027-03-31", "current": 0, "progress": 0.0}
+    assert goal["goal"] == {
+        "metric": "POSTS",
+        "target": 50,
+        "dueOn": "2027-03-31",
+        "current": 0,
+        "progress": 0.0,
+    }
 
     promotion = await _run(
         api,
         "RecordPromotion",
-        {"campaignId": campaign["id"], "kind": "VIRTUAL_SESSION", "title": "Wellbeing kick-off",
-         "heldOn": "2027-01-05", "audienceSize": 120, "topicIds": [topic["topic"]["id"]]},
+        {
+            "campaignId": campaign["id"],
+            "kind": "VIRTUAL_SESSION",
+            "title": "Wellbeing kick-off",
+            "heldOn": "2027-01-05",
+            "audienceSize": 120,
+            "topicIds": [topic["topic"]["id"]],
+        },
     )
     assert promotion["userErrors"] == []
     assert promotion["promotion"]["heldOn"] == "2027-01-05"
@@ -137,7 +157,11 @@ async def test_set_up_a_campaign_step_by_step(api: Api) -> None:
         " groups { nodes { name } } goals { metric target } promotions { totalCount } } }"
     )
     assert dashboard["campaign"] == {
-        "topics": {"nodes": [{"hashtag": "wellbeing", "managers": [{"person": {"fullName": "Hannah Schmidt"}}]}]},
+        "topics": {
+            "nodes": [
+                {"hashtag": "wellbeing", "managers": [{"person": {"fullName": "Hannah Schmidt"}}]}
+            ]
+        },
         "groups": {"nodes": [{"name": "All Company"}]},
         "goals": [{"metric": "POSTS", "target": 50}],
         "promotions": {"totalCount": 1},

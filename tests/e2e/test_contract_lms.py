@@ -16,7 +16,10 @@ async def _lms_key(demo_db: Database) -> dict[str, str]:
 async def test_resource_links_by_topic(api: Api, demo_db: Database) -> None:
     headers = await _lms_key(demo_db)
     data = await api.data(
-        operation("lms/ResourceLinks.graphql"), {"hashtag": "#leadership"}, role=None, headers=headers
+        operation("lms/ResourceLinks.graphql"),
+        {"hashtag": "#leadership"},
+        role=None,
+        headers=headers,
     )
     resources = data["resources"]
     expected = [r for r in content.RESOURCES if "leadership" in r[6]]
@@ -52,7 +55,7 @@ async def test_resource_performance(api: Api, demo_db: Database) -> None:
         headers=headers,
     )
     by_title = {r["title"]: r["id"] for r in links["resources"]["nodes"]}
-    episode_one = by_title[content.EPISODES[0]] if content.EPISODES[0] in by_title else None
+    episode_one = by_title.get(content.EPISODES[0])
     ids = [by_title["In Praise of the Incomplete Leader"]] + ([episode_one] if episode_one else [])
 
     data = await api.data(

@@ -61,7 +61,9 @@ async def test_topic_feed_links_resources_with_tracked_urls(reader: Api) -> None
 
 
 async def test_unknown_topic_is_null(reader: Api) -> None:
-    data = await reader.data(operation("mobile/TopicFeed.graphql"), {"hashtag": "nosuchtopic"}, **MEMBER)
+    data = await reader.data(
+        operation("mobile/TopicFeed.graphql"), {"hashtag": "nosuchtopic"}, **MEMBER
+    )
     assert data["topic"] is None
 
 
@@ -78,7 +80,9 @@ async def test_post_detail_with_replies_and_metrics_history(reader: Api) -> None
     replies = post["replies"]
     assert replies["totalCount"] == len(question[6])
     assert [r["body"] for r in replies["nodes"]] == [r[2] for r in question[6]]  # oldest first
-    assert [r["author"]["fullName"] for r in replies["nodes"]] == [facts.NAMES[r[0]] for r in question[6]]
+    assert [r["author"]["fullName"] for r in replies["nodes"]] == [
+        facts.NAMES[r[0]] for r in question[6]
+    ]
     history = post["metricsHistory"]["nodes"]
     observed = [h["observedAt"] for h in history]
     assert observed == sorted(observed)
@@ -96,13 +100,17 @@ async def test_post_detail_pages_replies(reader: Api) -> None:
     )
     first = (await reader.data(query, {"id": post_id}, **MEMBER))["node"]["replies"]
     assert first["pageInfo"]["hasNextPage"]
-    rest = (await reader.data(query, {"id": post_id, "after": first["pageInfo"]["endCursor"]}, **MEMBER))
+    rest = await reader.data(
+        query, {"id": post_id, "after": first["pageInfo"]["endCursor"]}, **MEMBER
+    )
     bodies = [n["body"] for n in first["nodes"] + rest["node"]["replies"]["nodes"]]
     assert bodies == [r[2] for r in question[6]]
 
 
 async def test_search_posts_and_people(reader: Api) -> None:
-    data = await reader.data(operation("mobile/Search.graphql"), {"text": "engagement", "first": 50}, **MEMBER)
+    data = await reader.data(
+        operation("mobile/Search.graphql"), {"text": "engagement", "first": 50}, **MEMBER
+    )
     # Words, not links: the podcast's URL has "engaged" in it but is not a word of the post.
     matching = [p for p in content.POSTS if "engag" in re.sub(r"https?://\S+", "", p[4]).lower()]
     posts = data["posts"]
@@ -114,7 +122,9 @@ async def test_search_posts_and_people(reader: Api) -> None:
 
 
 async def test_search_leaves_out_deleted_posts_and_matches_name_prefixes(reader: Api) -> None:
-    data = await reader.data(operation("mobile/Search.graphql"), {"text": "please ignore"}, **MEMBER)
+    data = await reader.data(
+        operation("mobile/Search.graphql"), {"text": "please ignore"}, **MEMBER
+    )
     assert data["posts"]["totalCount"] == 0
     data = await reader.data(operation("mobile/Search.graphql"), {"text": "Priy"}, **MEMBER)
     assert [p["fullName"] for p in data["people"]["nodes"]] == ["Priya Raman"]

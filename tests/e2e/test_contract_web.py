@@ -27,7 +27,10 @@ async def test_campaign_dashboard(reader: Api) -> None:
     expected = facts.totals(content.POSTS)
     performance = campaign["performance"]
     assert {k: performance[k] for k in expected} == expected
-    assert performance["engagementRate"] == (expected["likes"] + expected["replies"]) / expected["posts"]
+    assert (
+        performance["engagementRate"]
+        == (expected["likes"] + expected["replies"]) / expected["posts"]
+    )
     assert performance["newFollowers"] == final_followers - content.LEAD_FOLLOWERS[0][1]
 
     week_ends = [facts.START + timedelta(weeks=w + 1) for w in range(3)]
@@ -47,13 +50,17 @@ async def test_campaign_dashboard(reader: Api) -> None:
     topics = campaign["topics"]
     assert topics["totalCount"] == len(content.TOPICS)
     assert [t["hashtag"] for t in topics["nodes"]] == [t[0] for t in content.TOPICS]
-    for node, (tag, _name, _description, manager) in zip(topics["nodes"], content.TOPICS, strict=True):
+    for node, (tag, _name, _description, manager) in zip(
+        topics["nodes"], content.TOPICS, strict=True
+    ):
         assert [m["person"]["fullName"] for m in node["managers"]] == [facts.NAMES[manager]]
         posts = facts.tagged(tag)
         topic_totals = facts.totals(posts)
         assert node["performance"] == {k: topic_totals[k] for k in ("posts", "likes", "replies")}
         top = node["topPosts"]["nodes"]
-        assert [p["metrics"]["likes"] for p in top] == sorted((p[5] for p in posts), reverse=True)[:3]
+        assert [p["metrics"]["likes"] for p in top] == sorted((p[5] for p in posts), reverse=True)[
+            :3
+        ]
         assert all(len(p["excerpt"]) <= 140 for p in top)
 
     groups = campaign["groups"]
@@ -97,7 +104,9 @@ async def test_content_mix(reader: Api) -> None:
     promotions = campaign["promotions"]["nodes"]
     assert [p["title"] for p in promotions] == [p[1] for p in reversed(content.PROMOTIONS)]
     for node in promotions:
-        kind, title, day, audience, _tags = next(p for p in content.PROMOTIONS if p[1] == node["title"])
+        kind, _title, day, audience, _tags = next(
+            p for p in content.PROMOTIONS if p[1] == node["title"]
+        )
         assert node["kind"] == kind.name
         assert node["heldOn"] == facts.day(day).isoformat()
         assert node["audienceSize"] == audience
@@ -131,7 +140,7 @@ async def test_range_errors_are_bad_user_input(reader: Api) -> None:
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     long_range = {"since": "2000-01-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}
     body = await reader.post(
-        "query($s: DateTime!, $u: DateTime!) { campaign(slug: \"learning-community\") "
+        'query($s: DateTime!, $u: DateTime!) { campaign(slug: "learning-community") '
         "{ timeline(since: $s, until: $u, interval: DAY) { periodStart } } }",
         {"s": long_range["since"], "u": long_range["until"]},
     )

@@ -25,7 +25,9 @@ async def _client(url: str) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings_for(url))
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://campaign.test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://campaign.test"
+        ) as client:
             yield client
 
 

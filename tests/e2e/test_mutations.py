@@ -17,45 +17,195 @@ CAMPAIGN = encode_id("Campaign", 1)
 TOPIC = encode_id("Topic", 1)
 PERSON = encode_id("Person", 6)
 UNKNOWN_CAMPAIGN = encode_id("Campaign", 999)
-TABLES = ["campaign", "topic", "topic_manager", "campaign_group", "resource", "resource_topic",
-          "campaign_goal", "promotion", "promotion_topic"]
+TABLES = [
+    "campaign",
+    "topic",
+    "topic_manager",
+    "campaign_group",
+    "resource",
+    "resource_topic",
+    "campaign_goal",
+    "promotion",
+    "promotion_topic",
+]
 
 # (operation, input, field at fault, code)
 BAD_INPUT: list[tuple[str, dict[str, Any], str | None, str]] = [
-    ("CreateCampaign", {"slug": "Two Words", "name": "x", "startsOn": "2027-01-01"}, "slug", "INVALID"),
-    ("CreateCampaign", {"slug": "learning-community", "name": "Again", "startsOn": "2027-01-01"}, "slug", "DUPLICATE"),
+    (
+        "CreateCampaign",
+        {"slug": "Two Words", "name": "x", "startsOn": "2027-01-01"},
+        "slug",
+        "INVALID",
+    ),
+    (
+        "CreateCampaign",
+        {"slug": "learning-community", "name": "Again", "startsOn": "2027-01-01"},
+        "slug",
+        "DUPLICATE",
+    ),
     ("CreateCampaign", {"slug": "ok", "name": "  ", "startsOn": "2027-01-01"}, "name", "INVALID"),
-    ("CreateCampaign", {"slug": "ok", "name": "x", "startsOn": "2027-01-01", "endsOn": "2026-01-01"}, "endsOn", "INVALID"),
-    ("CreateCampaign", {"slug": "ok", "name": "x", "startsOn": "2027-01-01", "ownerId": encode_id("Person", 999)}, "ownerId", "NOT_FOUND"),
-    ("CreateCampaign", {"slug": "ok", "name": "x", "startsOn": "2027-01-01", "ownerId": "not-an-id"}, "ownerId", "INVALID"),
-    ("CreateTopic", {"campaignId": CAMPAIGN, "hashtag": "#Leadership", "name": "Again"}, "hashtag", "DUPLICATE"),
-    ("CreateTopic", {"campaignId": CAMPAIGN, "hashtag": "two words", "name": "x"}, "hashtag", "INVALID"),
+    (
+        "CreateCampaign",
+        {"slug": "ok", "name": "x", "startsOn": "2027-01-01", "endsOn": "2026-01-01"},
+        "endsOn",
+        "INVALID",
+    ),
+    (
+        "CreateCampaign",
+        {"slug": "ok", "name": "x", "startsOn": "2027-01-01", "ownerId": encode_id("Person", 999)},
+        "ownerId",
+        "NOT_FOUND",
+    ),
+    (
+        "CreateCampaign",
+        {"slug": "ok", "name": "x", "startsOn": "2027-01-01", "ownerId": "not-an-id"},
+        "ownerId",
+        "INVALID",
+    ),
+    (
+        "CreateTopic",
+        {"campaignId": CAMPAIGN, "hashtag": "#Leadership", "name": "Again"},
+        "hashtag",
+        "DUPLICATE",
+    ),
+    (
+        "CreateTopic",
+        {"campaignId": CAMPAIGN, "hashtag": "two words", "name": "x"},
+        "hashtag",
+        "INVALID",
+    ),
     ("CreateTopic", {"campaignId": CAMPAIGN, "hashtag": "a#b", "name": "x"}, "hashtag", "INVALID"),
     ("CreateTopic", {"campaignId": CAMPAIGN, "hashtag": "#", "name": "x"}, "hashtag", "INVALID"),
-    ("CreateTopic", {"campaignId": UNKNOWN_CAMPAIGN, "hashtag": "fresh", "name": "x"}, "campaignId", "NOT_FOUND"),
-    ("CreateTopic", {"campaignId": TOPIC, "hashtag": "fresh", "name": "x"}, "campaignId", "INVALID"),
-    ("AssignTopicManager", {"topicId": encode_id("Topic", 999), "personId": PERSON}, "topicId", "NOT_FOUND"),
-    ("AssignTopicManager", {"topicId": TOPIC, "personId": encode_id("Person", 999)}, "personId", "NOT_FOUND"),
+    (
+        "CreateTopic",
+        {"campaignId": UNKNOWN_CAMPAIGN, "hashtag": "fresh", "name": "x"},
+        "campaignId",
+        "NOT_FOUND",
+    ),
+    (
+        "CreateTopic",
+        {"campaignId": TOPIC, "hashtag": "fresh", "name": "x"},
+        "campaignId",
+        "INVALID",
+    ),
+    (
+        "AssignTopicManager",
+        {"topicId": encode_id("Topic", 999), "personId": PERSON},
+        "topicId",
+        "NOT_FOUND",
+    ),
+    (
+        "AssignTopicManager",
+        {"topicId": TOPIC, "personId": encode_id("Person", 999)},
+        "personId",
+        "NOT_FOUND",
+    ),
     ("AssignTopicManager", {"topicId": TOPIC, "personId": TOPIC}, "personId", "INVALID"),
-    ("TrackGroup", {"campaignId": CAMPAIGN, "groupId": encode_id("Group", 999)}, "groupId", "NOT_FOUND"),
-    ("TrackGroup", {"campaignId": UNKNOWN_CAMPAIGN, "groupId": encode_id("Group", 3)}, "campaignId", "NOT_FOUND"),
+    (
+        "TrackGroup",
+        {"campaignId": CAMPAIGN, "groupId": encode_id("Group", 999)},
+        "groupId",
+        "NOT_FOUND",
+    ),
+    (
+        "TrackGroup",
+        {"campaignId": UNKNOWN_CAMPAIGN, "groupId": encode_id("Group", 3)},
+        "campaignId",
+        "NOT_FOUND",
+    ),
     ("AddResource", {"kind": "LINK", "title": "x", "url": "not a url"}, "url", "INVALID"),
-    ("AddResource", {"kind": "LINK", "title": "x", "url": "ftp://files.example.com/a"}, "url", "INVALID"),
-    ("AddResource", {"kind": "ARTICLE", "title": "Same article",
-                     "url": "http://HBR.org/2007/02/in-praise-of-the-incomplete-leader/?utm_source=x"}, "url", "DUPLICATE"),
-    ("AddResource", {"kind": "LINK", "title": "x", "url": "https://a.example.com", "position": 0}, "position", "INVALID"),
-    ("AddResource", {"kind": "PODCAST_EPISODE", "title": "x", "url": "https://a.example.com",
-                     "seriesId": encode_id("Resource", 2)}, "seriesId", "NOT_FOUND"),
-    ("AddResource", {"kind": "LINK", "title": "x", "url": "https://a.example.com",
-                     "topicIds": [TOPIC, encode_id("Topic", 999)]}, "topicIds", "NOT_FOUND"),
-    ("SetCampaignGoal", {"campaignId": CAMPAIGN, "metric": "LIKES", "target": -5}, "target", "INVALID"),
-    ("SetCampaignGoal", {"campaignId": CAMPAIGN, "metric": "LIKES", "target": 0}, "target", "INVALID"),
-    ("SetCampaignGoal", {"campaignId": UNKNOWN_CAMPAIGN, "metric": "LIKES", "target": 5}, "campaignId", "NOT_FOUND"),
-    ("RecordPromotion", {"campaignId": CAMPAIGN, "kind": "OTHER", "title": "x", "heldOn": "2026-10-10",
-                         "audienceSize": -1}, "audienceSize", "INVALID"),
-    ("RecordPromotion", {"campaignId": CAMPAIGN, "kind": "OTHER", "title": "", "heldOn": "2026-10-10"}, "title", "INVALID"),
-    ("RecordPromotion", {"campaignId": CAMPAIGN, "kind": "OTHER", "title": "x", "heldOn": "2026-10-10",
-                         "topicIds": ["bogus"]}, "topicIds", "INVALID"),
+    (
+        "AddResource",
+        {"kind": "LINK", "title": "x", "url": "ftp://files.example.com/a"},
+        "url",
+        "INVALID",
+    ),
+    (
+        "AddResource",
+        {
+            "kind": "ARTICLE",
+            "title": "Same article",
+            "url": "http://HBR.org/2007/02/in-praise-of-the-incomplete-leader/?utm_source=x",
+        },
+        "url",
+        "DUPLICATE",
+    ),
+    (
+        "AddResource",
+        {"kind": "LINK", "title": "x", "url": "https://a.example.com", "position": 0},
+        "position",
+        "INVALID",
+    ),
+    (
+        "AddResource",
+        {
+            "kind": "PODCAST_EPISODE",
+            "title": "x",
+            "url": "https://a.example.com",
+            "seriesId": encode_id("Resource", 2),
+        },
+        "seriesId",
+        "NOT_FOUND",
+    ),
+    (
+        "AddResource",
+        {
+            "kind": "LINK",
+            "title": "x",
+            "url": "https://a.example.com",
+            "topicIds": [TOPIC, encode_id("Topic", 999)],
+        },
+        "topicIds",
+        "NOT_FOUND",
+    ),
+    (
+        "SetCampaignGoal",
+        {"campaignId": CAMPAIGN, "metric": "LIKES", "target": -5},
+        "target",
+        "INVALID",
+    ),
+    (
+        "SetCampaignGoal",
+        {"campaignId": CAMPAIGN, "metric": "LIKES", "target": 0},
+        "target",
+        "INVALID",
+    ),
+    (
+        "SetCampaignGoal",
+        {"campaignId": UNKNOWN_CAMPAIGN, "metric": "LIKES", "target": 5},
+        "campaignId",
+        "NOT_FOUND",
+    ),
+    (
+        "RecordPromotion",
+        {
+            "campaignId": CAMPAIGN,
+            "kind": "OTHER",
+            "title": "x",
+            "heldOn": "2026-10-10",
+            "audienceSize": -1,
+        },
+        "audienceSize",
+        "INVALID",
+    ),
+    (
+        "RecordPromotion",
+        {"campaignId": CAMPAIGN, "kind": "OTHER", "title": "", "heldOn": "2026-10-10"},
+        "title",
+        "INVALID",
+    ),
+    (
+        "RecordPromotion",
+        {
+            "campaignId": CAMPAIGN,
+            "kind": "OTHER",
+            "title": "x",
+            "heldOn": "2026-10-10",
+            "topicIds": ["bogus"],
+        },
+        "topicIds",
+        "INVALID",
+    ),
     ("ClassifyPost", {"postId": encode_id("Post", 9999), "kind": "TIP"}, "postId", "NOT_FOUND"),
     ("ClassifyPost", {"postId": "%%%", "kind": "TIP"}, "postId", "INVALID"),
 ]
@@ -63,7 +213,10 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str | None, str]] = [
 
 async def _counts(db: Database) -> dict[str, int]:
     async with db.reading() as session:
-        return {t: (await session.execute(sa.text(f"SELECT count(*) FROM {t}"))).scalar_one() for t in TABLES}
+        return {
+            t: (await session.execute(sa.text(f"SELECT count(*) FROM {t}"))).scalar_one()
+            for t in TABLES
+        }
 
 
 @pytest.mark.parametrize(("name", "input", "field", "code"), BAD_INPUT)
@@ -83,12 +236,15 @@ async def test_bad_input_gives_user_errors_and_writes_nothing(
 
 async def test_hashtags_are_normalised_the_same_way_everywhere(api: Api) -> None:
     data = await api.data(
-        SETUP, {"input": {"campaignId": CAMPAIGN, "hashtag": "  #Führung ", "name": "Führung"}},
+        SETUP,
+        {"input": {"campaignId": CAMPAIGN, "hashtag": "  #Führung ", "name": "Führung"}},
         operation_name="CreateTopic",
     )
     assert data["createTopic"]["topic"]["hashtag"] == "führung"
     for spelling in ("führung", "#FÜHRUNG", " #Führung"):
-        found = await api.data("query($h: String!) { topic(hashtag: $h) { name } }", {"h": spelling})
+        found = await api.data(
+            "query($h: String!) { topic(hashtag: $h) { name } }", {"h": spelling}
+        )
         assert found["topic"] == {"name": "Führung"}
     body = await api.post('{ topic(hashtag: "two words") { name } }')
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
@@ -99,30 +255,49 @@ async def test_classification_by_hand_sticks(api: Api, demo_db: Database) -> Non
 
     from api.db.repositories import ingest
 
-    feed = await api.data('{ topic(hashtag: "managing") { posts(first: 1) { nodes { id kind body } } } }')
+    feed = await api.data(
+        '{ topic(hashtag: "managing") { posts(first: 1) { nodes { id kind body } } } }'
+    )
     post = feed["topic"]["posts"]["nodes"][0]
-    data = await api.data(SETUP, {"input": {"postId": post["id"], "kind": "QUOTE"}}, operation_name="ClassifyPost")
+    data = await api.data(
+        SETUP, {"input": {"postId": post["id"], "kind": "QUOTE"}}, operation_name="ClassifyPost"
+    )
     assert data["classifyPost"]["post"]["kind"] == "QUOTE"
     # The mirror sees the post again (an edit, a new like): the hand-set kind stays.
     async with demo_db.unit_of_work() as session:
-        row = (await session.execute(sa.text(
-            "SELECT external_id, author_id, created_at FROM post WHERE body = :b"), {"b": post["body"]})).one()
+        row = (
+            await session.execute(
+                sa.text("SELECT external_id, author_id, created_at FROM post WHERE body = :b"),
+                {"b": post["body"]},
+            )
+        ).one()
         await ingest.upsert_posts(
             session,
-            [ingest.IncomingPost(external_id=row.external_id, author_id=row.author_id,
-                                 body=post["body"] + " (edited)", created_at=row.created_at, like_count=99)],
+            [
+                ingest.IncomingPost(
+                    external_id=row.external_id,
+                    author_id=row.author_id,
+                    body=post["body"] + " (edited)",
+                    created_at=row.created_at,
+                    like_count=99,
+                )
+            ],
             observed_at=datetime.now(UTC),
         )
-    again = await api.data("query($id: ID!) { node(id: $id) { ... on Post { kind metrics { likes } } } }",
-                           {"id": post["id"]})
+    again = await api.data(
+        "query($id: ID!) { node(id: $id) { ... on Post { kind metrics { likes } } } }",
+        {"id": post["id"]},
+    )
     assert again["node"] == {"kind": "QUOTE", "metrics": {"likes": 99}}
 
 
 async def test_members_cannot_mutate(api: Api, demo_db: Database) -> None:
     before = await _counts(demo_db)
     body = await api.post(
-        SETUP, {"input": {"slug": "x", "name": "x", "startsOn": "2027-01-01"}},
-        operation_name="CreateCampaign", role=Role.MEMBER,
+        SETUP,
+        {"input": {"slug": "x", "name": "x", "startsOn": "2027-01-01"}},
+        operation_name="CreateCampaign",
+        role=Role.MEMBER,
     )
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -135,22 +310,38 @@ async def test_managers_add_resources_only_to_their_topics(api: Api) -> None:
     change = (await api.data('{ topic(hashtag: "change") { id } }'))["topic"]["id"]
     ok = await api.data(
         SETUP,
-        {"input": {"kind": "VIDEO", "title": "Feedback in five minutes", "url": "https://video.example.com/f5",
-                   "topicIds": [managing]}},
-        operation_name="AddResource", **marcus,
+        {
+            "input": {
+                "kind": "VIDEO",
+                "title": "Feedback in five minutes",
+                "url": "https://video.example.com/f5",
+                "topicIds": [managing],
+            }
+        },
+        operation_name="AddResource",
+        **marcus,
     )
     assert ok["addResource"]["userErrors"] == []
     refused = await api.data(
         SETUP,
-        {"input": {"kind": "VIDEO", "title": "Not mine", "url": "https://video.example.com/nm",
-                   "topicIds": [change]}},
-        operation_name="AddResource", **marcus,
+        {
+            "input": {
+                "kind": "VIDEO",
+                "title": "Not mine",
+                "url": "https://video.example.com/nm",
+                "topicIds": [change],
+            }
+        },
+        operation_name="AddResource",
+        **marcus,
     )
     assert refused["addResource"]["userErrors"][0]["code"] == "FORBIDDEN"
     # Creating campaigns is for admins.
     body = await api.post(
-        SETUP, {"input": {"slug": "x", "name": "x", "startsOn": "2027-01-01"}},
-        operation_name="CreateCampaign", **marcus,
+        SETUP,
+        {"input": {"slug": "x", "name": "x", "startsOn": "2027-01-01"}},
+        operation_name="CreateCampaign",
+        **marcus,
     )
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
@@ -163,11 +354,16 @@ async def test_managers_classify_only_posts_on_their_topics(api: Api) -> None:
     )
     own = feed["change"]["posts"]["nodes"][0]["id"]
     other = next(
-        p["id"] for p in feed["managing"]["posts"]["nodes"]
+        p["id"]
+        for p in feed["managing"]["posts"]["nodes"]
         if "change" not in {t["hashtag"] for t in p["topics"]}
     )
-    ok = await api.data(SETUP, {"input": {"postId": own, "kind": "TIP"}}, operation_name="ClassifyPost", **elena)
+    ok = await api.data(
+        SETUP, {"input": {"postId": own, "kind": "TIP"}}, operation_name="ClassifyPost", **elena
+    )
     assert ok["classifyPost"]["userErrors"] == []
-    refused = await api.data(SETUP, {"input": {"postId": other, "kind": "TIP"}}, operation_name="ClassifyPost", **elena)
+    refused = await api.data(
+        SETUP, {"input": {"postId": other, "kind": "TIP"}}, operation_name="ClassifyPost", **elena
+    )
     assert refused["classifyPost"]["userErrors"][0]["code"] == "FORBIDDEN"
     assert refused["classifyPost"]["post"] is None

@@ -41,39 +41,69 @@ async def test_counts_threads_and_metrics(fresh_url: str, fresh_db: Database) ->
     assert stats["replies"] == replies == 600
 
     # Every reply's starter is a starter created earlier; what it answers is in its thread.
-    assert await scalar(fresh_db, """
+    assert (
+        await scalar(
+            fresh_db,
+            """
         SELECT count(*) FROM post r JOIN post s ON s.id = r.thread_starter_id
         JOIN post p ON p.id = r.replied_to_id
         WHERE s.thread_starter_id IS NOT NULL OR s.created_at >= r.created_at
-           OR p.created_at > r.created_at OR coalesce(p.thread_starter_id, p.id) <> s.id""") == 0
-    assert await scalar(fresh_db, """
+           OR p.created_at > r.created_at OR coalesce(p.thread_starter_id, p.id) <> s.id""",
+        )
+        == 0
+    )
+    assert (
+        await scalar(
+            fresh_db,
+            """
         SELECT count(*) FROM post
-        WHERE thread_starter_id IS NOT NULL AND replied_to_id IS NULL""") == 0
-    assert await scalar(fresh_db, """
+        WHERE thread_starter_id IS NOT NULL AND replied_to_id IS NULL""",
+        )
+        == 0
+    )
+    assert (
+        await scalar(
+            fresh_db,
+            """
         SELECT count(*) FROM post s WHERE s.thread_starter_id IS NULL
           AND s.reply_count <> (SELECT count(*) FROM post r
-                                WHERE r.thread_starter_id = s.id)""") == 0
+                                WHERE r.thread_starter_id = s.id)""",
+        )
+        == 0
+    )
     assert await scalar(fresh_db, "SELECT max(reply_count) FROM post") > 1
 
     span = await rows(fresh_db, "SELECT min(created_at), max(created_at) FROM post")
     assert NOW - timedelta(days=121) < span[0][0] <= span[0][1] <= NOW
 
     # Each starter has one or two snapshots, the latest holding its current counts.
-    assert await scalar(fresh_db, """
+    assert (
+        await scalar(
+            fresh_db,
+            """
         SELECT count(*) FROM post s WHERE s.thread_starter_id IS NULL AND (
           SELECT (m.likes, m.replies, m.shares) FROM post_metrics_snapshot m WHERE m.post_id = s.id
           ORDER BY m.observed_at DESC LIMIT 1) IS DISTINCT FROM
-          (s.like_count, s.reply_count, s.share_count)""") == 0
-    per_starter = await rows(fresh_db, """
+          (s.like_count, s.reply_count, s.share_count)""",
+        )
+        == 0
+    )
+    per_starter = await rows(
+        fresh_db,
+        """
         SELECT count(*) FROM post s JOIN post_metrics_snapshot m ON m.post_id = s.id
-        WHERE s.thread_starter_id IS NULL GROUP BY s.id""")
+        WHERE s.thread_starter_id IS NULL GROUP BY s.id""",
+    )
     assert len(per_starter) == 1400
     assert {n for (n,) in per_starter} <= {1, 2}
 
     # Follower history ends at today's count and never repeats a value back to back.
-    history = await rows(fresh_db, """
+    history = await rows(
+        fresh_db,
+        """
         SELECT p.id, p.follower_count, f.followers FROM person p
-        JOIN follower_snapshot f ON f.person_id = p.id ORDER BY p.id, f.observed_at""")
+        JOIN follower_snapshot f ON f.person_id = p.id ORDER BY p.id, f.observed_at""",
+    )
     counts: dict[int, list[int]] = defaultdict(list)
     latest = {}
     for person_id, follower_count, followers in history:
@@ -124,18 +154,27 @@ async def test_uses_topics_resources_and_managers(fresh_url: str, fresh_db: Data
     assert "führung" in tags
     assert not tags & {"leadership", "managing"}  # topics exist, so no generic ones
 
-    linked = await rows(fresh_db, """
+    linked = await rows(
+        fresh_db,
+        """
         SELECT p.body, p.kind, p.message_type FROM post_resource pr
-        JOIN post p ON p.id = pr.post_id""")
+        JOIN post p ON p.id = pr.post_id""",
+    )
     assert len(linked) > 50
     for body, kind, message_type in linked:
         assert RESOURCE_URL in body  # some with utm_ parameters, which matching ignores
         # An announcement stays an announcement whatever it links to (text.classify).
         assert kind == ("ANNOUNCEMENT" if message_type == "announcement" else "RESOURCE")
     assert any("utm_source" in body for body, _, _ in linked)
-    assert await scalar(fresh_db, """
+    assert (
+        await scalar(
+            fresh_db,
+            """
         SELECT count(*) FROM post WHERE kind = 'RESOURCE'
-          AND id NOT IN (SELECT post_id FROM post_resource)""") == 0
+          AND id NOT IN (SELECT post_id FROM post_resource)""",
+        )
+        == 0
+    )
 
     tips = await rows(fresh_db, "SELECT author_id FROM post WHERE kind = 'TIP'")
     assert tips
@@ -146,8 +185,11 @@ async def test_same_seed_same_bodies_and_reruns_add(fresh_url: str, fresh_db: Da
     async def batch(seed: int) -> list[str]:
         before = await scalar(fresh_db, "SELECT coalesce(max(external_id), 0) FROM post")
         await generate(fresh_url, people=50, posts=500, seed=seed, now=NOW)
-        found = await rows(fresh_db, "SELECT body FROM post WHERE external_id > :before "
-                           "ORDER BY external_id", before=before)
+        found = await rows(
+            fresh_db,
+            "SELECT body FROM post WHERE external_id > :before ORDER BY external_id",
+            before=before,
+        )
         return [body for (body,) in found]
 
     first, again, other = await batch(7), await batch(7), await batch(8)

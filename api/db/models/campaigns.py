@@ -69,9 +69,7 @@ class TopicManager(Base):
     __tablename__ = "topic_manager"
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
-    topic_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("topic.id", ondelete="CASCADE"), index=True
-    )
+    topic_id: Mapped[int] = mapped_column(sa.ForeignKey("topic.id", ondelete="CASCADE"), index=True)
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id"), index=True)
     since: Mapped[date]
     until: Mapped[date | None]
@@ -98,9 +96,7 @@ class Promotion(Base):
     __tablename__ = "promotion"
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("campaign.id", ondelete="CASCADE")
-    )
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"))
     kind: Mapped[PromotionKind] = mapped_column(enum_column(PromotionKind, "promotion_kind"))
     title: Mapped[str] = mapped_column(sa.Text)
     held_on: Mapped[date]

@@ -157,7 +157,9 @@ async def create_promotion(
     return row
 
 
-async def topics_by_promotion(session: AsyncSession, promotion_ids: list[int]) -> dict[int, list[Any]]:
+async def topics_by_promotion(
+    session: AsyncSession, promotion_ids: list[int]
+) -> dict[int, list[Any]]:
     T = models.Topic
     PT = models.PromotionTopic
     rows = await session.execute(

@@ -83,7 +83,7 @@ async def upsert_posts(
     tags = {p.external_id: text.hashtags(p.body) for p in posts}
 
     ids: dict[int, int] = {}
-    for batch in (starters, replies):
+    for batch, is_reply in ((starters, False), (replies, True)):
         if not batch:
             continue
         parents = await _internal_ids(
@@ -98,12 +98,13 @@ async def upsert_posts(
         parents.update(ids)
         rows = []
         for p in batch:
-            is_reply = p in replies
             matched = any(url in resource_ids for url in links[p.external_id])
             rows.append(
                 {
                     "external_id": p.external_id,
-                    "thread_starter_id": parents.get(p.thread_external_id) if is_reply else None,
+                    "thread_starter_id": parents.get(p.thread_external_id)
+                    if is_reply and p.thread_external_id is not None
+                    else None,
                     "replied_to_id": parents.get(p.replied_to_external_id)
                     if p.replied_to_external_id
                     else None,
@@ -126,9 +127,9 @@ async def upsert_posts(
                     "synced_at": observed_at,
                 }
             )
-        stmt = insert(P).values(rows)
-        excluded = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
+        values = insert(P).values(rows)
+        excluded = values.excluded
+        stmt = values.on_conflict_do_update(
             index_elements=[P.external_id],
             set_={
                 "body": excluded.body,
@@ -142,7 +143,7 @@ async def upsert_posts(
                 "kind": sa.case((P.kind_set_by_hand, P.kind), else_=excluded.kind),
             },
         ).returning(P.external_id, P.id)
-        for external_id, post_id in (await session.execute(stmt)):
+        for external_id, post_id in await session.execute(stmt):
             ids[external_id] = post_id
 
     post_ids = list(ids.values())
@@ -150,10 +151,14 @@ async def upsert_posts(
         sa.delete(models.PostHashtag).where(models.PostHashtag.post_id.in_(post_ids))
     )
     hashtag_rows = [
-        {"post_id": ids[ext], "hashtag": tag} for ext, post_tags in tags.items() for tag in post_tags
+        {"post_id": ids[ext], "hashtag": tag}
+        for ext, post_tags in tags.items()
+        for tag in post_tags
     ]
     if hashtag_rows:
-        await session.execute(insert(models.PostHashtag).values(hashtag_rows).on_conflict_do_nothing())
+        await session.execute(
+            insert(models.PostHashtag).values(hashtag_rows).on_conflict_do_nothing()
+        )
     link_rows = [
         {"post_id": ids[ext], "resource_id": resource_ids[url], "matched_by": ResourceMatch.URL}
         for ext, urls in links.items()
@@ -161,7 +166,9 @@ async def upsert_posts(
         if url in resource_ids
     ]
     if link_rows:
-        await session.execute(insert(models.PostResource).values(link_rows).on_conflict_do_nothing())
+        await session.execute(
+            insert(models.PostResource).values(link_rows).on_conflict_do_nothing()
+        )
     await record_metrics(
         session,
         [(ids[p.external_id], p.like_count, p.reply_count, p.share_count) for p in posts],
@@ -183,9 +190,17 @@ async def record_metrics(
         .where(S.post_id.in_([m[0] for m in metrics]))
         .order_by(S.post_id, S.observed_at.desc())
     )
-    last = {row.post_id: (row.likes, row.replies, row.shares) for row in await session.execute(latest)}
+    last = {
+        row.post_id: (row.likes, row.replies, row.shares) for row in await session.execute(latest)
+    }
     changed = [
-        {"post_id": post_id, "observed_at": observed_at, "likes": likes, "replies": replies, "shares": shares}
+        {
+            "post_id": post_id,
+            "observed_at": observed_at,
+            "likes": likes,
+            "replies": replies,
+            "shares": shares,
+        }
         for post_id, likes, replies, shares in metrics
         if last.get(post_id) != (likes, replies, shares)
     ]
@@ -193,7 +208,7 @@ async def record_metrics(
         await session.execute(insert(S).values(changed).on_conflict_do_nothing())
         await session.execute(
             # Core table, not the ORM entity: a plain executemany UPDATE by key.
-            sa.update(P.__table__)
+            sa.update(models.Post.__table__)  # type: ignore[arg-type]
             .where(P.__table__.c.id == sa.bindparam("b_post_id"))
             .values(
                 like_count=sa.bindparam("b_likes"),
@@ -201,7 +216,12 @@ async def record_metrics(
                 share_count=sa.bindparam("b_shares"),
             ),
             [
-                {"b_post_id": c["post_id"], "b_likes": c["likes"], "b_replies": c["replies"], "b_shares": c["shares"]}
+                {
+                    "b_post_id": c["post_id"],
+                    "b_likes": c["likes"],
+                    "b_replies": c["replies"],
+                    "b_shares": c["shares"],
+                }
                 for c in changed
             ],
         )

@@ -10,7 +10,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.pagination import Page, PageResult, keyset_order, keyset_where, to_page_result
+from api.db.pagination import (
+    ColumnLike,
+    Page,
+    PageResult,
+    keyset_order,
+    keyset_where,
+    to_page_result,
+)
 
 Where = Callable[[Any], Sequence[sa.ColumnElement[bool]]]
 
@@ -31,8 +38,8 @@ async def page_per_parent(
     keys: Sequence[Any],
     key_type: sa.types.TypeEngine[Any],
     where: Where,
-    sort: sa.ColumnElement[Any],
-    id_col: sa.ColumnElement[Any],
+    sort: ColumnLike,
+    id_col: ColumnLike,
     page: Page,
 ) -> dict[Any, PageResult]:
     """One page for each parent key, as a LATERAL top-N: each parent uses its index range."""

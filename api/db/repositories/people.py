@@ -26,7 +26,9 @@ def people_search(text: str | None) -> list[sa.ColumnElement[bool]]:
     if not words:
         return []
     query = " & ".join(f"{word.lower()}:*" for word in words)
-    return [Person.search.op("@@")(sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), query))]
+    return [
+        Person.search.op("@@")(sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), query))
+    ]
 
 
 async def get_people(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
@@ -36,9 +38,12 @@ async def get_people(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
 
 async def find_person(session: AsyncSession, subject: str) -> Any:
     """The person a token's subject names: an email, or a person id."""
-    condition = (
-        Person.id == int(subject) if subject.isdigit() else sa.func.lower(Person.email) == subject.lower()
-    )
+    if subject.isascii() and subject.isdigit():
+        if int(subject) >= 2**63:  # not a BIGINT, so nobody's id
+            return None
+        condition = Person.id == int(subject)
+    else:
+        condition = sa.func.lower(Person.email) == subject.lower()
     return (await session.execute(sa.select(*PERSON_COLUMNS).where(condition))).first()
 
 
@@ -94,7 +99,9 @@ async def page_groups_by_campaign(
     )
 
 
-async def count_groups_by_campaign(session: AsyncSession, campaign_ids: list[int]) -> dict[int, int]:
+async def count_groups_by_campaign(
+    session: AsyncSession, campaign_ids: list[int]
+) -> dict[int, int]:
     return await count_per_parent(
         session, table=Group, keys=campaign_ids, key_type=sa.BigInteger(), where=_campaign_groups
     )
@@ -122,9 +129,7 @@ async def count_groups(session: AsyncSession, search: str | None) -> int:
     ).scalar_one()
 
 
-async def follower_snapshots(
-    session: AsyncSession, person_ids: list[int]
-) -> dict[int, list[Any]]:
+async def follower_snapshots(session: AsyncSession, person_ids: list[int]) -> dict[int, list[Any]]:
     """Every snapshot of these people, oldest first (growth series are computed in SQL elsewhere)."""
     S = models.FollowerSnapshot
     rows = await session.execute(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
 from api.db.enums import PostKind
-from api.db.pagination import Direction, Page, PageResult
+from api.db.pagination import ColumnLike, Direction, Page, PageResult
 from api.db.repositories.paging import count_per_parent, page_per_parent
 from api.db.repositories.scopes import SCOPES, Scope, membership
 
@@ -77,7 +77,7 @@ def _query(text: str) -> Any:
     return sa.func.websearch_to_tsquery(sa.literal_column("'english'::regconfig"), text)
 
 
-def _sort_expression(query: PostQuery) -> sa.ColumnElement[Any]:
+def _sort_expression(query: PostQuery) -> ColumnLike:
     match query.sort:
         case PostSort.CREATED_AT:
             return P.created_at

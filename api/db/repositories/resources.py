@@ -142,7 +142,9 @@ async def episodes_by_series(session: AsyncSession, ids: list[int]) -> dict[int,
 async def click_counts(session: AsyncSession, ids: list[int]) -> dict[int, int]:
     C = models.ResourceClick
     rows = await session.execute(
-        sa.select(C.resource_id, sa.func.count()).where(C.resource_id.in_(ids)).group_by(C.resource_id)
+        sa.select(C.resource_id, sa.func.count())
+        .where(C.resource_id.in_(ids))
+        .group_by(C.resource_id)
     )
     return dict(rows.all())
 

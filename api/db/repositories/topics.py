@@ -51,7 +51,9 @@ async def page_topics_by_campaign(
     )
 
 
-async def count_topics_by_campaign(session: AsyncSession, campaign_ids: list[int]) -> dict[int, int]:
+async def count_topics_by_campaign(
+    session: AsyncSession, campaign_ids: list[int]
+) -> dict[int, int]:
     return await count_per_parent(
         session,
         table=Topic,
