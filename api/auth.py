@@ -39,7 +39,7 @@ def issue_token(
         "role": role.value.lower(),
         "iss": settings.jwt_issuer,
         "iat": now,
-        "exp": now + (ttl_seconds or settings.jwt_ttl_seconds),
+        "exp": now + (settings.jwt_ttl_seconds if ttl_seconds is None else ttl_seconds),
     }
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
 

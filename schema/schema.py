@@ -12,7 +12,6 @@ from schema.errors import ErrorCodes
 from schema.extensions import IntrospectionForAdmins
 from schema.mutations import Mutation
 from schema.queries import Query
-from schema.types import enums as _enums  # noqa: F401  (registers GraphQL enum names)
 from schema.types.campaign import Campaign
 from schema.types.person import Group, Person
 from schema.types.post import Post

@@ -13,7 +13,7 @@ from api.db.pagination import Direction, Page
 from api.db.repositories.scopes import Scope
 from schema.context import Info
 from schema.pagination import Connection, connection
-from schema.permissions import PEOPLE
+from schema.permissions import PEOPLE, STAFF
 from schema.resolvers import posts_connection
 from schema.types.node import Node, encode_id
 
@@ -113,21 +113,21 @@ class Post(Node):
         rows = await info.context.loaders.post_resources.load(self._row.id)
         return [Resource.from_row(r) for r in rows]
 
-    @strawberry.field(description="The thread starter, for a reply.")
+    @strawberry.field(permission_classes=[STAFF], description="The thread starter, for a reply.")
     async def thread(self, info: Info) -> Post | None:
         if self._row.thread_starter_id is None:
             return None
         row = await info.context.loaders.post.load(self._row.thread_starter_id)
         return Post.from_row(row) if row is not None else None
 
-    @strawberry.field(description="The post this one answers, for a reply.")
+    @strawberry.field(permission_classes=[STAFF], description="The post this one answers.")
     async def replied_to(self, info: Info) -> Post | None:
         if self._row.replied_to_id is None:
             return None
         row = await info.context.loaders.post.load(self._row.replied_to_id)
         return Post.from_row(row) if row is not None else None
 
-    @strawberry.field(description="The thread's replies, oldest first.")
+    @strawberry.field(permission_classes=[STAFF], description="The thread's replies, oldest first.")
     async def replies(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Connection[Post]:

@@ -11,7 +11,7 @@ from api.db.repositories.scopes import Scope
 from schema.context import Info
 from schema.inputs import PostOrder
 from schema.pagination import Connection
-from schema.permissions import PEOPLE
+from schema.permissions import PEOPLE, STAFF
 from schema.resolvers import performance, posts_connection
 from schema.types.analytics import Performance
 from schema.types.node import Node, encode_id
@@ -40,7 +40,7 @@ class Topic(Node):
             _row=row,
         )
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[STAFF])
     async def campaign(
         self, info: Info
     ) -> Annotated[Campaign, strawberry.lazy("schema.types.campaign")]:
@@ -53,7 +53,9 @@ class Topic(Node):
         rows = await info.context.loaders.managers_by_topic.load(self._row.id)
         return [TopicManager.from_row(r) for r in rows]
 
-    @strawberry.field(description="Thread starters carrying the hashtag, newest first.")
+    @strawberry.field(
+        permission_classes=[STAFF], description="Thread starters carrying the hashtag, newest first."
+    )
     async def posts(
         self,
         info: Info,
@@ -63,7 +65,10 @@ class Topic(Node):
     ) -> Connection[Annotated[Post, strawberry.lazy("schema.types.post")]]:
         return await posts_connection(info, Scope.TOPIC, self._row.hashtag, first, after, order_by)
 
-    @strawberry.field(description="New followers count those of the topic's managers together.")
+    @strawberry.field(
+        permission_classes=[STAFF],
+        description="New followers count those of the topic's managers together.",
+    )
     async def performance(self, info: Info, since: datetime, until: datetime) -> Performance:
         async def managers() -> list[int]:
             rows = await info.context.loaders.managers_by_topic.load(self._row.id)

@@ -304,7 +304,9 @@ async def _ids(api: Api) -> dict[str, str]:
     [
         pytest.param("nobody@example.com", id="unknown-email"),
         pytest.param("987654", id="unknown-person-id"),
+        # OIDC providers issue numeric subjects longer than a BIGINT (Google's have 21 digits).
         pytest.param("99999999999999999999999", id="person-id-out-of-range"),
+        pytest.param("\u00b2", id="non-ascii-digit"),
     ],
 )
 async def test_managers_unknown_to_us_cannot_mutate_topics(

@@ -85,3 +85,17 @@ async def test_lms_key_cannot_read_people(api: Api, demo_db: Database) -> None:
 async def test_revoked_or_unknown_key_is_unauthenticated(api: Api) -> None:
     body = await api.post("{ topics { totalCount } }", role=None, headers={"X-API-Key": "cgk_nope"})
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_lms_reads_no_campaign_internals_through_topics(api: Api, demo_db: Database) -> None:
+    headers = await _lms_key(demo_db)
+    for field in (
+        "campaign { goals { metric } }",
+        "posts(first: 1) { totalCount }",
+        'performance(since: "2026-10-05T00:00:00Z", until: "2026-10-26T00:00:00Z") { posts }',
+    ):
+        body = await api.post(f'{{ topic(hashtag: "leadership") {{ {field} }} }}', role=None, headers=headers)
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", field
+    # What the LMS is for still works: topics, their resources, and who clicked.
+    data = await api.data('{ topic(hashtag: "leadership") { name resources { title } } }', role=None, headers=headers)
+    assert data["topic"]["resources"]

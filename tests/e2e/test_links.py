@@ -87,7 +87,9 @@ async def test_weird_client_values_are_recorded_as_unknown(api: Api, demo_db: Da
 
 async def test_unknown_token_is_not_found_and_counts_nothing(api: Api, demo_db: Database) -> None:
     async with demo_db.reading() as session:
-        before = (await session.execute(sa.text("SELECT count(*) FROM resource_click"))).scalar_one()
+        before = (
+            await session.execute(sa.text("SELECT count(*) FROM resource_click"))
+        ).scalar_one()
     for token in ("no-such-token", "r", "%3Cscript%3E"):
         response = await api.client.get(f"/r/{token}", follow_redirects=False)
         assert response.status_code == 404

@@ -20,8 +20,7 @@ NOT_YET_SERVED = {"web/CampaignActivity.graphql", "admin/SyncStatus.graphql"}
 
 def _operations(folder: Path) -> dict[str, str]:
     return {
-        p.relative_to(folder).as_posix(): p.read_text()
-        for p in sorted(folder.rglob("*.graphql"))
+        p.relative_to(folder).as_posix(): p.read_text() for p in sorted(folder.rglob("*.graphql"))
     }
 
 
