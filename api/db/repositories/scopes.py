@@ -30,18 +30,25 @@ def _topic(key: Any) -> sa.ColumnElement[bool]:
 
 
 def _campaign(key: Any) -> sa.ColumnElement[bool]:
+    # EXISTS per post row, not `id IN (...) OR group_id IN (...)`: with the OR and the
+    # correlation to the parent key, Postgres would re-run the IN subqueries for every post;
+    # these are two index probes (post_hashtag's key, campaign_group's key) instead.
     tagged = (
-        sa.select(models.PostHashtag.post_id)
+        sa.select(sa.literal(1))
+        .select_from(models.PostHashtag)
         .join(models.Topic, models.Topic.hashtag == models.PostHashtag.hashtag)
-        .where(models.Topic.campaign_id == key)
+        .where(models.PostHashtag.post_id == P.id, models.Topic.campaign_id == key)
         .correlate_except(models.PostHashtag, models.Topic)
     )
     tracked = (
-        sa.select(models.CampaignGroup.group_id)
-        .where(models.CampaignGroup.campaign_id == key)
+        sa.select(sa.literal(1))
+        .select_from(models.CampaignGroup)
+        .where(
+            models.CampaignGroup.group_id == P.group_id, models.CampaignGroup.campaign_id == key
+        )
         .correlate_except(models.CampaignGroup)
     )
-    return sa.or_(P.id.in_(tagged), P.group_id.in_(tracked))
+    return sa.or_(tagged.exists(), tracked.exists())
 
 
 def _resource(key: Any) -> sa.ColumnElement[bool]:
