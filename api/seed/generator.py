@@ -210,7 +210,11 @@ async def generate(
         async with conn.transaction():
             # Two generators at once would pick the same external ids; let one wait.
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('campaign-generator'))")
-            return await _generate(conn, rng, people, posts, now)
+            counts = await _generate(conn, rng, people, posts, now)
+        # Fresh statistics: autovacuum may take a while to notice a bulk load, and until it
+        # does the planner guesses from an empty table.
+        await conn.execute("ANALYZE")
+        return counts
     finally:
         await conn.close()
 
