@@ -267,9 +267,11 @@ async def _posts(
             (created, starter_id, 0, 0),
             (day_one, starter_id, likes // 2, replies_by_day_one),
         ]
-    ids = await ingest.upsert_posts(
-        session, starters + replies, observed_at=clock.observed(clock.start)
-    )
+    ids = (
+        await ingest.upsert_posts(
+            session, starters + replies, observed_at=clock.observed(clock.start)
+        )
+    ).ids
     # Replace the upsert's "now" snapshot with the history, then the final figures.
     await session.execute(sa.delete(models.PostMetricsSnapshot))
     for moment, external_id, likes, reply_count in sorted(history):
@@ -286,9 +288,9 @@ async def _posts(
         body=body,
         created_at=clock.at(when),
     )
-    deleted_ids = await ingest.upsert_posts(
-        session, [deleted], observed_at=clock.observed(clock.at(when))
-    )
+    deleted_ids = (
+        await ingest.upsert_posts(session, [deleted], observed_at=clock.observed(clock.at(when)))
+    ).ids
     await session.execute(
         sa.update(models.Post)
         .where(models.Post.id == deleted_ids[deleted.external_id])

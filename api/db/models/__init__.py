@@ -10,7 +10,7 @@ from api.db.models.campaigns import (
     Topic,
     TopicManager,
 )
-from api.db.models.operations import ApiKey, SyncFeed, SyncRun
+from api.db.models.operations import ApiKey, SyncFeed, SyncRun, SyncWorker
 from api.db.models.people import FollowerSnapshot, MicroblogGroup, Person
 from api.db.models.posts import Post, PostHashtag, PostMetricsSnapshot, PostResource
 from api.db.models.resources import Resource, ResourceClick, ResourceTopic
@@ -35,6 +35,7 @@ __all__ = [
     "ResourceTopic",
     "SyncFeed",
     "SyncRun",
+    "SyncWorker",
     "Topic",
     "TopicManager",
 ]

@@ -25,6 +25,13 @@ P = models.Post
 
 
 @dataclass(frozen=True, slots=True)
+class IngestResult:
+    ids: dict[int, int]  # external id -> post id, for every post given
+    inserted: set[int]  # post ids seen for the first time
+    metrics_changed: set[int]  # post ids (not new) whose likes, replies or shares changed
+
+
+@dataclass(frozen=True, slots=True)
 class IncomingPost:
     external_id: int
     author_id: int
@@ -61,10 +68,10 @@ async def _internal_ids(session: AsyncSession, external_ids: set[int]) -> dict[i
 
 async def upsert_posts(
     session: AsyncSession, posts: Sequence[IncomingPost], observed_at: datetime
-) -> dict[int, int]:
-    """Insert or update posts (starters before replies); returns external id -> post id."""
+) -> IngestResult:
+    """Insert or update posts (starters before replies): which are new, whose figures changed."""
     if not posts:
-        return {}
+        return IngestResult(ids={}, inserted=set(), metrics_changed=set())
     starters = [p for p in posts if p.thread_external_id in (None, p.external_id)]
     replies = [p for p in posts if p.thread_external_id not in (None, p.external_id)]
 
@@ -83,6 +90,7 @@ async def upsert_posts(
     tags = {p.external_id: text.hashtags(p.body) for p in posts}
 
     ids: dict[int, int] = {}
+    inserted: set[int] = set()
     for batch, is_reply in ((starters, False), (replies, True)):
         if not batch:
             continue
@@ -129,7 +137,9 @@ async def upsert_posts(
             )
         values = insert(P).values(rows)
         excluded = values.excluded
-        stmt = values.on_conflict_do_update(
+        stmt: Any = values.on_conflict_do_update(
+            # Monotonic: an observation older than the stored one changes nothing.
+            where=P.synced_at <= excluded.synced_at,
             index_elements=[P.external_id],
             set_={
                 "body": excluded.body,
@@ -142,11 +152,20 @@ async def upsert_posts(
                 # A kind set by hand sticks; otherwise an edit may change the kind.
                 "kind": sa.case((P.kind_set_by_hand, P.kind), else_=excluded.kind),
             },
-        ).returning(P.external_id, P.id)
-        for external_id, post_id in await session.execute(stmt):
+        ).returning(P.external_id, P.id, sa.literal_column("xmax = 0").label("inserted"))
+        for external_id, post_id, was_inserted in await session.execute(stmt):
             ids[external_id] = post_id
+            if was_inserted:
+                inserted.add(post_id)
+    stale = {p.external_id for p in posts} - set(ids)
+    posts = [p for p in posts if p.external_id in ids]
+    tags = {ext: t for ext, t in tags.items() if ext in ids}
+    links = {ext: u for ext, u in links.items() if ext in ids}
+    if stale:
+        # Replayed, older observations: their ids, but nothing of theirs is written.
+        ids.update(await _internal_ids(session, stale))
 
-    post_ids = list(ids.values())
+    post_ids = [ids[p.external_id] for p in posts]
     await session.execute(
         sa.delete(models.PostHashtag).where(models.PostHashtag.post_id.in_(post_ids))
     )
@@ -169,20 +188,23 @@ async def upsert_posts(
         await session.execute(
             insert(models.PostResource).values(link_rows).on_conflict_do_nothing()
         )
-    await record_metrics(
+    changed = await record_metrics(
         session,
         [(ids[p.external_id], p.like_count, p.reply_count, p.share_count) for p in posts],
         observed_at,
     )
-    return ids
+    return IngestResult(ids=ids, inserted=inserted, metrics_changed=set(changed) - inserted)
 
 
 async def record_metrics(
     session: AsyncSession, metrics: Sequence[tuple[int, int, int, int]], observed_at: datetime
-) -> int:
-    """Append (post, likes, replies, shares) snapshots where they differ from the latest one."""
+) -> list[int]:
+    """Append (post, likes, replies, shares) snapshots where they differ from the latest one.
+
+    Returns the ids of the posts whose figures changed.
+    """
     if not metrics:
-        return 0
+        return []
     S = models.PostMetricsSnapshot
     latest = (
         sa.select(S.post_id, S.likes, S.replies, S.shares)
@@ -225,7 +247,7 @@ async def record_metrics(
                 for c in changed
             ],
         )
-    return len(changed)
+    return [c["post_id"] for c in changed]  # type: ignore[misc]
 
 
 async def set_kind(session: AsyncSession, post_id: int, kind: PostKind) -> Any:

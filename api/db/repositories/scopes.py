@@ -43,9 +43,7 @@ def _campaign(key: Any) -> sa.ColumnElement[bool]:
     tracked = (
         sa.select(sa.literal(1))
         .select_from(models.CampaignGroup)
-        .where(
-            models.CampaignGroup.group_id == P.group_id, models.CampaignGroup.campaign_id == key
-        )
+        .where(models.CampaignGroup.group_id == P.group_id, models.CampaignGroup.campaign_id == key)
         .correlate_except(models.CampaignGroup)
     )
     return sa.or_(tagged.exists(), tracked.exists())
