@@ -54,7 +54,8 @@ class Topic(Node):
         return [TopicManager.from_row(r) for r in rows]
 
     @strawberry.field(
-        permission_classes=[STAFF], description="Thread starters carrying the hashtag, newest first."
+        permission_classes=[STAFF],
+        description="Thread starters carrying the hashtag, newest first.",
     )
     async def posts(
         self,

@@ -15,7 +15,7 @@ OPERATIONS = ROOT / "tests" / "contract" / "operations"
 SHARED_OPERATIONS = ROOT.parent / "shared" / "contract" / "operations"
 COMMITTED = ROOT / "schema" / "schema.graphql"
 # Served by later work: they must fail today, and this list must shrink when they pass.
-NOT_YET_SERVED = {"web/CampaignActivity.graphql", "admin/SyncStatus.graphql"}
+NOT_YET_SERVED = {"web/CampaignActivity.graphql"}  # subscriptions come with their own issue
 
 
 def _operations(folder: Path) -> dict[str, str]:

@@ -1,0 +1,227 @@
+"""The worker's own state: feeds and their cursors, runs, requests for a run, heartbeats."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.db import models
+from api.db.enums import SyncFeedKind
+from api.db.pagination import Page, PageResult
+from api.db.repositories.paging import page_per_parent
+
+Feed = models.SyncFeed
+Run = models.SyncRun
+Worker = models.SyncWorker
+FEED_COLUMNS = list(Feed.__table__.c)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRef:
+    kind: SyncFeedKind
+    external_id: int
+    name: str
+
+
+async def ensure_feeds(session: AsyncSession, feeds: Sequence[FeedRef]) -> None:
+    """Create feeds the worker should follow; existing ones keep their cursors."""
+    if not feeds:
+        return
+    stmt = insert(Feed).values(
+        [{"kind": f.kind, "external_id": f.external_id, "name": f.name} for f in feeds]
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Feed.kind, Feed.external_id], set_={"name": stmt.excluded.name}
+        )
+    )
+
+
+async def list_feeds(session: AsyncSession, kinds: Sequence[SyncFeedKind] = ()) -> list[Any]:
+    stmt = sa.select(*FEED_COLUMNS).order_by(Feed.kind, Feed.name, Feed.id)
+    if kinds:
+        stmt = stmt.where(Feed.kind.in_(kinds))
+    return list((await session.execute(stmt)).all())
+
+
+async def get_feed(session: AsyncSession, feed_id: int, *, lock: bool = False) -> Any:
+    stmt = sa.select(*FEED_COLUMNS).where(Feed.id == feed_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).one()
+
+
+async def advance_feed(
+    session: AsyncSession,
+    feed_id: int,
+    *,
+    newest_seen_id: int | None = None,
+    oldest_seen_id: int | None = None,
+    items: int = 0,
+    backfill_complete: bool | None = None,
+    at: datetime,
+) -> None:
+    """Move a feed's cursors (only ever outwards) in the same unit of work as the page."""
+    values: dict[str, Any] = {
+        "items_mirrored": Feed.items_mirrored + items,
+        "last_run_at": at,
+        "last_success_at": at,
+        "last_error": None,
+        "consecutive_failures": 0,
+    }
+    if newest_seen_id is not None:
+        values["newest_seen_id"] = sa.func.greatest(
+            sa.func.coalesce(Feed.newest_seen_id, 0), newest_seen_id
+        )
+    if oldest_seen_id is not None:
+        values["oldest_seen_id"] = sa.func.least(
+            sa.func.coalesce(Feed.oldest_seen_id, oldest_seen_id), oldest_seen_id
+        )
+    if backfill_complete is not None:
+        values["backfill_complete"] = backfill_complete
+    await session.execute(sa.update(Feed).where(Feed.id == feed_id).values(**values))
+
+
+async def feed_failed(
+    session: AsyncSession, feed_id: int, error: str, at: datetime, *, inaccessible: bool = False
+) -> None:
+    await session.execute(
+        sa.update(Feed)
+        .where(Feed.id == feed_id)
+        .values(
+            last_run_at=at,
+            last_error=error[:500],
+            consecutive_failures=Feed.consecutive_failures + 1,
+            inaccessible=Feed.inaccessible | inaccessible,
+        )
+    )
+
+
+async def start_run(session: AsyncSession, trigger: str, at: datetime) -> int:
+    """Claim the oldest queued request, or open a scheduled run; returns the run id."""
+    queued = (
+        await session.execute(
+            sa.select(Run.id)
+            .where(Run.status == "QUEUED")
+            .order_by(Run.created_at, Run.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+    ).scalar_one_or_none()
+    if queued is not None:
+        await session.execute(
+            sa.update(Run).where(Run.id == queued).values(status="RUNNING", started_at=at)
+        )
+        return int(queued)
+    return int(
+        (
+            await session.execute(
+                sa.insert(Run)
+                .values(status="RUNNING", trigger=trigger, started_at=at, created_at=at)
+                .returning(Run.id)
+            )
+        ).scalar_one()
+    )
+
+
+async def requested_kinds(session: AsyncSession, run_id: int) -> list[str]:
+    return list(
+        (await session.execute(sa.select(Run.feed_kinds).where(Run.id == run_id))).scalar_one()
+    )
+
+
+async def count_run(
+    session: AsyncSession, run_id: int, *, requests: int = 0, posts: int = 0, errors: int = 0
+) -> None:
+    await session.execute(
+        sa.update(Run)
+        .where(Run.id == run_id)
+        .values(
+            requests=Run.requests + requests,
+            posts_upserted=Run.posts_upserted + posts,
+            errors=Run.errors + errors,
+        )
+    )
+
+
+async def finish_run(
+    session: AsyncSession, run_id: int, status: str, error: str | None, at: datetime
+) -> None:
+    await session.execute(
+        sa.update(Run)
+        .where(Run.id == run_id)
+        .values(status=status, error=error[:500] if error else None, finished_at=at)
+    )
+
+
+async def queue_run(session: AsyncSession, kinds: Sequence[str], requested_by: str) -> bool:
+    """Ask the active worker for a run; False when one is already waiting (no pile-up)."""
+    waiting = (
+        await session.execute(sa.select(Run.id).where(Run.status == "QUEUED").limit(1))
+    ).first()
+    if waiting is not None:
+        return False
+    await session.execute(
+        sa.insert(Run).values(
+            status="QUEUED", trigger="REQUEST", requested_by=requested_by, feed_kinds=list(kinds)
+        )
+    )
+    return True
+
+
+async def has_queued(session: AsyncSession) -> bool:
+    return (
+        await session.execute(sa.select(Run.id).where(Run.status == "QUEUED").limit(1))
+    ).first() is not None
+
+
+async def page_runs(session: AsyncSession, page: Page) -> PageResult:
+    pages = await page_per_parent(
+        session,
+        columns=list(Run.__table__.c),
+        keys=[0],
+        key_type=sa.BigInteger(),
+        where=lambda _key: [],
+        sort=Run.id,
+        id_col=Run.id,
+        page=page,
+    )
+    return pages[0]
+
+
+async def count_runs(session: AsyncSession) -> int:
+    return int((await session.execute(sa.select(sa.func.count()).select_from(Run))).scalar_one())
+
+
+async def last_success(session: AsyncSession) -> datetime | None:
+    value = await session.execute(
+        sa.select(sa.func.max(Run.finished_at)).where(Run.status.in_(("SUCCEEDED", "PARTIAL")))
+    )
+    return value.scalar_one()
+
+
+async def heartbeat(session: AsyncSession, **values: Any) -> None:
+    stmt = insert(Worker).values(heartbeat_at=sa.func.now(), **values)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Worker.worker_id],
+            set_={k: stmt.excluded[k] for k in (*values, "heartbeat_at") if k != "worker_id"},
+        )
+    )
+
+
+async def active_worker(session: AsyncSession) -> Any:
+    """The most recent heartbeat of a worker that holds the polling lock."""
+    rows = await session.execute(
+        sa.select(*Worker.__table__.c, (sa.func.now() - Worker.heartbeat_at).label("age"))
+        .where(Worker.role == "ACTIVE")
+        .order_by(Worker.heartbeat_at.desc())
+        .limit(1)
+    )
+    return rows.first()

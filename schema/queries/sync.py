@@ -1,0 +1,65 @@
+"""``syncStatus``: is the mirror current, and what is it doing (admins only)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import strawberry
+
+from api.db.pagination import Direction, Page
+from api.db.repositories import sync_state
+from schema.context import Info
+from schema.pagination import Connection, connection
+from schema.permissions import ADMINS
+from schema.types.sync import SyncFeed, SyncRun, SyncState
+
+# A worker that has not reported for this many poll intervals is taken to be gone.
+MISSED_HEARTBEATS = 3
+
+
+@strawberry.type
+class SyncStatus:
+    state: SyncState
+    source: str | None = strawberry.field(description="The microblog mirrored (or the simulator).")
+    last_success_at: datetime | None
+    lag_seconds: int | None = strawberry.field(description="Seconds since the last good run.")
+    requests_in_last_window: int = strawberry.field(
+        description="Requests the active worker made to the microblog in its rate window."
+    )
+    feeds: list[SyncFeed]
+
+    @strawberry.field(description="Runs and queued requests, newest first.")
+    async def recent_runs(
+        self, info: Info, first: int | None = 10, after: str | None = None
+    ) -> Connection[SyncRun]:
+        page = Page.build(first, after, direction=Direction.DESC, value_type=int)
+        async with info.context.db.reading() as session:
+            result = await sync_state.page_runs(session, page)
+
+        async def count() -> int:
+            async with info.context.db.reading() as session:
+                return await sync_state.count_runs(session)
+
+        return connection(result, SyncRun.from_row, count)
+
+
+@strawberry.type
+class SyncQueries:
+    @strawberry.field(permission_classes=[ADMINS])
+    async def sync_status(self, info: Info) -> SyncStatus:
+        async with info.context.db.reading() as session:
+            worker = await sync_state.active_worker(session)
+            feeds = await sync_state.list_feeds(session)
+            last = await sync_state.last_success(session)
+        now = datetime.now(UTC)
+        alive = worker is not None and worker.age <= timedelta(
+            seconds=MISSED_HEARTBEATS * max(worker.poll_interval_seconds, 5)
+        )
+        return SyncStatus(
+            state=SyncState(worker.state) if alive else SyncState.OFFLINE,
+            source=worker.source if worker is not None else None,
+            last_success_at=last,
+            lag_seconds=int((now - last).total_seconds()) if last else None,
+            requests_in_last_window=worker.requests_in_window if alive else 0,
+            feeds=[SyncFeed.from_row(f) for f in feeds],
+        )

@@ -1,0 +1,88 @@
+"""Admins watch the mirror and ask for a run: syncStatus and requestSync."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from api.db.enums import Role, SyncFeedKind
+from api.db.repositories import sync_state
+from api.db.session import Database
+from tests.e2e.conftest import Api, operation
+
+SYNC = operation("admin/SyncStatus.graphql")
+
+
+async def test_offline_before_any_worker(empty_api: Api) -> None:
+    data = await empty_api.data(SYNC, operation_name="SyncStatus")
+    status = data["syncStatus"]
+    assert status["state"] == "OFFLINE"
+    assert status["lastSuccessAt"] is None and status["lagSeconds"] is None
+    assert status["feeds"] == [] and status["recentRuns"]["nodes"] == []
+
+
+async def test_status_reports_worker_feeds_and_runs(empty_api: Api, fresh_db: Database) -> None:
+    now = datetime.now(UTC)
+    async with fresh_db.unit_of_work() as session:
+        await sync_state.heartbeat(
+            session,
+            worker_id="w1",
+            role="ACTIVE",
+            state="SYNCING",
+            source="http://sim",
+            requests_in_window=7,
+            poll_interval_seconds=60,
+        )
+        await sync_state.ensure_feeds(
+            session, [sync_state.FeedRef(SyncFeedKind.GROUP, 42, "Employee Engagement")]
+        )
+        feed = (await sync_state.list_feeds(session))[0]
+        await sync_state.advance_feed(session, feed.id, newest_seen_id=10, items=20, at=now)
+        run_id = await sync_state.start_run(session, "SCHEDULE", now - timedelta(seconds=30))
+        await sync_state.count_run(session, run_id, requests=5, posts=20)
+        await sync_state.finish_run(session, run_id, "SUCCEEDED", None, now - timedelta(seconds=20))
+    status = (await empty_api.data(SYNC, operation_name="SyncStatus"))["syncStatus"]
+    assert (status["state"], status["source"], status["requestsInLastWindow"]) == (
+        "SYNCING",
+        "http://sim",
+        7,
+    )
+    assert status["lagSeconds"] >= 20
+    assert status["feeds"] == [
+        {
+            "kind": "GROUP",
+            "name": "Employee Engagement",
+            "lastRunAt": status["feeds"][0]["lastRunAt"],
+            "lastError": None,
+            "itemsMirrored": 20,
+            "backfillComplete": False,
+        }
+    ]
+    [run] = status["recentRuns"]["nodes"]
+    assert (run["status"], run["requests"], run["postsUpserted"], run["error"]) == (
+        "SUCCEEDED",
+        5,
+        20,
+        None,
+    )
+
+
+async def test_request_sync_queues_one_run(empty_api: Api) -> None:
+    first = await empty_api.data(
+        SYNC, {"input": {"feeds": ["GROUP"]}}, operation_name="RequestSync"
+    )
+    assert first["requestSync"] == {"accepted": True, "userErrors": []}
+    # A second request while one waits is folded into it rather than piling up.
+    second = await empty_api.data(SYNC, {"input": {}}, operation_name="RequestSync")
+    assert second["requestSync"]["accepted"] is False
+    runs = (await empty_api.data(SYNC, operation_name="SyncStatus"))["syncStatus"]["recentRuns"][
+        "nodes"
+    ]
+    assert [r["status"] for r in runs] == ["QUEUED"]
+
+
+async def test_sync_control_is_for_admins(empty_api: Api) -> None:
+    for role in (Role.MANAGER, Role.MEMBER, Role.LMS):
+        body = await empty_api.post(SYNC, operation_name="SyncStatus", role=role)
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        body = await empty_api.post(SYNC, {"input": {}}, operation_name="RequestSync", role=role)
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
