@@ -16,8 +16,10 @@ async def test_offline_before_any_worker(empty_api: Api) -> None:
     data = await empty_api.data(SYNC, operation_name="SyncStatus")
     status = data["syncStatus"]
     assert status["state"] == "OFFLINE"
-    assert status["lastSuccessAt"] is None and status["lagSeconds"] is None
-    assert status["feeds"] == [] and status["recentRuns"]["nodes"] == []
+    assert status["lastSuccessAt"] is None
+    assert status["lagSeconds"] is None
+    assert status["feeds"] == []
+    assert status["recentRuns"]["nodes"] == []
 
 
 async def test_status_reports_worker_feeds_and_runs(empty_api: Api, fresh_db: Database) -> None:
