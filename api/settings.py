@@ -43,6 +43,19 @@ class Settings(BaseSettings):
 
     graphiql: bool = True
 
+    # The microblog to mirror; without a token `campaign up` runs the bundled simulator.
+    microblog_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("CAMPAIGN_MICROBLOG_URL", "MICROBLOG_URL")
+    )
+    microblog_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("CAMPAIGN_MICROBLOG_TOKEN", "MICROBLOG_TOKEN")
+    )
+    sync_poll_seconds: float = Field(default=60.0, gt=0)
+    # The microblog allows 10 requests per 30 s per token for messages and for the rest.
+    sync_budget_requests: int = Field(default=10, ge=1)
+    sync_budget_window_seconds: float = Field(default=30.0, gt=0)
+    sync_horizon_days: int = Field(default=90, ge=1)
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         # A token signed with a secret everyone can read from the source is no token at all.

@@ -89,6 +89,36 @@ async def _seed(db: Database, anchor: date) -> None:
         await _promotions_goals_clicks(session, clock, campaign_id, topic_ids, resource_ids)
 
 
+async def seed_demo_campaign(db: Database, anchor: date) -> None:
+    """The campaign's set-up only, over people and groups the worker has mirrored.
+
+    With the bundled simulator, posts, likes and followers arrive through the sync worker;
+    the campaign (topics, managers, tracked groups, resources, goals, promotions) is what an
+    admin would have set up, so it is seeded, matched to the mirror by email and group name.
+    """
+    clock = _Clock(anchor)
+    async with db.unit_of_work() as session:
+        people = await session.execute(
+            sa.select(models.Person.email, models.Person.id).where(
+                models.Person.email.in_([p[0] for p in content.PEOPLE])
+            )
+        )
+        person_ids = {str(email): pid for email, pid in people.all()}
+        groups = await session.execute(
+            sa.select(models.MicroblogGroup.name, models.MicroblogGroup.id).where(
+                models.MicroblogGroup.name.in_([g[0] for g in content.GROUPS])
+            )
+        )
+        group_ids = {str(name): gid for name, gid in groups.all()}
+        missing = {p[0] for p in content.PEOPLE} - set(person_ids)
+        missing |= {name for name, *_, tracked in content.GROUPS if tracked} - set(group_ids)
+        if missing:
+            raise RuntimeError(f"the mirror lacks demo people or groups: {sorted(missing)}")
+        campaign_id, topic_ids = await _campaign(session, clock, person_ids, group_ids)
+        resource_ids = await _resources(session, topic_ids)
+        await _promotions_goals_clicks(session, clock, campaign_id, topic_ids, resource_ids)
+
+
 async def _people(session: AsyncSession, clock: _Clock) -> dict[str, int]:
     rows = [
         {

@@ -217,3 +217,22 @@ async def people_to_watch(session: AsyncSession) -> list[tuple[int, int]]:
         sa.select(Person.id, Person.external_id).join(ids, ids.c.id == Person.id)
     )
     return [(a, b) for a, b in rows.all()]
+
+
+async def incomplete_threads(session: AsyncSession, limit: int) -> list[int]:
+    """External ids of campaign-era starters with fewer mirrored replies than they report."""
+    P = models.Post
+    R = sa.orm.aliased(P)
+    mirrored = (
+        sa.select(sa.func.count())
+        .where(R.thread_starter_id == P.id, R.deleted_at.is_(None))
+        .correlate(P)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        sa.select(P.external_id)
+        .where(P.thread_starter_id.is_(None), P.deleted_at.is_(None), P.reply_count > mirrored)
+        .order_by(P.created_at.desc())
+        .limit(limit)
+    )
+    return list(rows.scalars())

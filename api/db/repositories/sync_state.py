@@ -225,3 +225,36 @@ async def active_worker(session: AsyncSession) -> Any:
         .limit(1)
     )
     return rows.first()
+
+
+async def campaign_feeds(session: AsyncSession) -> list[FeedRef]:
+    """What the campaigns ask to follow: tracked groups, topics whose microblog id is known,
+    and the campaign staff (owners and current topic managers)."""
+    G = models.MicroblogGroup
+    T = models.Topic
+    TM = models.TopicManager
+    P = models.Person
+    groups = await session.execute(
+        sa.select(G.external_id, G.name)
+        .join(models.CampaignGroup, models.CampaignGroup.group_id == G.id)
+        .distinct()
+    )
+    topics = await session.execute(
+        sa.select(T.external_id, T.hashtag).where(T.external_id.is_not(None))
+    )
+    staff_ids = sa.union(
+        sa.select(models.Campaign.owner_id.label("id")).where(
+            models.Campaign.owner_id.is_not(None)
+        ),
+        sa.select(TM.person_id.label("id")).where(
+            sa.or_(TM.until.is_(None), TM.until > sa.func.current_date())
+        ),
+    ).subquery()
+    staff = await session.execute(
+        sa.select(P.external_id, P.full_name).join(staff_ids, staff_ids.c.id == P.id)
+    )
+    return (
+        [FeedRef(SyncFeedKind.GROUP, e, name) for e, name in groups.all()]
+        + [FeedRef(SyncFeedKind.TOPIC, e, f"#{tag}") for e, tag in topics.all() if e is not None]
+        + [FeedRef(SyncFeedKind.USER, e, name) for e, name in staff.all()]
+    )

@@ -1,0 +1,278 @@
+"""What the worker mirrors, one unit of work per page.
+
+Each page's rows, the feed's cursor and the run's counters commit together, so a crash at
+any point resumes from the last committed page: pages are re-read, never lost, and upserts
+make re-reading harmless.  Change notifications are sent inside the same transaction
+(``pg_notify`` is delivered at commit, and only if it commits).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.db.enums import SyncFeedKind
+from api.db.repositories import ingest, mirror, sync_state
+from api.db.session import Database
+from api.sync import mapping
+from api.sync.errors import Forbidden, MicroblogError, NotFound
+from api.sync.payloads import FeedPage
+
+log = logging.getLogger(__name__)
+CHANNEL = "campaign_activity"
+FEED_ENDPOINTS = {
+    SyncFeedKind.GROUP: "in_group",
+    SyncFeedKind.TOPIC: "about_topic",
+    SyncFeedKind.USER: "from_user",
+    SyncFeedKind.THREAD: "in_thread",
+}
+
+
+@dataclass
+class PassStats:
+    pages: int = 0
+    posts: int = 0
+    errors: int = 0
+    failed_feeds: list[str] = field(default_factory=list)
+    threads_walked: int = 0
+    deleted: int = 0
+
+
+@dataclass
+class Mirror:
+    """Mirrors through ``client`` into ``db`` for the run ``run_id``."""
+
+    db: Database
+    client: Any  # api.sync.client.MicroblogClient
+    run_id: int
+    clock: Callable[[], datetime]
+    horizon: timedelta = timedelta(days=90)
+    stats: PassStats = field(default_factory=PassStats)
+    should_stop: Callable[[], bool] = lambda: False
+
+    # -- units of work ----------------------------------------------------------------------
+    async def _commit_page(
+        self,
+        page: FeedPage,
+        *,
+        feed_id: int | None = None,
+        cursor: dict[str, Any] | None = None,
+    ) -> set[int]:
+        """Upsert one page and move its feed's cursor, in one transaction; external ids seen."""
+        now = self.clock()
+        async with self.db.unit_of_work() as session:
+            users = [mapping.person_row(u) for u in page.users().values()]
+            person_ids, follower_changes = await mirror.upsert_people(session, users, now)
+            await mirror.upsert_groups(
+                session, [mapping.group_row(g) for g in page.groups().values()], now
+            )
+            await mirror.learn_topic_ids(session, mapping.topic_hashtags(page))
+            messages = mapping.ordered_messages(page)
+            person_ids.update(
+                await mirror.ensure_people(session, {m.sender_id for m in messages}, now)
+            )
+            groups = await mirror.group_ids(
+                session, {m.group_id for m in messages if m.group_id is not None}
+            )
+            threads = page.threads()
+            posts = [
+                mapping.incoming_post(
+                    m,
+                    author_id=person_ids[m.sender_id],
+                    group_id=groups.get(m.group_id) if m.group_id is not None else None,
+                    thread=threads.get(m.thread_id),
+                )
+                for m in messages
+                # Direct messages are private conversations, not campaign content.
+                if not m.direct_message
+            ]
+            result = await ingest.upsert_posts(session, posts, now)
+            if feed_id is not None:
+                await sync_state.advance_feed(
+                    session, feed_id, items=len(posts), at=now, **(cursor or {})
+                )
+            await self._count(session, posts=len(posts))
+            await _notify(session, result.inserted, result.metrics_changed, follower_changes)
+        self.stats.pages += 1
+        self.stats.posts += len(posts)
+        return {m.id for m in messages}
+
+    async def _count(self, session: AsyncSession, *, posts: int = 0, errors: int = 0) -> None:
+        """Add the requests made since the last count, and this page's figures, to the run."""
+        made = self.client.take_stats().requests
+        await sync_state.count_run(session, self.run_id, requests=made, posts=posts, errors=errors)
+
+    async def _feed_failed(self, feed: Any, exc: Exception, *, inaccessible: bool = False) -> None:
+        self.stats.errors += 1
+        self.stats.failed_feeds.append(feed.name)
+        log.warning("feed %s %s failed: %s", feed.kind.name, feed.name, exc)
+        async with self.db.unit_of_work() as session:
+            await sync_state.feed_failed(
+                session,
+                feed.id,
+                f"{type(exc).__name__}: {exc}",
+                self.clock(),
+                inaccessible=inaccessible,
+            )
+            if inaccessible and feed.kind is SyncFeedKind.GROUP:
+                await mirror.mark_group_inaccessible(session, feed.external_id)
+            await self._count(session, errors=1)
+
+    # -- the directory ------------------------------------------------------------------------
+    async def sync_directory(self) -> None:
+        """All groups (private ones through ``mine=true``) and all users, page by page."""
+        now = self.clock()
+        for mine in (False, True):
+            async for groups in self.client.iter_groups(mine=mine):
+                async with self.db.unit_of_work() as session:
+                    rows = [mapping.group_row(g, joined=True if mine else None) for g in groups]
+                    await mirror.upsert_groups(session, rows, now)
+                    await self._count(session)
+        async for users in self.client.iter_users():
+            async with self.db.unit_of_work() as session:
+                _, changes = await mirror.upsert_people(
+                    session, [mapping.person_row(u) for u in users], now
+                )
+                await _notify(session, set(), set(), changes)
+                await self._count(session)
+
+    # -- feeds --------------------------------------------------------------------------------
+    async def sync_feed(self, feed: Any) -> None:
+        """New messages since the feed's newest cursor, then backfill towards the horizon."""
+        endpoint = FEED_ENDPOINTS[feed.kind]
+        try:
+            if feed.newest_seen_id is not None:
+                await self._catch_up(feed, endpoint)
+            if not feed.backfill_complete:
+                await self._backfill(feed, endpoint)
+        except Forbidden as exc:
+            await self._feed_failed(feed, exc, inaccessible=True)
+        except MicroblogError as exc:
+            await self._feed_failed(feed, exc)
+
+    async def _catch_up(self, feed: Any, endpoint: str) -> None:
+        # Pages come newest first; the newest cursor moves only with the last page, so a crash
+        # half-way re-reads the new pages instead of skipping the older new ones.
+        pages = [
+            page
+            async for page in self.client.iter_feed(
+                endpoint, feed.external_id, newer_than=feed.newest_seen_id
+            )
+        ]
+        newest = max((m.id for p in pages for m in p.messages), default=None)
+        for i, page in enumerate(pages):
+            last = i == len(pages) - 1
+            await self._commit_page(
+                page, feed_id=feed.id, cursor={"newest_seen_id": newest} if last else {}
+            )
+            if self.should_stop():
+                return
+        if not pages:
+            async with self.db.unit_of_work() as session:
+                await sync_state.advance_feed(session, feed.id, at=self.clock())
+
+    async def _backfill(self, feed: Any, endpoint: str) -> None:
+        horizon = self.clock() - self.horizon
+        finished = True
+        async for page in self.client.iter_feed(
+            endpoint, feed.external_id, older_than=feed.oldest_seen_id, horizon=horizon
+        ):
+            ids = [m.id for m in page.messages]
+            cursor: dict[str, Any] = {}
+            if ids:
+                cursor = {"oldest_seen_id": min(ids)}
+                if feed.newest_seen_id is None:
+                    cursor["newest_seen_id"] = max(ids)
+            await self._commit_page(page, feed_id=feed.id, cursor=cursor)
+            if self.should_stop():
+                finished = False
+                break
+        if finished:
+            async with self.db.unit_of_work() as session:
+                await sync_state.advance_feed(
+                    session, feed.id, backfill_complete=True, at=self.clock()
+                )
+
+    # -- threads, metrics, followers -----------------------------------------------------------
+    async def walk_thread(self, thread_id: int) -> None:
+        """Mirror a whole thread; posts of ours it no longer has are marked deleted."""
+        seen: set[int] = set()
+        try:
+            async for page in self.client.iter_feed("in_thread", thread_id):
+                seen |= await self._commit_page(page)
+        except NotFound:
+            seen = set()  # the thread is gone: all of it
+        except MicroblogError as exc:
+            self.stats.errors += 1
+            log.warning("thread %s not refreshed: %s", thread_id, exc)
+            return
+        self.stats.threads_walked += 1
+        async with self.db.unit_of_work() as session:
+            gone = await mirror.thread_external_ids(session, thread_id) - seen
+            deleted = await mirror.mark_deleted(session, sorted(gone), self.clock())
+            self.stats.deleted += len(deleted)
+
+    async def refresh_recent(self, days: int, limit: int) -> None:
+        """Re-read the most recent threads: new likes and replies, edits and deletions."""
+        async with self.db.reading() as session:
+            recent = await mirror.recent_posts(
+                session, self.clock() - timedelta(days=days), limit * 5
+            )
+        threads = list(dict.fromkeys(thread for _, thread in recent))[:limit]
+        for thread_id in threads:
+            if self.should_stop():
+                return
+            await self.walk_thread(thread_id)
+
+    async def sync_followers(self) -> None:
+        """Follower counts of campaign owners and topic managers (user stats)."""
+        async with self.db.reading() as session:
+            people = await mirror.people_to_watch(session)
+        for _person_id, external_id in people:
+            try:
+                user = await self.client.user(external_id)
+            except MicroblogError as exc:
+                self.stats.errors += 1
+                log.warning("followers of user %s not read: %s", external_id, exc)
+                continue
+            async with self.db.unit_of_work() as session:
+                _, changes = await mirror.upsert_people(
+                    session, [mapping.person_row(user)], self.clock()
+                )
+                await _notify(session, set(), set(), changes)
+                await self._count(session)
+
+
+async def _notify(
+    session: AsyncSession,
+    published: set[int],
+    metrics: set[int],
+    followers: list[tuple[int, int, int]],
+) -> None:
+    """Tell API processes what changed; delivered when (and only if) the page commits."""
+    if not (published or metrics or followers):
+        return
+    payload: dict[str, Any] = {
+        "published": sorted(published),
+        "metrics": sorted(metrics),
+        "followers": [{"person": p, "followers": n, "delta": d} for p, n, d in followers],
+    }
+    body = json.dumps(payload, separators=(",", ":"))
+    if len(body) > 7900:  # NOTIFY payloads are limited to 8000 bytes; send ids in parts
+        payload = {
+            "published": payload["published"][:500],
+            "metrics": payload["metrics"][:500],
+            "followers": payload["followers"][:100],
+            "truncated": True,
+        }
+        body = json.dumps(payload, separators=(",", ":"))
+    await session.execute(
+        text("SELECT pg_notify(:channel, :body)"), {"channel": CHANNEL, "body": body}
+    )

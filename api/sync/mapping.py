@@ -1,0 +1,101 @@
+"""Pure functions from validated payloads to the rows the repositories write. No I/O."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from api.analytics.text import InvalidHashtag, normalise_hashtag
+from api.db.enums import GroupPrivacy
+from api.db.repositories.ingest import IncomingPost
+from api.sync.payloads import FeedPage, Group, Message, ThreadRef, User
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def person_row(user: User) -> dict[str, Any]:
+    """A person's row; counts only when the payload had them (references often do not)."""
+    row: dict[str, Any] = {
+        "external_id": user.id,
+        "full_name": user.full_name or user.name or f"User {user.id}",
+        "email": user.email.lower() if user.email else None,
+        "job_title": user.job_title,
+        "department": user.department,
+        # The redirect URL is stable; mugshot_url is signed and expires (spec §4.5).
+        "avatar_url": user.mugshot_redirect_url or user.mugshot_url,
+        "web_url": user.web_url,
+    }
+    if user.stats is not None and user.stats.followers is not None:
+        row["follower_count"] = user.stats.followers
+    if user.stats is not None and user.stats.following is not None:
+        row["following_count"] = user.stats.following
+    return row
+
+
+def group_row(group: Group, *, joined: bool | None = None) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "external_id": group.id,
+        "name": group.full_name or group.name or f"Group {group.id}",
+        "description": group.description,
+        "privacy": GroupPrivacy.PRIVATE if group.is_private else GroupPrivacy.PUBLIC,
+        "web_url": group.web_url,
+        "accessible": True,
+    }
+    if group.stats is not None and group.stats.members is not None:
+        row["member_count"] = group.stats.members
+    if joined is not None:
+        row["joined"] = joined
+    return row
+
+
+def plain_body(message: Message) -> str:
+    """``plain`` when given; otherwise the text of ``rich`` (spec §10.22)."""
+    if message.body.plain is not None:
+        return message.body.plain
+    return html.unescape(_TAGS.sub(" ", message.body.rich or "")).strip()
+
+
+def topic_hashtags(page: FeedPage) -> dict[int, str]:
+    """Topic id -> our hashtag form, for topics referenced by a page."""
+    out = {}
+    for topic in page.topics().values():
+        try:
+            out[topic.id] = normalise_hashtag(topic.normalized_name or topic.name or "")
+        except InvalidHashtag:
+            continue
+    return out
+
+
+def incoming_post(
+    message: Message,
+    *,
+    author_id: int,
+    group_id: int | None,
+    thread: ThreadRef | None,
+) -> IncomingPost:
+    starter = message.thread_id == message.id
+    reply_count = thread.reply_count if starter and thread is not None else None
+    shares = thread.stats.shares if starter and thread is not None else None
+    return IncomingPost(
+        external_id=message.id,
+        author_id=author_id,
+        body=plain_body(message),
+        created_at=message.created_at,
+        group_id=group_id,
+        thread_external_id=message.thread_id,
+        replied_to_external_id=message.replied_to_id,
+        web_url=message.web_url,
+        message_type="system" if message.system_message else message.message_type,
+        like_count=message.liked_by.count,
+        reply_count=reply_count or 0,
+        share_count=shares or 0,
+    )
+
+
+def ordered_messages(page: FeedPage) -> list[Message]:
+    """Every message of a page once (threaded_extended included), starters first."""
+    seen: dict[int, Message] = {}
+    for message in page.all_messages():
+        seen.setdefault(message.id, message)
+    return sorted(seen.values(), key=lambda m: (m.thread_id != m.id, m.id))

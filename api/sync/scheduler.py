@@ -1,0 +1,208 @@
+"""The worker loop: one active poller among replicas, a pass per poll interval, clean stops.
+
+Replicas share one microblog token, and the microblog's rate limit is per token, so exactly
+one of them polls: the one holding a Postgres session-level advisory lock on a dedicated
+connection.  The others stand by and try for the lock every few seconds; when the active
+worker dies its connection closes, the lock goes with it, and a stand-by takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+
+from api.db.enums import SyncFeedKind
+from api.db.repositories import mirror, sync_state
+from api.db.session import Database
+from api.sync.errors import AuthFailed, MicroblogError
+from api.sync.jobs import Mirror, PassStats
+
+log = logging.getLogger(__name__)
+# pg_advisory_lock key: the same for every replica of this service, on any database.
+LOCK_KEY = 0x6361_6D70_6169_676E  # "campaign"
+
+
+@dataclass
+class WorkerConfig:
+    poll_interval: float = 60.0  # the microblog asks for at most one poll a minute
+    standby_interval: float = 5.0
+    horizon: timedelta = timedelta(days=90)
+    directory_every: timedelta = timedelta(hours=6)
+    refresh_days: int = 7
+    refresh_threads: int = 20
+    backfill_threads: int = 50
+    source: str = "microblog"
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+
+@dataclass
+class PassSummary:
+    run_id: int
+    status: str
+    stats: PassStats
+    error: str | None = None
+
+    def __str__(self) -> str:
+        s = self.stats
+        failed = f", failed feeds: {', '.join(s.failed_feeds)}" if s.failed_feeds else ""
+        return (
+            f"run {self.run_id} {self.status}: {s.pages} pages, {s.posts} posts, "
+            f"{s.threads_walked} threads, {s.deleted} deleted, {s.errors} errors{failed}"
+            + (f" ({self.error})" if self.error else "")
+        )
+
+
+class Worker:
+    def __init__(
+        self,
+        db: Database,
+        client: Any,
+        config: WorkerConfig | None = None,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.config = config or WorkerConfig()
+        self.clock = clock
+        self.stop = asyncio.Event()
+        self._directory_at: datetime | None = None
+
+    # -- one pass -----------------------------------------------------------------------------
+    async def run_once(self, *, trigger: str = "CLI", kinds: tuple[str, ...] = ()) -> PassSummary:
+        async with self.db.unit_of_work() as session:
+            run_id = await sync_state.start_run(session, trigger, self.clock())
+            kinds = kinds or tuple(await sync_state.requested_kinds(session, run_id))
+        job = Mirror(
+            self.db, self.client, run_id, self.clock, self.config.horizon,
+            should_stop=self.stop.is_set,
+        )  # fmt: skip
+        await self._beat("ACTIVE", "SYNCING")
+        status, error = "SUCCEEDED", None
+        try:
+            await self._pass(job, set(kinds))
+            if job.stats.errors:
+                status = "PARTIAL"
+        except AuthFailed as exc:
+            status, error = "FAILED", f"the microblog refused the token: {exc}"
+        except MicroblogError as exc:
+            status, error = "FAILED", f"{type(exc).__name__}: {exc}"
+        except Exception as exc:
+            log.exception("sync pass failed")
+            status, error = "FAILED", f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            async with self.db.unit_of_work() as session:
+                await sync_state.finish_run(session, run_id, status, error, self.clock())
+            await self._beat("ACTIVE", "IDLE")
+        summary = PassSummary(run_id, status, job.stats, error)
+        log.info("%s", summary)
+        return summary
+
+    async def _pass(self, job: Mirror, kinds: set[str]) -> None:
+        now = self.clock()
+        if not kinds and (
+            self._directory_at is None or now - self._directory_at >= self.config.directory_every
+        ):
+            await job.sync_directory()
+            self._directory_at = now
+        # Groups first: their pages teach us the microblog's ids of the campaign topics.
+        for order in (SyncFeedKind.GROUP, SyncFeedKind.TOPIC, SyncFeedKind.USER):
+            if kinds and order.name not in kinds:
+                continue
+            async with self.db.unit_of_work() as session:
+                await sync_state.ensure_feeds(session, await sync_state.campaign_feeds(session))
+                feeds = await sync_state.list_feeds(session, [order])
+            for feed in feeds:
+                if self.stop.is_set():
+                    return
+                if feed.inaccessible:
+                    continue  # a private group we cannot read: recorded, not retried forever
+                await job.sync_feed(feed)
+                await self._beat("ACTIVE", "SYNCING")
+        if not kinds or "THREAD" in kinds:
+            async with self.db.reading() as session:
+                incomplete = await mirror.incomplete_threads(session, self.config.backfill_threads)
+            for thread_id in incomplete:
+                if self.stop.is_set():
+                    return
+                await job.walk_thread(thread_id)
+            await job.refresh_recent(self.config.refresh_days, self.config.refresh_threads)
+        if not kinds or "USER" in kinds:
+            await job.sync_followers()
+
+    async def _beat(self, role: str, state: str) -> None:
+        budget = getattr(self.client, "budget", None)
+        in_window = sum(s.requests_in_window for s in budget.status().values()) if budget else 0
+        async with self.db.unit_of_work() as session:
+            await sync_state.heartbeat(
+                session,
+                worker_id=self.config.worker_id,
+                role=role,
+                state=state,
+                source=self.config.source,
+                requests_in_window=in_window,
+                poll_interval_seconds=int(self.config.poll_interval),
+            )
+
+    # -- forever ------------------------------------------------------------------------------
+    async def run_forever(self) -> None:
+        """Poll while holding the lock; stand by otherwise; return once ``stop`` is set."""
+        while not self.stop.is_set():
+            try:
+                await self._hold_lock_and_poll()
+            except (OSError, MicroblogError) as exc:
+                log.warning("worker interrupted (%s); retrying", exc)
+            except Exception:  # a lost connection surfaces as a SQLAlchemy error
+                log.exception("worker loop failed; retrying")
+            await self._sleep(self.config.standby_interval)
+        with contextlib.suppress(Exception):
+            await self._beat("STOPPED", "IDLE")
+
+    async def _hold_lock_and_poll(self) -> None:
+        async with self.db.engine.connect() as conn:
+            while not self.stop.is_set():
+                got = bool(
+                    await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})
+                )
+                await conn.commit()
+                if got:
+                    break
+                await self._beat("STANDBY", "IDLE")
+                await self._sleep(self.config.standby_interval)
+            if self.stop.is_set():
+                return
+            log.info("worker %s is the active poller", self.config.worker_id)
+            try:
+                while not self.stop.is_set():
+                    await self.run_once(trigger="SCHEDULE")
+                    await self._wait_for_next_pass()
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                    await conn.commit()
+
+    async def _wait_for_next_pass(self) -> None:
+        """Sleep a poll interval, waking early for a requested run or a stop."""
+        deadline = asyncio.get_running_loop().time() + self.config.poll_interval
+        while not self.stop.is_set():
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return
+            await self._sleep(min(left, 2.0))
+            async with self.db.reading() as session:
+                if await sync_state.has_queued(session):
+                    return
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), timeout=seconds)
