@@ -154,6 +154,21 @@ def sync(ctx: click.Context, once: bool, feeds: tuple[str, ...]) -> None:
         sys.exit(asyncio.run(_with_worker(settings, url, "once", tuple(f.upper() for f in feeds))))
 
 
+@main.command("import-export")
+@click.argument("zip_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def import_export_command(ctx: click.Context, zip_file: Path) -> None:
+    """Load a network data export (ZIP of CSVs) without spending the rate budget."""
+    from api.sync.export_import import ExportError, import_export
+
+    with database(_settings(ctx)) as url:
+        try:
+            stats = asyncio.run(import_export(url, zip_file))
+        except ExportError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"Imported {stats}.")
+
+
 # -- database ---------------------------------------------------------------------------------
 @main.group()
 def db() -> None:
