@@ -30,7 +30,7 @@ from api.db import migrations  # noqa: E402
 from api.sync.export_import import import_export  # noqa: E402
 from tests.dbs import admin, with_database  # noqa: E402
 
-WORDS = "leadership team change coaching recognition feedback podcast course managers trust".split()
+WORDS = ["leadership", "team", "change", "coaching", "recognition", "feedback", "podcast", "course", "managers", "trust"]
 TAGS = ["#leadership", "#managing", "#change", "#engagement", "#wellbeing"]
 
 
