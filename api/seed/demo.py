@@ -48,6 +48,21 @@ class _Clock:
         return min(moment, self.now)
 
 
+async def campaign_start(url: str) -> date | None:
+    """The demo campaign's first day, when the database holds it."""
+    db = Database.connect(url, pool_size=1)
+    try:
+        async with db.reading() as session:
+            starts = await session.execute(
+                sa.select(models.Campaign.starts_on).where(
+                    models.Campaign.slug == content.CAMPAIGN["slug"]
+                )
+            )
+            return starts.scalar_one_or_none()
+    finally:
+        await db.dispose()
+
+
 async def seed_demo_if_empty(url: str) -> bool:
     db = Database.connect(url, pool_size=2)
     try:

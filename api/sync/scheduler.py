@@ -29,6 +29,7 @@ from api.sync.jobs import Mirror, PassStats
 log = logging.getLogger(__name__)
 # pg_advisory_lock key: the same for every replica of this service, on any database.
 LOCK_KEY = 0x6361_6D70_6169_676E  # "campaign"
+HEARTBEAT_SECONDS = 10.0
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Worker:
         self.clock = clock
         self.stop = asyncio.Event()
         self._directory_at: datetime | None = None
+        self._role, self._state = "STANDBY", "IDLE"
 
     # -- one pass -----------------------------------------------------------------------------
     async def run_once(self, *, trigger: str = "CLI", kinds: tuple[str, ...] = ()) -> PassSummary:
@@ -141,6 +143,7 @@ class Worker:
             await job.sync_followers()
 
     async def _beat(self, role: str, state: str) -> None:
+        self._role, self._state = role, state
         budget = getattr(self.client, "budget", None)
         in_window = sum(s.requests_in_window for s in budget.status().values()) if budget else 0
         async with self.db.unit_of_work() as session:
@@ -182,14 +185,23 @@ class Worker:
             if self.stop.is_set():
                 return
             log.info("worker %s is the active poller", self.config.worker_id)
+            # A pass can wait minutes on the rate budget; keep reporting while it does.
+            beating = asyncio.create_task(self._keep_beating())
             try:
                 while not self.stop.is_set():
                     await self.run_once(trigger="SCHEDULE")
                     await self._wait_for_next_pass()
             finally:
+                beating.cancel()
                 with contextlib.suppress(Exception):
                     await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
                     await conn.commit()
+
+    async def _keep_beating(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            with contextlib.suppress(Exception):  # a missed beat is not worth a failed pass
+                await self._beat(self._role, self._state)
 
     async def _wait_for_next_pass(self) -> None:
         """Sleep a poll interval, waking early for a requested run or a stop."""

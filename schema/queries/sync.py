@@ -13,8 +13,8 @@ from schema.pagination import Connection, connection
 from schema.permissions import ADMINS
 from schema.types.sync import SyncFeed, SyncRun, SyncState
 
-# A worker that has not reported for this many poll intervals is taken to be gone.
-MISSED_HEARTBEATS = 3
+# The active worker reports every 10 s (api.sync.scheduler); silent for a minute, it is gone.
+OFFLINE_AFTER = timedelta(seconds=60)
 
 
 @strawberry.type
@@ -52,9 +52,7 @@ class SyncQueries:
             feeds = await sync_state.list_feeds(session)
             last = await sync_state.last_success(session)
         now = datetime.now(UTC)
-        alive = worker is not None and worker.age <= timedelta(
-            seconds=MISSED_HEARTBEATS * max(worker.poll_interval_seconds, 5)
-        )
+        alive = worker is not None and worker.age <= OFFLINE_AFTER
         return SyncStatus(
             state=SyncState(worker.state) if alive else SyncState.OFFLINE,
             source=worker.source if worker is not None else None,

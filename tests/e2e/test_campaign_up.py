@@ -1,4 +1,5 @@
-"""`campaign up` as a newcomer runs it: embedded PostgreSQL, migrations, demo data, the API."""
+"""`campaign up` as a newcomer runs it: embedded PostgreSQL, migrations, the bundled microblog
+simulator mirrored by the worker, the API."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ class Up:
         self.port = _free_port()
         env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
         env["CAMPAIGN_DATA_DIR"] = str(data_dir)
+        # A short poll and a roomy budget (the simulator gets the same limits) keep this quick.
+        env["CAMPAIGN_SYNC_POLL_SECONDS"] = "2"
+        env["CAMPAIGN_SYNC_BUDGET_REQUESTS"] = "200"
         self.process = subprocess.Popen(
             [str(CAMPAIGN), "up", "--port", str(self.port)],
             cwd=ROOT,
@@ -62,33 +66,61 @@ class Up:
         assert self.process.returncode == 0, self.output
 
 
-def test_campaign_up_serves_the_demo_and_reuses_its_data(tmp_path: Path) -> None:
+QUERY = """{ campaign(slug: "learning-community") { name topics { totalCount }
+  performance(since: "2000-01-01T00:00:00Z", until: "2100-01-01T00:00:00Z") { posts replies } }
+  syncStatus { state source } }"""
+
+
+def _query(up: Up, token: str) -> dict:
+    response = httpx.post(
+        f"http://127.0.0.1:{up.port}/graphql",
+        json={"query": QUERY},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    return response.json()["data"]  # type: ignore[no-any-return]
+
+
+def _wait_for_posts(up: Up, token: str, timeout: float = 60) -> dict:
+    from api.seed import demo_content
+
+    deadline = time.monotonic() + timeout
+    while True:
+        data = _query(up, token)
+        posts = data["campaign"]["performance"]["posts"]
+        if posts >= len(demo_content.POSTS) or time.monotonic() > deadline:
+            return data
+        time.sleep(1)
+
+
+def test_campaign_up_mirrors_the_simulator_and_reuses_its_data(tmp_path: Path) -> None:
+    from api.seed import demo_content
+
     data_dir = tmp_path / "data"
     first = Up(data_dir)
     try:
         token = first.wait_ready()
-        response = httpx.post(
-            f"http://127.0.0.1:{first.port}/graphql",
-            json={
-                "query": '{ campaign(slug: "learning-community") { name topics { totalCount } } }'
-            },
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
-        assert response.json() == {
-            "data": {"campaign": {"name": "Learning Community Launch", "topics": {"totalCount": 4}}}
-        }
+        data = _wait_for_posts(first, token)
         page = httpx.get(f"http://127.0.0.1:{first.port}/graphql", headers={"Accept": "text/html"})
         assert "graphiql" in page.text.lower()
     finally:
         first.stop()
-    assert "Loaded the demo campaign" in first.output
+    assert data["campaign"]["name"] == "Learning Community Launch"
+    assert data["campaign"]["topics"]["totalCount"] == 4
+    # Every demo post came through the worker from the simulator (plus any live activity).
+    assert data["campaign"]["performance"]["posts"] >= len(demo_content.POSTS)
+    assert data["syncStatus"]["source"].startswith("simulator http://127.0.0.1:")
+    assert data["syncStatus"]["state"] in ("SYNCING", "IDLE")
     # Stopped cleanly: the embedded server is gone with the command.
     assert not list(data_dir.rglob("postmaster.pid"))
 
     second = Up(data_dir)
     try:
-        second.wait_ready()
+        token = second.wait_ready()
+        again = _wait_for_posts(second, token)
     finally:
         second.stop()
-    assert "Loaded the demo campaign" not in second.output
+    # Same network, same dates: nothing seeded twice, nothing mirrored twice.
+    assert again["campaign"]["topics"]["totalCount"] == 4
+    assert again["campaign"]["performance"]["posts"] >= data["campaign"]["performance"]["posts"]
+    assert again["campaign"]["performance"]["posts"] <= data["campaign"]["performance"]["posts"] + 5

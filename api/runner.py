@@ -1,0 +1,64 @@
+"""``campaign up``: the API and the sync worker in one process, mirroring the bundled simulator
+(or the real microblog when a token is configured)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import date
+
+import sqlalchemy as sa
+import uvicorn
+
+from api.app import create_app
+from api.db import models
+from api.db.session import Database
+from api.settings import Settings
+from api.sync.runtime import build_client, build_worker
+
+log = logging.getLogger(__name__)
+
+
+async def _is_empty(db: Database) -> bool:
+    async with db.reading() as session:
+        return (await session.execute(sa.select(models.Campaign.id).limit(1))).first() is None
+
+
+async def serve_with_worker(
+    settings: Settings,
+    url: str,
+    *,
+    host: str,
+    port: int,
+    microblog_url: str,
+    token: str,
+    source: str,
+    demo_anchor: date | None,
+) -> None:
+    """Serve the API and run the worker until interrupted.
+
+    With ``demo_anchor`` (the simulator), an empty database first mirrors the microblog's
+    directory and then gets the demo campaign's set-up; its posts arrive through the worker.
+    """
+    from api.seed.demo import seed_demo_campaign
+
+    db = Database.connect(url, pool_size=settings.db_pool_size)
+    app_settings = settings.model_copy(update={"database_url": url, "host": host, "port": port})
+    server = uvicorn.Server(uvicorn.Config(create_app(app_settings, db=db), host=host, port=port))
+    try:
+        async with build_client(settings, url=microblog_url, token=token) as client:
+            worker = build_worker(settings, db, client, source=source)
+            if demo_anchor is not None and await _is_empty(db):
+                log.info("mirroring the simulator's directory, then setting up the demo campaign")
+                await worker.run_once(trigger="SETUP")
+                await seed_demo_campaign(db, demo_anchor)
+            worker_task = asyncio.create_task(worker.run_forever())
+            try:
+                await server.serve()
+            finally:
+                worker.stop.set()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker_task
+    finally:
+        await db.dispose()

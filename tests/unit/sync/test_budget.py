@@ -1,0 +1,151 @@
+"""The rate budget (api.sync.budget): sliding windows per bucket, penalties, counts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from api.sync.budget import MESSAGES, OTHER, Limit, RateBudget, bucket_for
+from tests.unit.sync.fakes import FakeClock, count_in_windows
+
+
+def budget(clock: FakeClock, **options: object) -> RateBudget:
+    return RateBudget(clock=clock, sleep=clock.sleep, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("path", "bucket"),
+    [
+        ("/api/v1/messages.json", MESSAGES),
+        ("/api/v1/messages/in_group/123.json?older_than=5", MESSAGES),
+        ("/api/v1/messages/in_thread/123.json", MESSAGES),
+        ("/api/v1/messages/2269815632207872.json", MESSAGES),
+        ("/api/v1/users/liked_message/2269815632207872.json", OTHER),
+        ("/api/v1/users.json", OTHER),
+        ("/api/v1/groups.json?mine=true", OTHER),
+        ("/api/v1/threads/1.json", OTHER),
+        ("/api/v1/topics/1.json", OTHER),
+        ("/api/v1/export", OTHER),
+    ],
+)
+def test_paths_map_to_buckets(path: str, bucket: str) -> None:
+    assert bucket_for(path) == bucket
+
+
+async def test_sequential_requests_are_spaced_by_the_window() -> None:
+    clock = FakeClock()
+    rates = budget(clock)
+    granted = []
+    for _ in range(25):
+        (await rates.acquire(MESSAGES)).done()
+        granted.append(clock.now)
+    start = granted[0]
+    assert granted == [start] * 10 + [start + 30] * 10 + [start + 60] * 5
+    assert count_in_windows(granted, 30) == 10
+
+
+async def test_concurrent_requests_never_exceed_the_budget() -> None:
+    clock = FakeClock()
+    rates = budget(clock)
+    granted: list[float] = []
+
+    async def request() -> None:
+        grant = await rates.acquire(MESSAGES)
+        granted.append(clock.now)
+        await clock.sleep(0.25)  # in flight
+        grant.done()
+
+    await asyncio.gather(*(request() for _ in range(47)))
+    assert len(granted) == 47
+    assert count_in_windows(granted, 30) <= 10
+
+
+async def test_a_slot_counts_from_when_its_response_came_back() -> None:
+    # The server saw the request somewhere between grant and completion; only counting from
+    # completion keeps the server's own sliding window within the limit whatever the latency.
+    clock = FakeClock()
+    rates = budget(clock, requests=2, window=10.0)
+    first = await rates.acquire(OTHER)
+    await clock.sleep(4)
+    first.done()  # completed at +4
+    (await rates.acquire(OTHER)).done()  # second slot at +4
+    started = clock.now
+    (await rates.acquire(OTHER)).done()
+    assert clock.now == started + 10  # not +6, which counting from the grant would allow
+
+
+async def test_buckets_are_independent_and_configurable() -> None:
+    clock = FakeClock()
+    rates = budget(clock, limits={OTHER: Limit(3, 10.0)})
+    for _ in range(10):
+        (await rates.acquire(MESSAGES)).done()
+    for _ in range(3):
+        (await rates.acquire(OTHER)).done()
+    assert clock.sleeps == []  # 10 messages and 3 others fit in the same moment
+    (await rates.acquire(OTHER)).done()
+    assert clock.sleeps == [10.0]
+    status = rates.status()
+    assert status[MESSAGES].requests_in_window == 10  # 10 s later, still in its 30 s window
+    assert status[OTHER].requests_in_window == 1  # the first three left its 10 s window
+    assert (status[OTHER].limit, status[OTHER].window) == (3, 10.0)
+
+
+async def test_requests_in_the_last_window_are_counted() -> None:
+    clock = FakeClock()
+    rates = budget(clock)
+    for _ in range(4):
+        (await rates.acquire(MESSAGES)).done()
+    await clock.sleep(20)
+    for _ in range(3):
+        (await rates.acquire(MESSAGES)).done()
+    assert rates.in_window(MESSAGES) == 7
+    await clock.sleep(15)  # the first four are now more than 30 s old
+    assert rates.in_window(MESSAGES) == 3
+    status = rates.status()[MESSAGES]
+    assert (status.requests_in_window, status.total, status.limit, status.window) == (3, 7, 10, 30)
+    assert rates.in_window(OTHER) == 0
+
+
+async def test_penalise_pauses_one_bucket_for_everyone() -> None:
+    clock = FakeClock()
+    rates = budget(clock)
+    rates.penalise(MESSAGES, 30)
+    rates.penalise(MESSAGES, 5)  # a shorter penalty does not shorten the pause
+    assert rates.status()[MESSAGES].paused_for == 30
+    start = clock.now
+    (await rates.acquire(OTHER)).done()
+    assert clock.now == start  # the other bucket is unaffected
+    (await rates.acquire(MESSAGES)).done()
+    assert clock.now == start + 30
+
+
+async def test_lifted_budget_counts_but_never_waits() -> None:
+    clock = FakeClock()
+    rates = RateBudget.lifted(clock=clock, sleep=clock.sleep)
+    for _ in range(500):
+        (await rates.acquire(MESSAGES)).done()
+    assert clock.sleeps == []
+    assert rates.in_window(MESSAGES) == 500
+    assert rates.status()[MESSAGES].limit is None
+    rates.penalise(MESSAGES, 12)  # a 429 is still honoured
+    (await rates.acquire(MESSAGES)).done()
+    assert clock.sleeps == [12]
+
+
+async def test_lift_at_runtime() -> None:
+    clock = FakeClock()
+    rates = budget(clock)
+    rates.lift()
+    for _ in range(50):
+        (await rates.acquire(OTHER)).done()
+    assert clock.sleeps == []
+    (await rates.acquire("autocomplete")).done()  # buckets made later are lifted too
+    assert rates.status()["autocomplete"].limit is None
+
+
+def test_limits_are_validated() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        Limit(0, 30)
+    with pytest.raises(ValueError, match="positive"):
+        Limit(10, 0)
