@@ -181,7 +181,7 @@ async def _with_worker(settings: Settings, url: str, action: str, kinds: tuple[s
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, worker.stop.set)
             if action == "once":
-                summary = await worker.run_once(trigger="CLI", kinds=kinds)
+                summary = await worker.run_exclusive(trigger="CLI", kinds=kinds)
                 click.echo(str(summary))
                 return 1 if summary.status == "FAILED" else 0
             await worker.run_forever()

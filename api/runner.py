@@ -51,7 +51,7 @@ async def serve_with_worker(
             worker = build_worker(settings, db, client, source=source)
             if demo_anchor is not None and await _is_empty(db):
                 log.info("mirroring the simulator's directory, then setting up the demo campaign")
-                await worker.run_once(trigger="SETUP")
+                await worker.run_exclusive(trigger="SETUP")
                 await seed_demo_campaign(db, demo_anchor)
             worker_task = asyncio.create_task(worker.run_forever())
             try:

@@ -30,7 +30,18 @@ from api.db import migrations  # noqa: E402
 from api.sync.export_import import import_export  # noqa: E402
 from tests.dbs import admin, with_database  # noqa: E402
 
-WORDS = ["leadership", "team", "change", "coaching", "recognition", "feedback", "podcast", "course", "managers", "trust"]
+WORDS = [
+    "leadership",
+    "team",
+    "change",
+    "coaching",
+    "recognition",
+    "feedback",
+    "podcast",
+    "course",
+    "managers",
+    "trust",
+]
 TAGS = ["#leadership", "#managing", "#change", "#engagement", "#wellbeing"]
 
 
@@ -45,8 +56,31 @@ def build_zip(path: Path, messages: int, users: int, seed: int = 1) -> None:
         writer.writerows(rows)
         return out.getvalue()
 
-    user_rows = [[10_000 + u, f"Person {u}", f"person{u}@example.com", "Manager", "", "Sales", "", "", "", start.isoformat(), "", "", "", "", "", "active"] for u in range(users)]
-    group_rows = [[500 + g, f"Group {g}", "", "false", "false", "false", start.isoformat(), start.isoformat()] for g in range(10)]
+    user_rows = [
+        [
+            10_000 + u,
+            f"Person {u}",
+            f"person{u}@example.com",
+            "Manager",
+            "",
+            "Sales",
+            "",
+            "",
+            "",
+            start.isoformat(),
+            "",
+            "",
+            "",
+            "",
+            "",
+            "active",
+        ]
+        for u in range(users)
+    ]
+    group_rows = [
+        [500 + g, f"Group {g}", "", "false", "false", "false", start.isoformat(), start.isoformat()]
+        for g in range(10)
+    ]
     message_rows = []
     starters: list[int] = []
     for i in range(messages):
@@ -58,14 +92,112 @@ def build_zip(path: Path, messages: int, users: int, seed: int = 1) -> None:
             thread = mid
             starters.append(mid)
         body = " ".join(rng.choices(WORDS, k=12)) + " " + rng.choice(TAGS)
-        message_rows.append([mid, "" if thread == mid else thread, "", thread, "", 500 + i % 10, "", "", "false", "false",
-                             10_000 + rng.randrange(users), "user", "", "", body, "", "", "", "", "",
-                             created.isoformat(), "", "", "", "update", ""])
+        message_rows.append(
+            [
+                mid,
+                "" if thread == mid else thread,
+                "",
+                thread,
+                "",
+                500 + i % 10,
+                "",
+                "",
+                "false",
+                "false",
+                10_000 + rng.randrange(users),
+                "user",
+                "",
+                "",
+                body,
+                "",
+                "",
+                "",
+                "",
+                "",
+                created.isoformat(),
+                "",
+                "",
+                "",
+                "update",
+                "",
+            ]
+        )
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("Users.csv", table(["id", "name", "email", "job_title", "location", "department", "api_url", "deleted_by_id", "deleted_by_type", "joined_at", "deleted_at", "suspended_by_id", "suspended_by_type", "suspended_at", "guid", "state"], user_rows))
-        archive.writestr("Groups.csv", table(["id", "name", "description", "private", "deleted", "external", "created_at", "updated_at"], group_rows))
+        archive.writestr(
+            "Users.csv",
+            table(
+                [
+                    "id",
+                    "name",
+                    "email",
+                    "job_title",
+                    "location",
+                    "department",
+                    "api_url",
+                    "deleted_by_id",
+                    "deleted_by_type",
+                    "joined_at",
+                    "deleted_at",
+                    "suspended_by_id",
+                    "suspended_by_type",
+                    "suspended_at",
+                    "guid",
+                    "state",
+                ],
+                user_rows,
+            ),
+        )
+        archive.writestr(
+            "Groups.csv",
+            table(
+                [
+                    "id",
+                    "name",
+                    "description",
+                    "private",
+                    "deleted",
+                    "external",
+                    "created_at",
+                    "updated_at",
+                ],
+                group_rows,
+            ),
+        )
         archive.writestr("Topics.csv", table(["id", "name", "created_at"], []))
-        archive.writestr("Messages.csv", table(["id", "replied_to_id", "parent_id", "thread_id", "conversation_id", "group_id", "group_name", "participants", "in_private_group", "in_private_conversation", "sender_id", "sender_type", "sender_name", "sender_email", "body", "delegate_id", "api_url", "attachments", "deleted_by_id", "deleted_by_type", "created_at", "deleted_at", "title", "html_body", "message_type", "gdpr_delete_url"], message_rows))
+        archive.writestr(
+            "Messages.csv",
+            table(
+                [
+                    "id",
+                    "replied_to_id",
+                    "parent_id",
+                    "thread_id",
+                    "conversation_id",
+                    "group_id",
+                    "group_name",
+                    "participants",
+                    "in_private_group",
+                    "in_private_conversation",
+                    "sender_id",
+                    "sender_type",
+                    "sender_name",
+                    "sender_email",
+                    "body",
+                    "delegate_id",
+                    "api_url",
+                    "attachments",
+                    "deleted_by_id",
+                    "deleted_by_type",
+                    "created_at",
+                    "deleted_at",
+                    "title",
+                    "html_body",
+                    "message_type",
+                    "gdpr_delete_url",
+                ],
+                message_rows,
+            ),
+        )
 
 
 def main() -> None:
@@ -87,7 +219,9 @@ def main() -> None:
                 started = time.perf_counter()
                 stats = asyncio.run(import_export(url, path))
                 seconds = time.perf_counter() - started
-                print(f"{label}: {stats.rows:,} rows in {seconds:.1f} s = {stats.rows / seconds:,.0f} rows/s ({stats})")
+                print(
+                    f"{label}: {stats.rows:,} rows in {seconds:.1f} s = {stats.rows / seconds:,.0f} rows/s ({stats})"
+                )
     finally:
         with ThreadPoolExecutor(1) as pool:
             pool.submit(asyncio.run, admin(server, f'DROP DATABASE "{name}" WITH (FORCE)')).result()

@@ -67,7 +67,9 @@ async def run(url: str, runs: int) -> None:
             headers = (
                 {"X-API-Key": lms_key}
                 if role is Role.LMS
-                else {"Authorization": f"Bearer {issue_token(settings, role, 'priya.raman@example.com')}"}
+                else {
+                    "Authorization": f"Bearer {issue_token(settings, role, 'priya.raman@example.com')}"
+                }
             )
             body = {"query": (OPS / path).read_text(), "variables": variables}
             times, counts = [], []

@@ -115,8 +115,13 @@ class Worker:
         if not kinds and (
             self._directory_at is None or now - self._directory_at >= self.config.directory_every
         ):
-            await job.sync_directory()
-            self._directory_at = now
+            try:
+                await job.sync_directory()
+                self._directory_at = now
+            except MicroblogError as exc:
+                # The feeds can still be mirrored; the directory is tried again next pass.
+                job.stats.errors += 1
+                log.warning("directory not mirrored: %s", exc)
         # Groups first: their pages teach us the microblog's ids of the campaign topics.
         for order in (SyncFeedKind.GROUP, SyncFeedKind.TOPIC, SyncFeedKind.USER):
             if kinds and order.name not in kinds:
@@ -157,6 +162,36 @@ class Worker:
                 poll_interval_seconds=int(self.config.poll_interval),
             )
 
+    async def run_exclusive(
+        self, *, trigger: str = "CLI", kinds: tuple[str, ...] = (), wait: float = 300.0
+    ) -> PassSummary:
+        """One pass under the polling lock (``campaign sync --once``), so that it never
+        polls at the same time as a running worker; waits up to ``wait`` seconds for it."""
+        async with self.db.engine.connect() as conn:
+            deadline = asyncio.get_running_loop().time() + wait
+            while not await self._try_lock(conn):
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TimeoutError("another worker holds the polling lock")
+                await self._sleep(self.config.standby_interval)
+            try:
+                return await self.run_once(trigger=trigger, kinds=kinds)
+            finally:
+                await self._unlock(conn)
+                with contextlib.suppress(Exception):
+                    await self._beat("STOPPED", "IDLE")
+
+    @staticmethod
+    async def _try_lock(conn: Any) -> bool:
+        got = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}))
+        await conn.commit()  # the lock is the session's; do not sit idle in a transaction
+        return got
+
+    @staticmethod
+    async def _unlock(conn: Any) -> None:
+        with contextlib.suppress(Exception):
+            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+            await conn.commit()
+
     # -- forever ------------------------------------------------------------------------------
     async def run_forever(self) -> None:
         """Poll while holding the lock; stand by otherwise; return once ``stop`` is set."""
@@ -174,11 +209,7 @@ class Worker:
     async def _hold_lock_and_poll(self) -> None:
         async with self.db.engine.connect() as conn:
             while not self.stop.is_set():
-                got = bool(
-                    await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})
-                )
-                await conn.commit()
-                if got:
+                if await self._try_lock(conn):
                     break
                 await self._beat("STANDBY", "IDLE")
                 await self._sleep(self.config.standby_interval)
@@ -193,9 +224,7 @@ class Worker:
                     await self._wait_for_next_pass()
             finally:
                 beating.cancel()
-                with contextlib.suppress(Exception):
-                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-                    await conn.commit()
+                await self._unlock(conn)
 
     async def _keep_beating(self) -> None:
         while True:

@@ -94,8 +94,12 @@ async def test_lms_reads_no_campaign_internals_through_topics(api: Api, demo_db:
         "posts(first: 1) { totalCount }",
         'performance(since: "2026-10-05T00:00:00Z", until: "2026-10-26T00:00:00Z") { posts }',
     ):
-        body = await api.post(f'{{ topic(hashtag: "leadership") {{ {field} }} }}', role=None, headers=headers)
+        body = await api.post(
+            f'{{ topic(hashtag: "leadership") {{ {field} }} }}', role=None, headers=headers
+        )
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", field
     # What the LMS is for still works: topics, their resources, and who clicked.
-    data = await api.data('{ topic(hashtag: "leadership") { name resources { title } } }', role=None, headers=headers)
+    data = await api.data(
+        '{ topic(hashtag: "leadership") { name resources { title } } }', role=None, headers=headers
+    )
     assert data["topic"]["resources"]

@@ -157,6 +157,21 @@ async def upsert_posts(
             ids[external_id] = post_id
             if was_inserted:
                 inserted.add(post_id)
+    # A reply to a reply of the same page: its parent had no id when the batch was written.
+    unlinked = [
+        {"b_id": ids[p.external_id], "b_parent": ids[p.replied_to_external_id]}
+        for p in replies
+        if p.external_id in ids
+        and p.replied_to_external_id in ids
+        and p.replied_to_external_id != p.thread_external_id
+    ]
+    if unlinked:
+        await session.execute(
+            sa.update(models.Post.__table__)  # type: ignore[arg-type]
+            .where(P.__table__.c.id == sa.bindparam("b_id"))
+            .values(replied_to_id=sa.bindparam("b_parent")),
+            unlinked,
+        )
     stale = {p.external_id for p in posts} - set(ids)
     posts = [p for p in posts if p.external_id in ids]
     tags = {ext: t for ext, t in tags.items() if ext in ids}

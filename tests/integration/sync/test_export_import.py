@@ -26,7 +26,9 @@ def _export(tmp_path: Path) -> tuple[Path, list[dict[str, str]]]:
     path = tmp_path / "export.zip"
     path.write_bytes(data)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        rows = list(csv.DictReader(io.TextIOWrapper(archive.open("Messages.csv"), encoding="utf-8")))
+        rows = list(
+            csv.DictReader(io.TextIOWrapper(archive.open("Messages.csv"), encoding="utf-8"))
+        )
     return path, rows
 
 
@@ -45,10 +47,14 @@ async def test_import_loads_every_message_once_and_is_idempotent(
     assert stats.messages == len(public)
     assert await _count(fresh_db, "SELECT count(*) FROM post") == len(ids)
     starters = {int(r["id"]) for r in public if r["id"] == r["thread_id"]}
-    assert await _count(fresh_db, "SELECT count(*) FROM post WHERE thread_starter_id IS NULL") == len(starters)
+    assert await _count(
+        fresh_db, "SELECT count(*) FROM post WHERE thread_starter_id IS NULL"
+    ) == len(starters)
     deleted = {int(r["id"]) for r in public if r["deleted_at"]}
     assert deleted, "the demo network has a deleted message"
-    assert await _count(fresh_db, "SELECT count(*) FROM post WHERE deleted_at IS NOT NULL") == len(deleted)
+    assert await _count(fresh_db, "SELECT count(*) FROM post WHERE deleted_at IS NOT NULL") == len(
+        deleted
+    )
     assert await _count(fresh_db, "SELECT count(*) FROM post_hashtag") > 0
     before = await _count(fresh_db, "SELECT count(*) FROM post") + await _count(
         fresh_db, "SELECT count(*) FROM post_hashtag"

@@ -1,0 +1,137 @@
+"""The worker survives the microblog's faults, keeps to its budget, resumes after a kill, and
+only one replica polls at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from api.db.session import Database
+from api.simulator.config import DEFAULT_TOKEN
+from api.sync.budget import RateBudget
+from tests.integration.sync.conftest import Sim, make_client, make_worker, rows, set_up_campaign
+from tests.integration.sync.test_worker import _visible
+
+CAMPAIGN = Path(sys.executable).with_name("campaign")
+
+
+async def _mirror_matches(db: Database, sim: Sim) -> None:
+    live = await rows(db, "SELECT external_id FROM post WHERE deleted_at IS NULL")
+    assert sorted(e for (e,) in live) == sorted(_visible(sim))
+
+
+@pytest.mark.parametrize("retry_after", [True, False], ids=["retry-after", "no-retry-after"])
+async def test_faults_are_survived(fresh_db: Database, sim: Sim, retry_after: bool) -> None:
+    async with make_client(sim, timeout=1.0) as client:
+        worker = make_worker(fresh_db, client)
+        await set_up_campaign(fresh_db, worker)
+        sim.config.update(
+            {"retry_after": retry_after, "retry_after_seconds": 1 if retry_after else None,
+             "storm_next": 3, "error_next": 3, "hang_next": 1, "hang_seconds": 3.0,
+             "malformed_next": 2}
+        )  # fmt: skip
+        first = await worker.run_once()
+        # Whatever failed was recorded against its feed; the next pass mends it.
+        assert first.status in ("SUCCEEDED", "PARTIAL")
+        second = await worker.run_once()
+        assert second.status == "SUCCEEDED", second
+    await _mirror_matches(fresh_db, sim)
+    statuses = {r.status for r in sim.state.log.records}
+    assert {429, 200} <= statuses
+    assert statuses & {500, 502, 503}
+    runs = await rows(fresh_db, "SELECT status, requests FROM sync_run ORDER BY id")
+    assert all(requests > 0 for _, requests in runs)
+
+
+async def test_budget_is_never_exceeded(fresh_db: Database, sim: Sim) -> None:
+    # The microblog's 10 per 30 s, scaled down to 5 per 2 s so the test is quick.
+    sim.config.update(
+        {"rate_limits_enabled": True, "rate_limits": {"messages": [5, 2.0], "other": [5, 2.0]}}
+    )
+    async with make_client(sim, budget=RateBudget(requests=5, window=2.0)) as client:
+        worker = make_worker(fresh_db, client)
+        await set_up_campaign(fresh_db, worker)
+        summary = await worker.run_once()
+    assert summary.status == "SUCCEEDED"
+    log = sim.state.log
+    assert log.count(status=429) == 0
+    for bucket in ("messages", "other"):
+        assert log.max_in_window(2.0, bucket=bucket) <= 5
+    assert log.count(bucket="messages") > 5, "enough requests to have tested the limit"
+    await _mirror_matches(fresh_db, sim)
+
+
+async def test_killed_mid_run_resumes_without_loss_or_duplicates(
+    fresh_url: str, fresh_db: Database, sim: Sim
+) -> None:
+    async with make_client(sim) as client:
+        await set_up_campaign(fresh_db, make_worker(fresh_db, client))
+    sim.config.update({"latency_seconds": 0.15})
+    env = {**os.environ, "DATABASE_URL": fresh_url, "MICROBLOG_URL": sim.url,
+           "MICROBLOG_TOKEN": DEFAULT_TOKEN, "CAMPAIGN_SYNC_BUDGET_REQUESTS": "1000"}  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        str(CAMPAIGN), "sync", "--once", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    # Kill it (no chance to clean up) once some pages are in.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        (count,) = (await rows(fresh_db, "SELECT count(*) FROM post"))[0]
+        if count >= 5:
+            break
+        await asyncio.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    await asyncio.wait_for(process.wait(), timeout=10)
+    partial = (await rows(fresh_db, "SELECT count(*) FROM post"))[0][0]
+    assert 0 < partial < len(_visible(sim)), "killed half-way"
+
+    sim.config.update({"latency_seconds": 0.0})
+    async with make_client(sim) as client:
+        summary = await make_worker(fresh_db, client).run_once()
+    assert summary.status == "SUCCEEDED", summary
+    await _mirror_matches(fresh_db, sim)
+    # The killed run is left RUNNING (nothing could finish it); the resumed one succeeded.
+    statuses = [s for (s,) in await rows(fresh_db, "SELECT status FROM sync_run ORDER BY id")]
+    assert statuses[-1] == "SUCCEEDED"
+
+
+async def test_two_replicas_never_poll_at_once(fresh_db: Database, sim: Sim) -> None:
+    sim.config.update({"latency_seconds": 0.02})
+    async with make_client(sim) as one_client, make_client(sim) as other_client:
+        await set_up_campaign(fresh_db, make_worker(fresh_db, one_client))
+        one = make_worker(fresh_db, one_client, worker_id="one")
+        other = make_worker(fresh_db, other_client, worker_id="other")
+        tasks = {w.config.worker_id: asyncio.create_task(w.run_forever()) for w in (one, other)}
+        await asyncio.sleep(3)
+        replicas = "SELECT worker_id, role FROM sync_worker WHERE worker_id IN ('one', 'other')"
+        roles = dict(await rows(fresh_db, replicas))
+        assert sorted(roles.values()) == ["ACTIVE", "STANDBY"], roles
+        active = one if roles["one"] == "ACTIVE" else other
+        standby = other if active is one else one
+        # Runs never overlap: one poller at a time.
+        runs = await rows(
+            fresh_db,
+            "SELECT started_at, finished_at FROM sync_run WHERE trigger = 'SCHEDULE' ORDER BY started_at",
+        )
+        assert len(runs) >= 2
+        for (_, finished), (started, _) in itertools.pairwise(runs):
+            assert finished is not None
+            assert finished <= started
+        # The active one stops (or dies): the stand-by takes over.
+        active.stop.set()
+        await tasks[active.config.worker_id]
+        for _ in range(50):
+            roles = dict(await rows(fresh_db, replicas))
+            if roles[standby.config.worker_id] == "ACTIVE":
+                break
+            await asyncio.sleep(0.1)
+        assert roles == {active.config.worker_id: "STOPPED", standby.config.worker_id: "ACTIVE"}
+        standby.stop.set()
+        await tasks[standby.config.worker_id]
