@@ -93,6 +93,30 @@ def _wait_for_posts(up: Up, token: str, timeout: float = 60) -> dict:
         time.sleep(1)
 
 
+def _new_activity_appears(up: Up, token: str) -> None:
+    """A post made on the microblog shows in GraphQL after the next poll (2 s here)."""
+    match = re.search(r"Simulated microblog: (\S+)", up.output)
+    assert match, up.output
+    httpx.post(
+        f"{match.group(1)}/_sim/activity",
+        json={"action": "post", "body": "Fresh from the microblog #leadership"},
+        timeout=5,
+    ).raise_for_status()
+    query = '{ posts(first: 1, filter: {text: "fresh microblog"}) { nodes { body } } }'
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        response = httpx.post(
+            f"http://127.0.0.1:{up.port}/graphql",
+            json={"query": query},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        if response.json()["data"]["posts"]["nodes"]:
+            return
+        time.sleep(0.5)
+    raise AssertionError("the new post did not arrive")
+
+
 def test_campaign_up_mirrors_the_simulator_and_reuses_its_data(tmp_path: Path) -> None:
     from api.seed import demo_content
 
@@ -101,6 +125,7 @@ def test_campaign_up_mirrors_the_simulator_and_reuses_its_data(tmp_path: Path) -
     try:
         token = first.wait_ready()
         data = _wait_for_posts(first, token)
+        _new_activity_appears(first, token)
         page = httpx.get(f"http://127.0.0.1:{first.port}/graphql", headers={"Accept": "text/html"})
         assert "graphiql" in page.text.lower()
     finally:

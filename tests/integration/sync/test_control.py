@@ -1,0 +1,113 @@
+"""Change notifications, requested runs and inaccessible groups."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import asyncpg
+import sqlalchemy as sa
+
+from api.db import models
+from api.db.repositories import sync_state
+from api.db.session import Database, asyncpg_connect_args
+from api.sync.jobs import CHANNEL
+from tests.integration.sync.conftest import Sim, make_client, make_worker, rows, set_up_campaign
+
+
+async def test_each_committed_page_notifies_what_changed(
+    fresh_url: str, fresh_db: Database, sim: Sim
+) -> None:
+    received: list[dict[str, Any]] = []
+    listener = await asyncpg.connect(**asyncpg_connect_args(fresh_url))
+    await listener.add_listener(CHANNEL, lambda *args: received.append(json.loads(args[-1])))
+    try:
+        async with make_client(sim) as client:
+            worker = make_worker(fresh_db, client)
+            await set_up_campaign(fresh_db, worker)
+            await worker.run_once()
+            await asyncio.sleep(0.2)
+            published = {i for event in received for i in event["published"]}
+            posts = {i for (i,) in await rows(fresh_db, "SELECT id FROM post")}
+            assert published == posts  # every new post announced once it was committed
+            assert any(event["followers"] for event in received)
+
+            received.clear()
+            network = sim.network
+            lead = network.current_user_id
+            network.set_followers(lead, network.users[lead].followers + 2)
+            await worker.run_once()
+            await asyncio.sleep(0.2)
+    finally:
+        await listener.close()
+    changes = [f for event in received for f in event["followers"]]
+    [(person_id,)] = await rows(fresh_db, "SELECT id FROM person WHERE external_id = :e", e=lead)
+    assert {"person": person_id, "followers": network.users[lead].followers, "delta": 2} in changes
+
+
+async def test_requested_run_is_picked_up_by_the_active_worker(
+    fresh_db: Database, sim: Sim
+) -> None:
+    async with make_client(sim) as client:
+        await set_up_campaign(fresh_db, make_worker(fresh_db, client))
+        worker = make_worker(fresh_db, client)
+        worker.config.poll_interval = 3600  # only a request can start the next pass
+        task = asyncio.create_task(worker.run_forever())
+        try:
+            for _ in range(100):
+                if await rows(
+                    fresh_db,
+                    "SELECT 1 FROM sync_run WHERE trigger = 'SCHEDULE' AND status = 'SUCCEEDED'",
+                ):
+                    break
+                await asyncio.sleep(0.1)
+            async with fresh_db.unit_of_work() as session:
+                assert await sync_state.queue_run(session, ["GROUP"], "admin@example.com")
+            for _ in range(100):
+                done = await rows(fresh_db, "SELECT status FROM sync_run WHERE trigger = 'REQUEST'")
+                if done and done[0][0] == "SUCCEEDED":
+                    break
+                await asyncio.sleep(0.1)
+            assert done == [("SUCCEEDED",)]
+        finally:
+            worker.stop.set()
+            await task
+
+
+async def test_private_group_is_recorded_inaccessible_not_retried(
+    fresh_db: Database, sim: Sim
+) -> None:
+    private = next(g for g in sim.network.groups.values() if g.private)
+    async with make_client(sim) as client:
+        worker = make_worker(fresh_db, client)
+        await set_up_campaign(fresh_db, worker)
+        # An admin tracks a private group the token's user is not a member of.
+        async with fresh_db.unit_of_work() as session:
+            group_id = (
+                await session.execute(
+                    sa.insert(models.MicroblogGroup)
+                    .values(external_id=private.id, name=private.full_name)
+                    .returning(models.MicroblogGroup.id)
+                )
+            ).scalar_one()
+            await session.execute(
+                sa.insert(models.CampaignGroup).values(campaign_id=1, group_id=group_id)
+            )
+        first = await worker.run_once()
+        assert first.status == "PARTIAL"
+        [(inaccessible, error)] = await rows(
+            fresh_db,
+            "SELECT inaccessible, last_error FROM sync_feed WHERE external_id = :e",
+            e=private.id,
+        )
+        assert inaccessible
+        assert "Forbidden" in error
+        sim.state.log.clear()
+        second = await worker.run_once()
+    assert second.status == "SUCCEEDED"
+    assert sim.state.log.count(path_prefix=f"/api/v1/messages/in_group/{private.id}") == 0
+    [(accessible,)] = await rows(
+        fresh_db, "SELECT accessible FROM microblog_group WHERE id = :g", g=group_id
+    )
+    assert accessible is False
