@@ -71,6 +71,8 @@ def _check(words: list[str]) -> None:
         if not isinstance(command, click.Group):
             # An argument or an option's value.
             takes = f"`{' '.join(path)}` takes no {word}"
+            if any(isinstance(param, click.Argument) for param in command.params):
+                continue
             assert i > 0, takes
             assert words[i - 1].startswith("-"), takes
             continue
