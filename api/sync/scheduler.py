@@ -94,6 +94,8 @@ class Worker:
             await self._pass(job, set(kinds))
             if job.stats.errors:
                 status = "PARTIAL"
+            if self.stop.is_set():
+                status, error = "PARTIAL", "stopped before the pass was complete"
         except AuthFailed as exc:
             status, error = "FAILED", f"the microblog refused the token: {exc}"
         except MicroblogError as exc:

@@ -135,3 +135,32 @@ async def test_two_replicas_never_poll_at_once(fresh_db: Database, sim: Sim) -> 
         assert roles == {active.config.worker_id: "STOPPED", standby.config.worker_id: "ACTIVE"}
         standby.stop.set()
         await tasks[standby.config.worker_id]
+
+
+async def test_sigterm_finishes_the_page_in_hand_and_exits(
+    fresh_url: str, fresh_db: Database, sim: Sim
+) -> None:
+    async with make_client(sim) as client:
+        await set_up_campaign(fresh_db, make_worker(fresh_db, client))
+    sim.config.update({"latency_seconds": 0.15})
+    env = {**os.environ, "DATABASE_URL": fresh_url, "MICROBLOG_URL": sim.url,
+           "MICROBLOG_TOKEN": DEFAULT_TOKEN, "CAMPAIGN_SYNC_BUDGET_REQUESTS": "1000"}  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        str(CAMPAIGN), "worker", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        (count,) = (await rows(fresh_db, "SELECT count(*) FROM post"))[0]
+        if count >= 5:
+            break
+        await asyncio.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(process.wait(), timeout=15) == 0
+    [(status, finished, error)] = await rows(
+        fresh_db, "SELECT status, finished_at, error FROM sync_run WHERE trigger = 'SCHEDULE'"
+    )
+    assert (status, finished is not None) == ("PARTIAL", True)
+    assert "stopped" in error
+    roles = await rows(fresh_db, "SELECT role FROM sync_worker WHERE role <> 'STOPPED'")
+    assert roles == []
