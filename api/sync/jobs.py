@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db.enums import SyncFeedKind
@@ -273,6 +272,4 @@ async def _notify(
             "truncated": True,
         }
         body = json.dumps(payload, separators=(",", ":"))
-    await session.execute(
-        text("SELECT pg_notify(:channel, :body)"), {"channel": CHANNEL, "body": body}
-    )
+    await sync_state.notify(session, CHANNEL, body)

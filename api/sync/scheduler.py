@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
-
 from api.db.enums import SyncFeedKind
 from api.db.repositories import mirror, sync_state
 from api.db.session import Database
@@ -27,8 +25,6 @@ from api.sync.errors import AuthFailed, MicroblogError
 from api.sync.jobs import Mirror, PassStats
 
 log = logging.getLogger(__name__)
-# pg_advisory_lock key: the same for every replica of this service, on any database.
-LOCK_KEY = 0x6361_6D70_6169_676E  # "campaign"
 HEARTBEAT_SECONDS = 10.0
 
 
@@ -184,15 +180,12 @@ class Worker:
 
     @staticmethod
     async def _try_lock(conn: Any) -> bool:
-        got = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}))
-        await conn.commit()  # the lock is the session's; do not sit idle in a transaction
-        return got
+        return await sync_state.try_polling_lock(conn)
 
     @staticmethod
     async def _unlock(conn: Any) -> None:
-        with contextlib.suppress(Exception):
-            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-            await conn.commit()
+        with contextlib.suppress(Exception):  # a lost connection has released it already
+            await sync_state.release_polling_lock(conn)
 
     # -- forever ------------------------------------------------------------------------------
     async def run_forever(self) -> None:

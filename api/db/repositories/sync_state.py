@@ -258,3 +258,24 @@ async def campaign_feeds(session: AsyncSession) -> list[FeedRef]:
         + [FeedRef(SyncFeedKind.TOPIC, e, f"#{tag}") for e, tag in topics.all() if e is not None]
         + [FeedRef(SyncFeedKind.USER, e, name) for e, name in staff.all()]
     )
+
+
+async def notify(session: AsyncSession, channel: str, payload: str) -> None:
+    """``pg_notify``: delivered to listeners when (and only if) the transaction commits."""
+    await session.execute(sa.select(sa.func.pg_notify(sa.literal(channel), sa.literal(payload))))
+
+
+# pg_advisory_lock key: the same for every replica of this service, on any database.
+POLLING_LOCK = 0x6361_6D70_6169_676E  # "campaign"
+
+
+async def try_polling_lock(conn: Any) -> bool:
+    """Take the session-level lock that makes one worker the poller (an AsyncConnection)."""
+    got = bool(await conn.scalar(sa.select(sa.func.pg_try_advisory_lock(POLLING_LOCK))))
+    await conn.commit()  # the lock is the session's; do not sit idle in a transaction
+    return got
+
+
+async def release_polling_lock(conn: Any) -> None:
+    await conn.execute(sa.select(sa.func.pg_advisory_unlock(POLLING_LOCK)))
+    await conn.commit()
