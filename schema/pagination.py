@@ -6,8 +6,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db.pagination import PageResult
+from api.db.session import Database
 
 T = TypeVar("T")
 
@@ -59,3 +61,20 @@ def connection(
         _cursors=page.cursors,
         _count=count,
     )
+
+
+async def root_connection(
+    db: Database,
+    fetch: Callable[[AsyncSession], Awaitable[PageResult]],
+    count: Callable[[AsyncSession], Awaitable[int]],
+    build: Callable[[Any], T],
+) -> Connection[T]:
+    """A root list's page, in its own read session; the count runs only when asked for."""
+    async with db.reading() as session:
+        result = await fetch(session)
+
+    async def total() -> int:
+        async with db.reading() as session:
+            return await count(session)
+
+    return connection(result, build, total)

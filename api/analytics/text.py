@@ -105,6 +105,17 @@ def normalise_url(url: str) -> str:
     return urlunsplit(("https", host, path, urlencode(query), ""))
 
 
+def normalised_links(body: str) -> list[str]:
+    """The links of a body in the form resources are matched by; malformed ones left out."""
+    out = []
+    for link in links(body):
+        try:
+            out.append(normalise_url(link))
+        except ValueError:
+            continue
+    return out
+
+
 def excerpt(body: str, limit: int = 140) -> str:
     """The first ``limit`` characters of the body, cut at a word boundary."""
     text = " ".join(body.split())

@@ -384,7 +384,7 @@ async def _posts(
         shares = rng.randint(1, 5) if is_starter and rng.random() < 0.1 else 0
         post_tags = text.hashtags(body)
         hashtag_rows += [(post_id, tag) for tag in post_tags]
-        matched = [resource_by_url[u] for u in _normalised_links(body) if u in resource_by_url]
+        matched = [resource_by_url[u] for u in text.normalised_links(body) if u in resource_by_url]
         link_rows += [(post_id, rid, "URL") for rid in dict.fromkeys(matched)]
         kind = text.classify(
             body,
@@ -446,16 +446,6 @@ async def _posts(
 def _author(rng: random.Random, authors: list[int]) -> int:
     # Squaring skews towards the front of the list: a few people write much of the content.
     return authors[int(len(authors) * rng.random() ** 2)]
-
-
-def _normalised_links(body: str) -> list[str]:
-    out = []
-    for link in text.links(body):
-        try:
-            out.append(text.normalise_url(link))
-        except ValueError:
-            continue
-    return out
 
 
 def _tag_words(rng: random.Random, tags: list[str], p: float) -> str:

@@ -148,12 +148,7 @@ def _message(row: dict[str, str]) -> bulk.ExportMessage | None:
     if _true(row.get("in_private_conversation")):
         return None  # direct messages are not campaign content
     body = row.get("body") or ""
-    links = []
-    for link in text.links(body):
-        try:
-            links.append(text.normalise_url(link))
-        except ValueError:
-            continue
+    links = text.normalised_links(body)
     return bulk.ExportMessage(
         external_id=mid,
         thread_external_id=thread,

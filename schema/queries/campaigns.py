@@ -8,7 +8,7 @@ from api.db.pagination import Direction, Page
 from api.db.repositories import campaigns, topics
 from schema.context import Info
 from schema.inputs import hashtag_argument
-from schema.pagination import Connection, connection
+from schema.pagination import Connection, root_connection
 from schema.permissions import EVERYONE, STAFF
 from schema.types.campaign import Campaign
 from schema.types.topic import Topic
@@ -29,14 +29,12 @@ class CampaignQueries:
         from datetime import date
 
         page = Page.build(first, after, direction=Direction.DESC, value_type=date)
-        async with info.context.db.reading() as session:
-            result = await campaigns.page_campaigns(session, page)
-
-        async def count() -> int:
-            async with info.context.db.reading() as session:
-                return await campaigns.count_campaigns(session)
-
-        return connection(result, Campaign.from_row, count)
+        return await root_connection(
+            info.context.db,
+            lambda session: campaigns.page_campaigns(session, page),
+            campaigns.count_campaigns,
+            Campaign.from_row,
+        )
 
     @strawberry.field(
         permission_classes=[EVERYONE], description="A topic by hashtag ('#' optional)."
@@ -50,11 +48,9 @@ class CampaignQueries:
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Connection[Topic]:
         page = Page.build(first, after, direction=Direction.ASC, value_type=int)
-        async with info.context.db.reading() as session:
-            result = await topics.page_topics(session, page)
-
-        async def count() -> int:
-            async with info.context.db.reading() as session:
-                return await topics.count_topics(session)
-
-        return connection(result, Topic.from_row, count)
+        return await root_connection(
+            info.context.db,
+            lambda session: topics.page_topics(session, page),
+            topics.count_topics,
+            Topic.from_row,
+        )

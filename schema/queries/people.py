@@ -7,7 +7,7 @@ import strawberry
 from api.db.pagination import Direction, Page
 from api.db.repositories import people
 from schema.context import Info
-from schema.pagination import Connection, connection
+from schema.pagination import Connection, root_connection
 from schema.permissions import PEOPLE, STAFF
 from schema.types.person import Group, Person
 
@@ -26,14 +26,12 @@ class PeopleQueries:
         after: str | None = None,
     ) -> Connection[Person]:
         page = Page.build(first, after, direction=Direction.ASC, value_type=str)
-        async with info.context.db.reading() as session:
-            result = await people.page_people(session, search, page)
-
-        async def count() -> int:
-            async with info.context.db.reading() as session:
-                return await people.count_people(session, search)
-
-        return connection(result, Person.from_row, count)
+        return await root_connection(
+            info.context.db,
+            lambda session: people.page_people(session, search, page),
+            lambda session: people.count_people(session, search),
+            Person.from_row,
+        )
 
     @strawberry.field(permission_classes=[STAFF], description="Microblog groups, by name.")
     async def groups(
@@ -44,11 +42,9 @@ class PeopleQueries:
         after: str | None = None,
     ) -> Connection[Group]:
         page = Page.build(first, after, direction=Direction.ASC, value_type=str)
-        async with info.context.db.reading() as session:
-            result = await people.page_groups(session, search, page)
-
-        async def count() -> int:
-            async with info.context.db.reading() as session:
-                return await people.count_groups(session, search)
-
-        return connection(result, Group.from_row, count)
+        return await root_connection(
+            info.context.db,
+            lambda session: people.page_groups(session, search, page),
+            lambda session: people.count_groups(session, search),
+            Group.from_row,
+        )

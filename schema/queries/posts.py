@@ -9,7 +9,7 @@ from api.db.repositories import resources
 from api.db.repositories.scopes import Scope
 from schema.context import Info
 from schema.inputs import PostFilterInput, PostOrder, ResourceFilterInput
-from schema.pagination import Connection, connection
+from schema.pagination import Connection, root_connection
 from schema.permissions import EVERYONE, STAFF
 from schema.resolvers import posts_connection
 from schema.types.post import Post
@@ -42,11 +42,9 @@ class PostQueries:
     ) -> Connection[Resource]:
         flt = filter.to_filter() if filter is not None else resources.ResourceFilter()
         page = Page.build(first, after, direction=Direction.ASC, value_type=int)
-        async with info.context.db.reading() as session:
-            result = await resources.page_resources(session, flt, page)
-
-        async def count() -> int:
-            async with info.context.db.reading() as session:
-                return await resources.count_resources(session, flt)
-
-        return connection(result, Resource.from_row, count)
+        return await root_connection(
+            info.context.db,
+            lambda session: resources.page_resources(session, flt, page),
+            lambda session: resources.count_resources(session, flt),
+            Resource.from_row,
+        )

@@ -9,7 +9,7 @@ import strawberry
 from api.db.pagination import Direction, Page
 from api.db.repositories import sync_state
 from schema.context import Info
-from schema.pagination import Connection, connection
+from schema.pagination import Connection, root_connection
 from schema.permissions import ADMINS
 from schema.types.sync import SyncFeed, SyncRun, SyncState
 
@@ -33,14 +33,12 @@ class SyncStatus:
         self, info: Info, first: int | None = 10, after: str | None = None
     ) -> Connection[SyncRun]:
         page = Page.build(first, after, direction=Direction.DESC, value_type=int)
-        async with info.context.db.reading() as session:
-            result = await sync_state.page_runs(session, page)
-
-        async def count() -> int:
-            async with info.context.db.reading() as session:
-                return await sync_state.count_runs(session)
-
-        return connection(result, SyncRun.from_row, count)
+        return await root_connection(
+            info.context.db,
+            lambda session: sync_state.page_runs(session, page),
+            sync_state.count_runs,
+            SyncRun.from_row,
+        )
 
 
 @strawberry.type

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.db import models
 from api.db.enums import GoalMetric, PromotionKind
 from api.db.pagination import Page, PageResult
-from api.db.repositories.paging import count_per_parent, page_per_parent
+from api.db.repositories.paging import count_all, count_per_parent, page_all, page_per_parent
 
 Campaign = models.Campaign
 Goal = models.CampaignGoal
@@ -34,21 +34,18 @@ async def get_campaign_by_slug(session: AsyncSession, slug: str) -> Any:
 
 
 async def page_campaigns(session: AsyncSession, page: Page) -> PageResult:
-    pages = await page_per_parent(
+    return await page_all(
         session,
         columns=CAMPAIGN_COLUMNS,
-        keys=[0],
-        key_type=sa.BigInteger(),
-        where=lambda _key: [],
+        where=[],
         sort=Campaign.starts_on,
         id_col=Campaign.id,
         page=page,
     )
-    return pages[0]
 
 
 async def count_campaigns(session: AsyncSession) -> int:
-    return (await session.execute(sa.select(sa.func.count()).select_from(Campaign))).scalar_one()
+    return await count_all(session, Campaign)
 
 
 async def create_campaign(session: AsyncSession, **values: Any) -> Any:

@@ -47,16 +47,6 @@ class IncomingPost:
     share_count: int = 0
 
 
-def _normalised_links(body: str) -> list[str]:
-    out = []
-    for link in text.links(body):
-        try:
-            out.append(text.normalise_url(link))
-        except ValueError:
-            continue
-    return out
-
-
 async def _internal_ids(session: AsyncSession, external_ids: set[int]) -> dict[int, int]:
     if not external_ids:
         return {}
@@ -75,7 +65,7 @@ async def upsert_posts(
     starters = [p for p in posts if p.thread_external_id in (None, p.external_id)]
     replies = [p for p in posts if p.thread_external_id not in (None, p.external_id)]
 
-    links = {p.external_id: _normalised_links(p.body) for p in posts}
+    links = {p.external_id: text.normalised_links(p.body) for p in posts}
     resource_ids = await get_by_normalized_urls(
         session, sorted({url for urls in links.values() for url in urls})
     )

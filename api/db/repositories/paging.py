@@ -74,3 +74,33 @@ async def count_per_parent(
         sa.select(parent.c.key, count.scalar_subquery().label("n")).select_from(parent)
     )
     return {row.key: row.n for row in rows}
+
+
+async def page_all(
+    session: AsyncSession,
+    *,
+    columns: Sequence[Any],
+    where: Sequence[sa.ColumnElement[bool]],
+    sort: ColumnLike,
+    id_col: ColumnLike,
+    page: Page,
+) -> PageResult:
+    """One page of a whole table (a root list): the per-parent form with a single parent."""
+    pages = await page_per_parent(
+        session,
+        columns=columns,
+        keys=[0],
+        key_type=sa.BigInteger(),
+        where=lambda _key: where,
+        sort=sort,
+        id_col=id_col,
+        page=page,
+    )
+    return pages[0]
+
+
+async def count_all(
+    session: AsyncSession, table: Any, where: Sequence[sa.ColumnElement[bool]] = ()
+) -> int:
+    stmt = sa.select(sa.func.count()).select_from(table).where(*where)
+    return int((await session.execute(stmt)).scalar_one())

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
 from api.db.pagination import Page, PageResult
-from api.db.repositories.paging import count_per_parent, page_per_parent
+from api.db.repositories.paging import count_all, count_per_parent, page_all, page_per_parent
 
 Person = models.Person
 Group = models.MicroblogGroup
@@ -49,24 +49,18 @@ async def find_person(session: AsyncSession, subject: str) -> Any:
 
 async def page_people(session: AsyncSession, search: str | None, page: Page) -> PageResult:
     conditions = people_search(search)
-    pages = await page_per_parent(
+    return await page_all(
         session,
         columns=PERSON_COLUMNS,
-        keys=[0],
-        key_type=sa.BigInteger(),
-        where=lambda _key: conditions,
+        where=conditions,
         sort=Person.full_name,
         id_col=Person.id,
         page=page,
     )
-    return pages[0]
 
 
 async def count_people(session: AsyncSession, search: str | None) -> int:
-    conditions = people_search(search)
-    return (
-        await session.execute(sa.select(sa.func.count()).select_from(Person).where(*conditions))
-    ).scalar_one()
+    return await count_all(session, Person, people_search(search))
 
 
 async def get_groups(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
@@ -107,26 +101,24 @@ async def count_groups_by_campaign(
     )
 
 
+def _group_search(search: str | None) -> list[sa.ColumnElement[bool]]:
+    return [Group.name.ilike(f"%{search}%")] if search else []
+
+
 async def page_groups(session: AsyncSession, search: str | None, page: Page) -> PageResult:
-    conditions = [Group.name.ilike(f"%{search}%")] if search else []
-    pages = await page_per_parent(
+    conditions = _group_search(search)
+    return await page_all(
         session,
         columns=GROUP_COLUMNS,
-        keys=[0],
-        key_type=sa.BigInteger(),
-        where=lambda _key: conditions,
+        where=conditions,
         sort=Group.name,
         id_col=Group.id,
         page=page,
     )
-    return pages[0]
 
 
 async def count_groups(session: AsyncSession, search: str | None) -> int:
-    conditions = [Group.name.ilike(f"%{search}%")] if search else []
-    return (
-        await session.execute(sa.select(sa.func.count()).select_from(Group).where(*conditions))
-    ).scalar_one()
+    return await count_all(session, Group, _group_search(search))
 
 
 async def follower_snapshots(session: AsyncSession, person_ids: list[int]) -> dict[int, list[Any]]:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.db import models
 from api.db.enums import ResourceKind
 from api.db.pagination import Page, PageResult
-from api.db.repositories.paging import page_per_parent
+from api.db.repositories.paging import count_all, page_all
 
 Resource = models.Resource
 RESOURCE_COLUMNS = list(Resource.__table__.c)
@@ -65,22 +65,18 @@ async def get_by_normalized_urls(session: AsyncSession, urls: list[str]) -> dict
 
 async def page_resources(session: AsyncSession, flt: ResourceFilter, page: Page) -> PageResult:
     conditions = flt.conditions()
-    pages = await page_per_parent(
+    return await page_all(
         session,
         columns=RESOURCE_COLUMNS,
-        keys=[0],
-        key_type=sa.BigInteger(),
-        where=lambda _key: conditions,
+        where=conditions,
         sort=Resource.id,
         id_col=Resource.id,
         page=page,
     )
-    return pages[0]
 
 
 async def count_resources(session: AsyncSession, flt: ResourceFilter) -> int:
-    stmt = sa.select(sa.func.count()).select_from(Resource).where(*flt.conditions())
-    return (await session.execute(stmt)).scalar_one()
+    return await count_all(session, Resource, flt.conditions())
 
 
 async def topics_by_resource(session: AsyncSession, ids: list[int]) -> dict[int, list[Any]]:

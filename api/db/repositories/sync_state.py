@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.db import models
 from api.db.enums import SyncFeedKind
 from api.db.pagination import Page, PageResult
-from api.db.repositories.paging import page_per_parent
+from api.db.repositories.paging import count_all, page_all
 
 Feed = models.SyncFeed
 Run = models.SyncRun
@@ -182,21 +182,18 @@ async def has_queued(session: AsyncSession) -> bool:
 
 
 async def page_runs(session: AsyncSession, page: Page) -> PageResult:
-    pages = await page_per_parent(
+    return await page_all(
         session,
         columns=list(Run.__table__.c),
-        keys=[0],
-        key_type=sa.BigInteger(),
-        where=lambda _key: [],
+        where=[],
         sort=Run.id,
         id_col=Run.id,
         page=page,
     )
-    return pages[0]
 
 
 async def count_runs(session: AsyncSession) -> int:
-    return int((await session.execute(sa.select(sa.func.count()).select_from(Run))).scalar_one())
+    return await count_all(session, Run)
 
 
 async def last_success(session: AsyncSession) -> datetime | None:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
 from api.db.pagination import Page, PageResult
-from api.db.repositories.paging import count_per_parent, page_per_parent
+from api.db.repositories.paging import count_all, count_per_parent, page_all, page_per_parent
 
 Topic = models.Topic
 Manager = models.TopicManager
@@ -64,21 +64,18 @@ async def count_topics_by_campaign(
 
 
 async def page_topics(session: AsyncSession, page: Page) -> PageResult:
-    pages = await page_per_parent(
+    return await page_all(
         session,
         columns=TOPIC_COLUMNS,
-        keys=[0],
-        key_type=sa.BigInteger(),
-        where=lambda _key: [],
+        where=[],
         sort=Topic.id,
         id_col=Topic.id,
         page=page,
     )
-    return pages[0]
 
 
 async def count_topics(session: AsyncSession) -> int:
-    return (await session.execute(sa.select(sa.func.count()).select_from(Topic))).scalar_one()
+    return await count_all(session, Topic)
 
 
 async def get_managers(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
