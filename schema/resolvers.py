@@ -63,10 +63,11 @@ async def followers_change(
     ids = list(person_ids)
     if not ids:
         return 0
-    loader = info.context.loaders.followers_at
-    ends = await loader.load_many([(pid, until) for pid in ids])
-    starts = await loader.load_many([(pid, since) for pid in ids])
-    return int(sum(ends) - sum(starts))
+    # Both ends in one batch: one statement however many people.
+    counts = await info.context.loaders.followers_at.load_many(
+        [(pid, until) for pid in ids] + [(pid, since) for pid in ids]
+    )
+    return int(sum(counts[: len(ids)]) - sum(counts[len(ids) :]))
 
 
 async def performance(

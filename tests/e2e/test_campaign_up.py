@@ -68,7 +68,7 @@ class Up:
 
 QUERY = """{ campaign(slug: "learning-community") { name topics { totalCount }
   performance(since: "2000-01-01T00:00:00Z", until: "2100-01-01T00:00:00Z") { posts replies } }
-  syncStatus { state source } }"""
+  syncStatus { state source requestsInLastWindow } }"""
 
 
 def _query(up: Up, token: str) -> dict:
@@ -136,6 +136,7 @@ def test_campaign_up_mirrors_the_simulator_and_reuses_its_data(tmp_path: Path) -
     assert data["campaign"]["performance"]["posts"] >= len(demo_content.POSTS)
     assert data["syncStatus"]["source"].startswith("simulator http://127.0.0.1:")
     assert data["syncStatus"]["state"] in ("SYNCING", "IDLE")
+    assert data["syncStatus"]["requestsInLastWindow"] > 0  # live from the worker's budget
     # Stopped cleanly: the embedded server is gone with the command.
     assert not list(data_dir.rglob("postmaster.pid"))
 

@@ -129,3 +129,22 @@ async def test_deletions_are_marked_not_dropped(
     assert deleted_at is not None
     live = await rows(db, "SELECT count(*) FROM post WHERE deleted_at IS NULL")
     assert live[0][0] == len(_visible(sim))
+
+
+async def test_edits_replace_the_body_and_its_hashtags(
+    sim: Sim, mirrored: tuple[Database, Worker]
+) -> None:
+    db, worker = mirrored
+    worker.config.refresh_days = 3650  # the demo's threads count as recent: re-read them
+    await worker.run_once()
+    message = next(m for m in _visible(sim).values() if m.is_starter and "#change" in m.body)
+    sim.network.edit(message.id, "Rewritten for the newsletter #Wellbeing")
+    await worker.run_once()
+    [(body,)] = await rows(db, "SELECT body FROM post WHERE external_id = :e", e=message.id)
+    assert body == "Rewritten for the newsletter #Wellbeing"
+    tags = await rows(
+        db,
+        "SELECT h.hashtag FROM post_hashtag h JOIN post p ON p.id = h.post_id WHERE p.external_id = :e",
+        e=message.id,
+    )
+    assert tags == [("wellbeing",)]
