@@ -63,7 +63,26 @@ async def run(url: str, runs: int) -> None:
     transport = httpx.ASGITransport(app=app)
     print(f"{'operation':36} {'statements':>10} {'median ms':>10}")
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-        for path, role, variables in CASES:
+        admin = {"Authorization": f"Bearer {issue_token(settings, Role.ADMIN, 'bench')}"}
+        found = await client.post(
+            "/graphql",
+            json={
+                "query": '{ topic(hashtag: "leadership") { posts(first: 1, orderBy: {field: REPLIES}) '
+                "{ nodes { id } } resources { id } } }"
+            },
+            headers=admin,
+        )
+        topic = found.json()["data"]["topic"]
+        cases = [
+            *CASES,
+            ("mobile/PostDetail.graphql", Role.MEMBER, {"id": topic["posts"]["nodes"][0]["id"]}),
+            (
+                "lms/ResourcePerformance.graphql",
+                Role.LMS,
+                {"ids": [r["id"] for r in topic["resources"]]},
+            ),
+        ]
+        for path, role, variables in cases:
             headers = (
                 {"X-API-Key": lms_key}
                 if role is Role.LMS
