@@ -22,7 +22,7 @@ from api.db.repositories import ingest, mirror, sync_state
 from api.db.session import Database
 from api.sync import mapping
 from api.sync.errors import Forbidden, MicroblogError, NotFound
-from api.sync.payloads import FeedPage
+from api.sync.payloads import FeedPage, Message
 
 log = logging.getLogger(__name__)
 CHANNEL = "campaign_activity"
@@ -55,6 +55,9 @@ class Mirror:
     horizon: timedelta = timedelta(days=90)
     stats: PassStats = field(default_factory=PassStats)
     should_stop: Callable[[], bool] = lambda: False
+    # Replies seen before their thread starter: held until it is mirrored (see _commit_page).
+    held: dict[int, Message] = field(default_factory=dict)
+    settle_threads: int = 50
 
     # -- units of work ----------------------------------------------------------------------
     async def _commit_page(
@@ -73,7 +76,8 @@ class Mirror:
                 session, [mapping.group_row(g) for g in page.groups().values()], now
             )
             await mirror.learn_topic_ids(session, mapping.topic_hashtags(page))
-            messages = mapping.ordered_messages(page)
+            seen = mapping.ordered_messages(page)
+            messages = await self._ready(session, seen)
             person_ids.update(
                 await mirror.ensure_people(session, {m.sender_id for m in messages}, now)
             )
@@ -101,7 +105,34 @@ class Mirror:
             await _notify(session, result.inserted, result.metrics_changed, follower_changes)
         self.stats.pages += 1
         self.stats.posts += len(posts)
-        return {m.id for m in messages}
+        return {m.id for m in seen}
+
+    async def _ready(self, session: AsyncSession, page: list[Message]) -> list[Message]:
+        """The page's messages plus held replies, less the replies whose starter is unknown.
+
+        Feeds come newest first, so a reply often arrives a page (or a feed) before its
+        thread starter. Stored then, it would look like a starter itself; instead it waits in
+        memory for its starter. Should the process die meanwhile, nothing is lost: the
+        starter's reply count later sends the thread walk for it (``incomplete_threads``).
+        """
+        messages = {m.id: m for m in [*self.held.values(), *page]}
+        starters = {m.id for m in messages.values() if m.thread_id == m.id}
+        wanted = {m.thread_id for m in messages.values()} - starters
+        known = starters | await mirror.existing_external_ids(session, wanted)
+        ready = [m for m in messages.values() if m.thread_id in known]
+        self.held = {m.id: m for m in messages.values() if m.thread_id not in known}
+        return sorted(ready, key=lambda m: (m.thread_id != m.id, m.id))
+
+    async def settle_held(self) -> None:
+        """Fetch the threads of replies still waiting for their starter (a bounded number)."""
+        threads = sorted({m.thread_id for m in self.held.values()}, reverse=True)
+        for thread_id in threads[: self.settle_threads]:
+            if self.should_stop():
+                return
+            await self.walk_thread(thread_id)
+        if self.held:
+            log.info("%d replies wait for threads not walked this pass", len(self.held))
+            self.held.clear()
 
     async def _count(self, session: AsyncSession, *, posts: int = 0, errors: int = 0) -> None:
         """Add the requests made since the last count, and this page's figures, to the run."""
@@ -151,6 +182,7 @@ class Mirror:
                 await self._catch_up(feed, endpoint)
             if not feed.backfill_complete:
                 await self._backfill(feed, endpoint)
+            await self.settle_held()
         except Forbidden as exc:
             await self._feed_failed(feed, exc, inaccessible=True)
         except MicroblogError as exc:
@@ -166,7 +198,8 @@ class Mirror:
             )
         ]
         newest = max((m.id for p in pages for m in p.messages), default=None)
-        for i, page in enumerate(pages):
+        # Oldest page first: starters before their replies.
+        for i, page in enumerate(reversed(pages)):
             last = i == len(pages) - 1
             await self._commit_page(
                 page, feed_id=feed.id, cursor={"newest_seen_id": newest} if last else {}
@@ -208,6 +241,7 @@ class Mirror:
                 seen |= await self._commit_page(page)
         except NotFound:
             seen = set()  # the thread is gone: all of it
+            self.held = {i: m for i, m in self.held.items() if m.thread_id != thread_id}
         except MicroblogError as exc:
             self.stats.errors += 1
             log.warning("thread %s not refreshed: %s", thread_id, exc)

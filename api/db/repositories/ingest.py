@@ -139,6 +139,11 @@ async def upsert_posts(
                 "share_count": excluded.share_count,
                 "group_id": excluded.group_id,
                 "synced_at": excluded.synced_at,
+                # A reply first stored before its starter was known gets linked when re-read.
+                "thread_starter_id": sa.func.coalesce(
+                    P.thread_starter_id, excluded.thread_starter_id
+                ),
+                "replied_to_id": sa.func.coalesce(excluded.replied_to_id, P.replied_to_id),
                 # A kind set by hand sticks; otherwise an edit may change the kind.
                 "kind": sa.case((P.kind_set_by_hand, P.kind), else_=excluded.kind),
             },

@@ -236,3 +236,12 @@ async def incomplete_threads(session: AsyncSession, limit: int) -> list[int]:
         .limit(limit)
     )
     return list(rows.scalars())
+
+
+async def existing_external_ids(session: AsyncSession, external_ids: set[int]) -> set[int]:
+    """Which of these microblog message ids are mirrored (deleted ones included)."""
+    if not external_ids:
+        return set()
+    P = models.Post
+    rows = await session.execute(sa.select(P.external_id).where(P.external_id.in_(external_ids)))
+    return set(rows.scalars())

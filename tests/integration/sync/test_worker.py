@@ -148,3 +148,47 @@ async def test_edits_replace_the_body_and_its_hashtags(
         e=message.id,
     )
     assert tags == [("wellbeing",)]
+
+
+async def test_replies_paged_before_their_starters_keep_their_threads(
+    sim: Sim, fresh_db: Database
+) -> None:
+    # Feeds come newest first, so a busy group puts replies pages ahead of their starters,
+    # and topic and staff feeds bring replies whose starters no feed has shown yet.
+    from datetime import timedelta
+
+    from tests.integration.sync.conftest import NOW, make_client, make_worker, set_up_campaign
+
+    network = sim.network
+    group = next(g for g in network.groups.values() if g.full_name == "Employee Engagement")
+    people = sorted(network.users)
+    starters: list[int] = []
+    for n in range(120):
+        at = NOW - timedelta(days=10) + timedelta(minutes=7 * n)
+        if n % 3 and starters:
+            parent = starters[-(n % 7) - 1] if len(starters) > 7 else starters[0]
+            network.add_message(
+                people[n % len(people)], f"Reply {n} #managing", replied_to_id=parent, at=at
+            )
+        else:
+            starters.append(
+                network.add_message(
+                    people[n % len(people)], f"Starter {n}", group_id=group.id, at=at
+                ).id
+            )
+    async with make_client(sim) as client:
+        worker = make_worker(fresh_db, client)
+        await set_up_campaign(fresh_db, worker)
+        summary = await worker.run_once()
+    assert summary.status == "SUCCEEDED", summary
+    expected = _visible(sim)
+    posts = await rows(
+        fresh_db,
+        "SELECT p.external_id, s.external_id, p.deleted_at FROM post p"
+        " LEFT JOIN post s ON s.id = p.thread_starter_id",
+    )
+    assert {e for e, _, deleted in posts if deleted is None} == set(expected)
+    for external_id, starter, deleted in posts:
+        message = network.messages[external_id]
+        assert deleted is None, f"live message {external_id} marked deleted"
+        assert starter == (None if message.is_starter else message.thread_id)
