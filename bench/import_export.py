@@ -12,23 +12,19 @@ import argparse
 import asyncio
 import csv
 import io
-import os
 import random
 import sys
 import tempfile
 import time
-import uuid
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.db import migrations  # noqa: E402
 from api.sync.export_import import import_export  # noqa: E402
-from tests.dbs import admin, with_database  # noqa: E402
+from bench.scratch import scratch_database  # noqa: E402
 
 WORDS = [
     "leadership",
@@ -205,26 +201,16 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=5_000)
     args = parser.parse_args()
-    server = os.environ.get("DATABASE_URL") or sys.exit("Set DATABASE_URL to a PostgreSQL server.")
-    name = f"cg_bench_{uuid.uuid4().hex[:8]}"
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, admin(server, f'CREATE DATABASE "{name}"')).result()
-    url = with_database(server, name)
-    try:
-        migrations.upgrade(url)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "export.zip"
-            build_zip(path, args.messages, args.users)
-            for label in ("first import", "re-import"):
-                started = time.perf_counter()
-                stats = asyncio.run(import_export(url, path))
-                seconds = time.perf_counter() - started
-                print(
-                    f"{label}: {stats.rows:,} rows in {seconds:.1f} s = {stats.rows / seconds:,.0f} rows/s ({stats})"
-                )
-    finally:
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, admin(server, f'DROP DATABASE "{name}" WITH (FORCE)')).result()
+    with scratch_database() as url, tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "export.zip"
+        build_zip(path, args.messages, args.users)
+        for label in ("first import", "re-import"):
+            started = time.perf_counter()
+            stats = asyncio.run(import_export(url, path))
+            seconds = time.perf_counter() - started
+            print(
+                f"{label}: {stats.rows:,} rows in {seconds:.1f} s = {stats.rows / seconds:,.0f} rows/s ({stats})"
+            )
 
 
 if __name__ == "__main__":

@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import sys
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +25,6 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.db import migrations  # noqa: E402
 from api.db.session import Database  # noqa: E402
 from api.seed.demo import seed_demo_campaign  # noqa: E402
 from api.simulator.app import create_simulator, simulator_state  # noqa: E402
@@ -40,7 +36,7 @@ from api.simulator.state import SimulatorState  # noqa: E402
 from api.sync.budget import RateBudget  # noqa: E402
 from api.sync.client import MicroblogClient  # noqa: E402
 from api.sync.scheduler import Worker, WorkerConfig  # noqa: E402
-from tests.dbs import admin, with_database  # noqa: E402
+from bench.scratch import scratch_database  # noqa: E402
 
 TRACKED = ["Employee Engagement", "Social Media at Work"]
 TAGS = ["#leadership", "#managing", "#change", "#engagement"]
@@ -129,24 +125,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=20_000)
     args = parser.parse_args()
-    server = os.environ.get("DATABASE_URL") or sys.exit("Set DATABASE_URL to a PostgreSQL server.")
     now, anchor = datetime.now(UTC), default_anchor()
     network = Network.demo(anchor, now)
     grow(network, args.posts, now)
     config = SimulatorConfig(tokens={DEFAULT_TOKEN}, live_activity_seconds=None)
     config.lift_rate_limits()
     app = create_simulator(network, config)
-    name = f"cg_bench_{uuid.uuid4().hex[:8]}"
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, admin(server, f'CREATE DATABASE "{name}"')).result()
-    url = with_database(server, name)
-    try:
-        migrations.upgrade(url)
-        with BackgroundServer(app) as sim:
-            out = asyncio.run(mirror(url, sim.url, anchor, simulator_state(app)))
-    finally:
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, admin(server, f'DROP DATABASE "{name}" WITH (FORCE)')).result()
+    with scratch_database() as url, BackgroundServer(app) as sim:
+        out = asyncio.run(mirror(url, sim.url, anchor, simulator_state(app)))
 
     seconds, requests, posts = out["seconds"], out["requests"], len(out["rows"])
     print(f"demo network + {args.posts:,} generated messages; set-up took {out['setup']:.1f} s")

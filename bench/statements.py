@@ -12,12 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +26,13 @@ sys.path.insert(0, str(ROOT))
 
 from api.app import create_app  # noqa: E402
 from api.auth import create_api_key, issue_token  # noqa: E402
-from api.db import migrations  # noqa: E402
 from api.db.enums import Role  # noqa: E402
 from api.db.session import Database  # noqa: E402
 from api.seed.demo import seed_demo  # noqa: E402
 from api.seed.generator import generate  # noqa: E402
 from api.settings import Settings  # noqa: E402
+from bench.scratch import scratch_database  # noqa: E402
 from tests.conftest import DEMO_ANCHOR  # noqa: E402
-from tests.dbs import admin, with_database  # noqa: E402
 
 OPS = ROOT / "tests" / "contract" / "operations"
 RANGE = {"since": f"{DEMO_ANCHOR}T00:00:00Z", "until": "2026-10-26T00:00:00Z"}
@@ -109,20 +105,11 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=2_000)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    server = os.environ.get("DATABASE_URL") or sys.exit("Set DATABASE_URL to a PostgreSQL server.")
-    name = f"cg_bench_{uuid.uuid4().hex[:8]}"
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, admin(server, f'CREATE DATABASE "{name}"')).result()
-    url = with_database(server, name)
-    try:
-        migrations.upgrade(url)
+    with scratch_database() as url:
         asyncio.run(seed_demo(url, anchor=DEMO_ANCHOR))
         asyncio.run(generate(url, people=args.people, posts=args.posts, seed=1))
         print(f"demo + {args.posts} generated posts, {args.people} people; {args.runs} runs each")
         asyncio.run(run(url, args.runs))
-    finally:
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, admin(server, f'DROP DATABASE "{name}" WITH (FORCE)')).result()
 
 
 if __name__ == "__main__":
