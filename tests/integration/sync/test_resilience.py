@@ -68,25 +68,33 @@ async def test_budget_is_never_exceeded(fresh_db: Database, sim: Sim) -> None:
     await _mirror_matches(fresh_db, sim)
 
 
-async def test_killed_mid_run_resumes_without_loss_or_duplicates(
-    fresh_url: str, fresh_db: Database, sim: Sim
-) -> None:
+async def _mirroring_in_a_process(
+    url: str, db: Database, sim: Sim, *command: str
+) -> asyncio.subprocess.Process:
+    """`campaign <command>` against the simulator (slowed down), once it has mirrored a bit."""
     async with make_client(sim) as client:
-        await set_up_campaign(fresh_db, make_worker(fresh_db, client))
+        await set_up_campaign(db, make_worker(db, client))
     sim.config.update({"latency_seconds": 0.15})
-    env = {**os.environ, "DATABASE_URL": fresh_url, "MICROBLOG_URL": sim.url,
+    env = {**os.environ, "DATABASE_URL": url, "MICROBLOG_URL": sim.url,
            "MICROBLOG_TOKEN": DEFAULT_TOKEN, "CAMPAIGN_SYNC_BUDGET_REQUESTS": "1000"}  # fmt: skip
     process = await asyncio.create_subprocess_exec(
-        str(CAMPAIGN), "sync", "--once", env=env,
+        str(CAMPAIGN), *command, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
-    # Kill it (no chance to clean up) once some pages are in.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        (count,) = (await rows(fresh_db, "SELECT count(*) FROM post"))[0]
+        (count,) = (await rows(db, "SELECT count(*) FROM post"))[0]
         if count >= 5:
             break
         await asyncio.sleep(0.05)
+    return process
+
+
+async def test_killed_mid_run_resumes_without_loss_or_duplicates(
+    fresh_url: str, fresh_db: Database, sim: Sim
+) -> None:
+    process = await _mirroring_in_a_process(fresh_url, fresh_db, sim, "sync", "--once")
+    # Kill it (no chance to clean up) once some pages are in.
     process.send_signal(signal.SIGKILL)
     await asyncio.wait_for(process.wait(), timeout=10)
     partial = (await rows(fresh_db, "SELECT count(*) FROM post"))[0][0]
@@ -140,21 +148,7 @@ async def test_two_replicas_never_poll_at_once(fresh_db: Database, sim: Sim) -> 
 async def test_sigterm_finishes_the_page_in_hand_and_exits(
     fresh_url: str, fresh_db: Database, sim: Sim
 ) -> None:
-    async with make_client(sim) as client:
-        await set_up_campaign(fresh_db, make_worker(fresh_db, client))
-    sim.config.update({"latency_seconds": 0.15})
-    env = {**os.environ, "DATABASE_URL": fresh_url, "MICROBLOG_URL": sim.url,
-           "MICROBLOG_TOKEN": DEFAULT_TOKEN, "CAMPAIGN_SYNC_BUDGET_REQUESTS": "1000"}  # fmt: skip
-    process = await asyncio.create_subprocess_exec(
-        str(CAMPAIGN), "worker", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        (count,) = (await rows(fresh_db, "SELECT count(*) FROM post"))[0]
-        if count >= 5:
-            break
-        await asyncio.sleep(0.05)
+    process = await _mirroring_in_a_process(fresh_url, fresh_db, sim, "worker")
     process.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(process.wait(), timeout=15) == 0
     [(status, finished, error)] = await rows(
