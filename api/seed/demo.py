@@ -323,7 +323,7 @@ async def _posts(
         await ingest.record_metrics(
             session, [(ids[external_id], likes, reply_count, 0)], clock.observed(moment)
         )
-    final = [(ids[p.external_id], p.like_count, p.reply_count, 0) for p in starters + replies]
+    final = [(ids[p.external_id], p.like_count, p.reply_count or 0, 0) for p in starters + replies]
     await ingest.record_metrics(session, final, clock.observed(clock.at((20, 0))))
 
     author, when, body, likes = content.DELETED_POST

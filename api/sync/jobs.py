@@ -57,6 +57,9 @@ class Mirror:
     should_stop: Callable[[], bool] = lambda: False
     # Replies seen before their thread starter: held until it is mirrored (see _commit_page).
     held: dict[int, Message] = field(default_factory=dict)
+    # What this pass already wrote of each post: feeds overlap (a group, a topic, a manager),
+    # and a message read again unchanged needs no second write.
+    written: dict[int, tuple[Any, ...]] = field(default_factory=dict)
     settle_threads: int = 50
 
     # -- units of work ----------------------------------------------------------------------
@@ -96,13 +99,15 @@ class Mirror:
                 # Direct messages are private conversations, not campaign content.
                 if not m.direct_message
             ]
-            result = await ingest.upsert_posts(session, posts, now)
+            fresh = [p for p in posts if self.written.get(p.external_id) != _version(p)]
+            result = await ingest.upsert_posts(session, fresh, now)
             if feed_id is not None:
                 await sync_state.advance_feed(
                     session, feed_id, items=len(posts), at=now, **(cursor or {})
                 )
             await self._count(session, posts=len(posts))
             await _notify(session, result.inserted, result.metrics_changed, follower_changes)
+        self.written.update((p.external_id, _version(p)) for p in fresh)
         self.stats.pages += 1
         self.stats.posts += len(posts)
         return {m.id for m in seen}
@@ -281,6 +286,13 @@ class Mirror:
                 )
                 await _notify(session, set(), set(), changes)
                 await self._count(session)
+
+
+def _version(post: ingest.IncomingPost) -> tuple[Any, ...]:
+    return (
+        post.body, post.like_count, post.reply_count, post.share_count, post.group_id,
+        post.replied_to_external_id, post.message_type,
+    )  # fmt: skip
 
 
 async def _notify(

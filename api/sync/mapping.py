@@ -88,8 +88,9 @@ def incoming_post(
         web_url=message.web_url,
         message_type="system" if message.system_message else message.message_type,
         like_count=message.liked_by.count,
-        reply_count=reply_count or 0,
-        share_count=shares or 0,
+        # A starter without its thread reference on the page: counts unknown, keep ours.
+        reply_count=reply_count if starter else 0,
+        share_count=shares if starter else 0,
     )
 
 

@@ -7,7 +7,7 @@ and resource links the same way whichever way it arrived.  Nothing here commits.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -43,8 +43,9 @@ class IncomingPost:
     web_url: str | None = None
     message_type: str = "update"
     like_count: int = 0
-    reply_count: int = 0
-    share_count: int = 0
+    # None: the payload did not say (no thread reference); the stored figure stands.
+    reply_count: int | None = 0
+    share_count: int | None = 0
 
 
 async def _internal_ids(session: AsyncSession, external_ids: set[int]) -> dict[int, int]:
@@ -56,12 +57,35 @@ async def _internal_ids(session: AsyncSession, external_ids: set[int]) -> dict[i
     return dict(rows.all())
 
 
+async def _known_counts(session: AsyncSession, posts: Sequence[IncomingPost]) -> list[IncomingPost]:
+    """Fill counts a payload left out with the stored ones (0 for a post not yet stored)."""
+    unknown = {p.external_id for p in posts if p.reply_count is None or p.share_count is None}
+    stored: dict[int, tuple[int, int]] = {}
+    if unknown:
+        rows = await session.execute(
+            sa.select(P.external_id, P.reply_count, P.share_count).where(P.external_id.in_(unknown))
+        )
+        stored = {e: (r, s) for e, r, s in rows.all()}
+    out = []
+    for p in posts:
+        if p.external_id in unknown:
+            replies, shares = stored.get(p.external_id, (0, 0))
+            p = replace(
+                p,
+                reply_count=replies if p.reply_count is None else p.reply_count,
+                share_count=shares if p.share_count is None else p.share_count,
+            )
+        out.append(p)
+    return out
+
+
 async def upsert_posts(
     session: AsyncSession, posts: Sequence[IncomingPost], observed_at: datetime
 ) -> IngestResult:
     """Insert or update posts (starters before replies): which are new, whose figures changed."""
     if not posts:
         return IngestResult(ids={}, inserted=set(), metrics_changed=set())
+    posts = await _known_counts(session, posts)
     starters = [p for p in posts if p.thread_external_id in (None, p.external_id)]
     replies = [p for p in posts if p.thread_external_id not in (None, p.external_id)]
 
@@ -200,7 +224,7 @@ async def upsert_posts(
         )
     changed = await record_metrics(
         session,
-        [(ids[p.external_id], p.like_count, p.reply_count, p.share_count) for p in posts],
+        [(ids[p.external_id], p.like_count, p.reply_count or 0, p.share_count or 0) for p in posts],
         observed_at,
     )
     return IngestResult(ids=ids, inserted=inserted, metrics_changed=set(changed) - inserted)
