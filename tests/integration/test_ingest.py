@@ -1,0 +1,63 @@
+"""The ingest path: monotonic upserts and counts a payload did not carry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from api.db.repositories import ingest
+from api.db.session import Database
+
+T0 = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+async def _person(db: Database) -> int:
+    async with db.unit_of_work() as session:
+        return int(
+            (
+                await session.execute(
+                    sa.text(
+                        "INSERT INTO person (external_id, full_name) VALUES (1, 'A') RETURNING id"
+                    )
+                )
+            ).scalar_one()
+        )
+
+
+async def _post(db: Database) -> tuple[str, int, int]:
+    async with db.reading() as session:
+        row = (
+            await session.execute(sa.text("SELECT body, like_count, reply_count FROM post"))
+        ).one()
+    return row.body, row.like_count, row.reply_count
+
+
+async def test_unknown_counts_keep_the_stored_ones(fresh_db: Database) -> None:
+    author = await _person(fresh_db)
+    first = ingest.IncomingPost(external_id=10, author_id=author, body="Hello", created_at=T0,
+                                like_count=2, reply_count=3)  # fmt: skip
+    async with fresh_db.unit_of_work() as session:
+        await ingest.upsert_posts(session, [first], T0)
+    again = ingest.IncomingPost(external_id=10, author_id=author, body="Hello", created_at=T0,
+                                like_count=4, reply_count=None, share_count=None)  # fmt: skip
+    async with fresh_db.unit_of_work() as session:
+        await ingest.upsert_posts(session, [again], T0 + timedelta(minutes=1))
+    assert await _post(fresh_db) == ("Hello", 4, 3)
+
+
+async def test_an_older_observation_changes_nothing(fresh_db: Database) -> None:
+    author = await _person(fresh_db)
+    new = ingest.IncomingPost(
+        external_id=10, author_id=author, body="Edited", created_at=T0, like_count=5
+    )
+    old = ingest.IncomingPost(
+        external_id=10, author_id=author, body="Original", created_at=T0, like_count=1
+    )
+    async with fresh_db.unit_of_work() as session:
+        await ingest.upsert_posts(session, [new], T0 + timedelta(hours=1))
+    async with fresh_db.unit_of_work() as session:
+        result = await ingest.upsert_posts(session, [old], T0)  # a replayed, older page
+    assert result.inserted == set()
+    assert result.metrics_changed == set()
+    assert await _post(fresh_db) == ("Edited", 5, 0)
