@@ -59,7 +59,7 @@ class Mirror:
     held: dict[int, Message] = field(default_factory=dict)
     # What this pass already wrote of each post: feeds overlap (a group, a topic, a manager),
     # and a message read again unchanged needs no second write.
-    written: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    written: dict[tuple[str, int], Any] = field(default_factory=dict)
     settle_threads: int = 50
 
     # -- units of work ----------------------------------------------------------------------
@@ -72,13 +72,19 @@ class Mirror:
     ) -> set[int]:
         """Upsert one page and move its feed's cursor, in one transaction; external ids seen."""
         now = self.clock()
+        people = self._unwritten("person", [mapping.person_row(u) for u in page.users().values()])
+        groups_seen = self._unwritten(
+            "group", [mapping.group_row(g) for g in page.groups().values()]
+        )
+        topics = {
+            i: tag
+            for i, tag in mapping.topic_hashtags(page).items()
+            if ("topic", i) not in self.written
+        }
         async with self.db.unit_of_work() as session:
-            users = [mapping.person_row(u) for u in page.users().values()]
-            person_ids, follower_changes = await mirror.upsert_people(session, users, now)
-            await mirror.upsert_groups(
-                session, [mapping.group_row(g) for g in page.groups().values()], now
-            )
-            await mirror.learn_topic_ids(session, mapping.topic_hashtags(page))
+            person_ids, follower_changes = await mirror.upsert_people(session, people, now)
+            await mirror.upsert_groups(session, groups_seen, now)
+            await mirror.learn_topic_ids(session, topics)
             seen = mapping.ordered_messages(page)
             messages = await self._ready(session, seen)
             person_ids.update(
@@ -99,7 +105,7 @@ class Mirror:
                 # Direct messages are private conversations, not campaign content.
                 if not m.direct_message
             ]
-            fresh = [p for p in posts if self.written.get(p.external_id) != _version(p)]
+            fresh = [p for p in posts if self.written.get(("post", p.external_id)) != _version(p)]
             result = await ingest.upsert_posts(session, fresh, now)
             if feed_id is not None:
                 await sync_state.advance_feed(
@@ -107,10 +113,18 @@ class Mirror:
                 )
             await self._count(session, posts=len(posts))
             await _notify(session, result.inserted, result.metrics_changed, follower_changes)
-        self.written.update((p.external_id, _version(p)) for p in fresh)
+        # Only now, with the page committed, are these known to be written.
+        self.written.update((("post", p.external_id), _version(p)) for p in fresh)
+        self.written.update((("person", r["external_id"]), r) for r in people)
+        self.written.update((("group", r["external_id"]), r) for r in groups_seen)
+        self.written.update((("topic", i), tag) for i, tag in topics.items())
         self.stats.pages += 1
         self.stats.posts += len(posts)
         return {m.id for m in seen}
+
+    def _unwritten(self, kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows that differ from what this pass already wrote (feeds repeat users and groups)."""
+        return [r for r in rows if self.written.get((kind, r["external_id"])) != r]
 
     async def _ready(self, session: AsyncSession, page: list[Message]) -> list[Message]:
         """The page's messages plus held replies, less the replies whose starter is unknown.
