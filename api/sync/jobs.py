@@ -21,7 +21,7 @@ from api.db.enums import SyncFeedKind
 from api.db.repositories import ingest, mirror, sync_state
 from api.db.session import Database
 from api.sync import mapping
-from api.sync.errors import Forbidden, MicroblogError, NotFound
+from api.sync.errors import AuthFailed, Forbidden, MicroblogError, NotFound
 from api.sync.payloads import FeedPage, Message
 
 log = logging.getLogger(__name__)
@@ -204,6 +204,8 @@ class Mirror:
             await self.settle_held()
         except Forbidden as exc:
             await self._feed_failed(feed, exc, inaccessible=True)
+        except AuthFailed:
+            raise  # a refused token fails the whole pass, not one feed
         except MicroblogError as exc:
             await self._feed_failed(feed, exc)
 
@@ -261,6 +263,8 @@ class Mirror:
         except NotFound:
             seen = set()  # the thread is gone: all of it
             self.held = {i: m for i, m in self.held.items() if m.thread_id != thread_id}
+        except AuthFailed:
+            raise  # a refused token fails the whole pass, not one feed
         except MicroblogError as exc:
             self.stats.errors += 1
             log.warning("thread %s not refreshed: %s", thread_id, exc)
@@ -290,6 +294,8 @@ class Mirror:
         for _person_id, external_id in people:
             try:
                 user = await self.client.user(external_id)
+            except AuthFailed:
+                raise  # a refused token fails the whole pass, not one feed
             except MicroblogError as exc:
                 self.stats.errors += 1
                 log.warning("followers of user %s not read: %s", external_id, exc)

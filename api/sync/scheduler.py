@@ -116,6 +116,8 @@ class Worker:
             try:
                 await job.sync_directory()
                 self._directory_at = now
+            except AuthFailed:
+                raise
             except MicroblogError as exc:
                 # The feeds can still be mirrored; the directory is tried again next pass.
                 job.stats.errors += 1
