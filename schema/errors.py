@@ -19,6 +19,15 @@ def _api_error(error: GraphQLError) -> ApiError | None:
     return original if isinstance(original, ApiError) else None
 
 
+# What Strawberry's depth and alias limiters and graphql-core's token limit say (a test
+# notices when a new version words them differently).
+_LIMITS = ("exceeds maximum operation depth", "aliases found. Allowed", "tokens. Parsing aborted")
+
+
+def _too_complex(error: GraphQLError) -> bool:
+    return any(limit in error.message for limit in _LIMITS)
+
+
 class ErrorCodes(MaskErrors):
     """Give every error a code; replace unexpected ones by a generic message (and log them)."""
 
@@ -31,9 +40,10 @@ class ErrorCodes(MaskErrors):
                 if api_error.field:
                     error.extensions["field"] = api_error.field
                 out.append(error)
-            elif error.original_error is None:
+            elif error.original_error is None or _too_complex(error):
                 # Parse and validation errors: about the query, safe to show as they are.
-                error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED", **(error.extensions or {})}
+                code = "QUERY_TOO_COMPLEX" if _too_complex(error) else "GRAPHQL_VALIDATION_FAILED"
+                error.extensions = {"code": code, **(error.extensions or {})}
                 out.append(error)
             else:
                 log.error("unexpected error in %s", error.path, exc_info=error.original_error)

@@ -146,3 +146,19 @@ async def test_mutations_via_get_are_refused(api: Api, demo_db: Database) -> Non
     data = await api.data(mutation)
     assert data["createCampaign"]["userErrors"] == []
     assert await campaigns() == before + 1
+
+
+async def test_queries_over_the_limits_are_refused_as_too_complex(reader: Api) -> None:
+    deep = (
+        '{ topic(hashtag: "change") { '
+        + "campaign { topics(first: 1) { nodes { " * 6
+        + "id"
+        + " } } }" * 6
+        + " } }"
+    )
+    aliases = "{ " + " ".join(f't{i}: topic(hashtag: "change") {{ id }}' for i in range(40)) + " }"
+    tokens = "{ topics { nodes { " + "id " * 6000 + "} } }"
+    for query in (deep, aliases, tokens):
+        body = await reader.post(query)
+        assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX", body["errors"][0]
+        assert body.get("data") is None
