@@ -172,9 +172,13 @@ async def _with_worker(settings: Settings, url: str, action: str, kinds: tuple[s
     from api.db.session import Database
     from api.sync.runtime import build_client, build_worker
 
+    try:
+        client_for_settings = build_client(settings)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     db = Database.connect(url, pool_size=4)
     try:
-        async with build_client(settings) as client:
+        async with client_for_settings as client:
             worker = build_worker(settings, db, client, source=settings.microblog_url or "")
             loop = asyncio.get_running_loop()
             # SIGTERM/SIGINT: finish the page in hand, commit it, and stop.

@@ -69,3 +69,15 @@ async def test_import_export_command(
     code, out = await _campaign("import-export", str(bad), DATABASE_URL=fresh_url)
     assert code == 1
     assert "not a ZIP" in out
+
+
+async def test_sync_without_a_microblog_says_what_to_set(fresh_url: str) -> None:
+    env = {k: v for k, v in os.environ.items() if "MICROBLOG" not in k}
+    process = await asyncio.create_subprocess_exec(
+        str(CAMPAIGN), "sync", "--once", env={**env, "DATABASE_URL": fresh_url},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 1
+    assert "set MICROBLOG_URL and MICROBLOG_TOKEN" in out.decode()
+    assert "Traceback" not in out.decode()
