@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+from datetime import date
 
 import click
+from starlette.applications import Starlette
 
 from api.cli.base import _settings, database, main
 from api.db.enums import Role
@@ -57,42 +60,49 @@ def up(ctx: click.Context, host: str | None, port: int | None) -> None:
             f"\nGraphiQL:    {base}/graphql\nAdmin token: {token}\n"
             f'(GraphiQL headers: {{"Authorization": "Bearer {token}"}})\n'
         )
-        run = dict(settings=settings, url=url, host=host, port=port)
+        serve = functools.partial(serve_with_worker, settings, url, host=host, port=port)
         with contextlib.suppress(KeyboardInterrupt):
             if settings.microblog_token and settings.microblog_url:
                 click.echo(banner + f"Mirroring {settings.microblog_url}\n")
+                secret = settings.microblog_token.get_secret_value()
                 asyncio.run(
-                    serve_with_worker(
-                        **run,  # type: ignore[arg-type]
+                    serve(
                         microblog_url=settings.microblog_url,
-                        token=settings.microblog_token.get_secret_value(),
+                        token=secret,
                         source=settings.microblog_url,
                         demo_anchor=None,
                     )
                 )
                 return
             from api.seed.demo import campaign_start
-            from api.simulator.config import DEFAULT_TOKEN, SimulatorConfig
+            from api.simulator.config import DEFAULT_TOKEN
             from api.simulator.demo import default_anchor
-            from api.simulator.network import Network
-            from api.simulator.server import BackgroundServer, create_simulator
+            from api.simulator.server import BackgroundServer
 
             # The demo keeps its dates across restarts: the campaign's start anchors the network.
             anchor = asyncio.run(campaign_start(url)) or default_anchor()
-            config = SimulatorConfig(tokens={DEFAULT_TOKEN}, live_activity_seconds=30.0)
-            limits = (settings.sync_budget_requests, settings.sync_budget_window_seconds)
-            config.rate_limits.update(messages=limits, other=limits)
-            with BackgroundServer(create_simulator(Network.demo(anchor), config)) as simulator:
+            with BackgroundServer(_demo_simulator(settings, anchor)) as simulator:
                 click.echo(banner + f"Simulated microblog: {simulator.url} (demo network)\n")
                 asyncio.run(
-                    serve_with_worker(
-                        **run,  # type: ignore[arg-type]
+                    serve(
                         microblog_url=simulator.url,
                         token=DEFAULT_TOKEN,
                         source=f"simulator {simulator.url}",
                         demo_anchor=anchor,
                     )
                 )
+
+
+def _demo_simulator(settings: Settings, anchor: date) -> Starlette:
+    """The demo network with live activity, limited as the worker's budget is."""
+    from api.simulator.config import DEFAULT_TOKEN, SimulatorConfig
+    from api.simulator.network import Network
+    from api.simulator.server import create_simulator
+
+    config = SimulatorConfig(tokens={DEFAULT_TOKEN}, live_activity_seconds=30.0)
+    limits = (settings.sync_budget_requests, settings.sync_budget_window_seconds)
+    config.rate_limits.update(messages=limits, other=limits)
+    return create_simulator(Network.demo(anchor), config)
 
 
 @main.command()
