@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,16 +21,24 @@ def database(settings: Settings) -> Iterator[str]:
     from api.db.server import resolve_database_url
 
     url, embedded = resolve_database_url(settings.database_url, settings.data_dir)
-    if embedded is not None:
-        click.echo(
-            f"Embedded PostgreSQL in {embedded.data_dir} (set DATABASE_URL to use another)",
-            err=True,
-        )
+    if embedded is None:
+        yield url
+        return
+    click.echo(
+        f"Embedded PostgreSQL in {embedded.data_dir} (set DATABASE_URL to use another)", err=True
+    )
+    # SIGTERM (docker stop, systemd, a supervisor) would end the process without unwinding,
+    # leaving the embedded server running; turn it into a normal exit so it is stopped.
+    previous = signal.signal(signal.SIGTERM, _exit_normally)
     try:
         yield url
     finally:
-        if embedded is not None:
-            embedded.stop()
+        signal.signal(signal.SIGTERM, previous)
+        embedded.stop()
+
+
+def _exit_normally(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _settings(ctx: click.Context) -> Settings:

@@ -59,8 +59,8 @@ class Up:
         assert f"http://127.0.0.1:{self.port}/graphql" in self.output
         return match.group(1)
 
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
+    def stop(self, sig: signal.Signals = signal.SIGINT) -> None:
+        self.process.send_signal(sig)
         out, _ = self.process.communicate(timeout=60)
         self.output += out
         assert self.process.returncode == 0, self.output
@@ -145,7 +145,8 @@ def test_campaign_up_mirrors_the_simulator_and_reuses_its_data(tmp_path: Path) -
         token = second.wait_ready()
         again = _wait_for_posts(second, token)
     finally:
-        second.stop()
+        second.stop(signal.SIGTERM)  # as docker stop or systemd would
+    assert not list(data_dir.rglob("postmaster.pid"))
     # Same network, same dates: nothing seeded twice, nothing mirrored twice.
     assert again["campaign"]["topics"]["totalCount"] == 4
     assert again["campaign"]["performance"]["posts"] >= data["campaign"]["performance"]["posts"]
