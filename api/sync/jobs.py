@@ -61,6 +61,8 @@ class Mirror:
     # and a message read again unchanged needs no second write.
     written: dict[tuple[str, int], Any] = field(default_factory=dict)
     settle_threads: int = 50
+    # Managers and campaign hashtags, read once a pass rather than once a page.
+    classifier: ingest.Classifier | None = None
 
     # -- units of work ----------------------------------------------------------------------
     async def _commit_page(
@@ -106,7 +108,9 @@ class Mirror:
                 if not m.direct_message
             ]
             fresh = [p for p in posts if self.written.get(("post", p.external_id)) != _version(p)]
-            result = await ingest.upsert_posts(session, fresh, now)
+            if self.classifier is None:
+                self.classifier = await ingest.classifier(session)
+            result = await ingest.upsert_posts(session, fresh, now, context=self.classifier)
             if feed_id is not None:
                 await sync_state.advance_feed(
                     session, feed_id, items=len(posts), at=now, **(cursor or {})

@@ -79,8 +79,66 @@ async def _known_counts(session: AsyncSession, posts: Sequence[IncomingPost]) ->
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Classifier:
+    """What classification needs besides the post: current managers and campaign hashtags."""
+
+    managers: frozenset[int]
+    campaign_tags: frozenset[str]
+
+
+async def classifier(session: AsyncSession) -> Classifier:
+    managers = await session.execute(
+        sa.select(models.TopicManager.person_id).where(current_assignment())
+    )
+    tags = await session.execute(sa.select(models.Topic.hashtag))
+    return Classifier(frozenset(managers.scalars()), frozenset(tags.scalars()))
+
+
+def _upsert_statement() -> Any:
+    """INSERT .. ON CONFLICT for posts, built once: executemany reuses its compiled form."""
+    table: Any = P.__table__
+    stmt = insert(table)
+    excluded = stmt.excluded
+    c = table.c
+    return stmt.on_conflict_do_update(
+        index_elements=[c.external_id],
+        # Monotonic: an observation older than the stored one changes nothing.
+        where=c.synced_at <= excluded.synced_at,
+        set_={
+            "body": excluded.body,
+            "web_url": excluded.web_url,
+            "like_count": excluded.like_count,
+            "reply_count": excluded.reply_count,
+            "share_count": excluded.share_count,
+            "group_id": excluded.group_id,
+            "synced_at": excluded.synced_at,
+            # A reply first stored before its starter was known gets linked when re-read.
+            "thread_starter_id": sa.func.coalesce(c.thread_starter_id, excluded.thread_starter_id),
+            "replied_to_id": sa.func.coalesce(excluded.replied_to_id, c.replied_to_id),
+            # A kind set by hand sticks; otherwise an edit may change the kind.
+            "kind": sa.case((c.kind_set_by_hand, c.kind), else_=excluded.kind),
+        },
+    ).returning(c.external_id, c.id, sa.literal_column("xmax = 0").label("inserted"))
+
+
+_UPSERT = _upsert_statement()
+# Fixed statements run as executemany: compiled once, not once per page.
+_TABLES: dict[str, Any] = {
+    m.__tablename__: m.__table__
+    for m in (models.PostHashtag, models.PostResource, models.PostMetricsSnapshot)
+}
+_INSERT_HASHTAG = insert(_TABLES["post_hashtag"]).on_conflict_do_nothing()
+_INSERT_LINK = insert(_TABLES["post_resource"]).on_conflict_do_nothing()
+_INSERT_SNAPSHOT = insert(_TABLES["post_metrics_snapshot"]).on_conflict_do_nothing()
+
+
 async def upsert_posts(
-    session: AsyncSession, posts: Sequence[IncomingPost], observed_at: datetime
+    session: AsyncSession,
+    posts: Sequence[IncomingPost],
+    observed_at: datetime,
+    *,
+    context: Classifier | None = None,
 ) -> IngestResult:
     """Insert or update posts (starters before replies): which are new, whose figures changed."""
     if not posts:
@@ -93,14 +151,8 @@ async def upsert_posts(
     resource_ids = await get_by_normalized_urls(
         session, sorted({url for urls in links.values() for url in urls})
     )
-    managers = set(
-        (
-            await session.execute(
-                sa.select(models.TopicManager.person_id).where(current_assignment())
-            )
-        ).scalars()
-    )
-    campaign_tags = set((await session.execute(sa.select(models.Topic.hashtag))).scalars())
+    context = context or await classifier(session)
+    managers, campaign_tags = context.managers, context.campaign_tags
     tags = {p.external_id: text.hashtags(p.body) for p in posts}
 
     ids: dict[int, int] = {}
@@ -149,30 +201,8 @@ async def upsert_posts(
                     "synced_at": observed_at,
                 }
             )
-        values = insert(P).values(rows)
-        excluded = values.excluded
-        stmt: Any = values.on_conflict_do_update(
-            # Monotonic: an observation older than the stored one changes nothing.
-            where=P.synced_at <= excluded.synced_at,
-            index_elements=[P.external_id],
-            set_={
-                "body": excluded.body,
-                "web_url": excluded.web_url,
-                "like_count": excluded.like_count,
-                "reply_count": excluded.reply_count,
-                "share_count": excluded.share_count,
-                "group_id": excluded.group_id,
-                "synced_at": excluded.synced_at,
-                # A reply first stored before its starter was known gets linked when re-read.
-                "thread_starter_id": sa.func.coalesce(
-                    P.thread_starter_id, excluded.thread_starter_id
-                ),
-                "replied_to_id": sa.func.coalesce(excluded.replied_to_id, P.replied_to_id),
-                # A kind set by hand sticks; otherwise an edit may change the kind.
-                "kind": sa.case((P.kind_set_by_hand, P.kind), else_=excluded.kind),
-            },
-        ).returning(P.external_id, P.id, sa.literal_column("xmax = 0").label("inserted"))
-        for external_id, post_id, was_inserted in await session.execute(stmt):
+        result = await session.execute(_UPSERT, rows)
+        for external_id, post_id, was_inserted in result:
             ids[external_id] = post_id
             if was_inserted:
                 inserted.add(post_id)
@@ -209,9 +239,7 @@ async def upsert_posts(
         for tag in post_tags
     ]
     if hashtag_rows:
-        await session.execute(
-            insert(models.PostHashtag).values(hashtag_rows).on_conflict_do_nothing()
-        )
+        await session.execute(_INSERT_HASHTAG, hashtag_rows)
     link_rows = [
         {"post_id": ids[ext], "resource_id": resource_ids[url], "matched_by": ResourceMatch.URL}
         for ext, urls in links.items()
@@ -219,9 +247,7 @@ async def upsert_posts(
         if url in resource_ids
     ]
     if link_rows:
-        await session.execute(
-            insert(models.PostResource).values(link_rows).on_conflict_do_nothing()
-        )
+        await session.execute(_INSERT_LINK, link_rows)
     changed = await record_metrics(
         session,
         [(ids[p.external_id], p.like_count, p.reply_count or 0, p.share_count or 0) for p in posts],
@@ -261,7 +287,7 @@ async def record_metrics(
         if last.get(post_id) != (likes, replies, shares)
     ]
     if changed:
-        await session.execute(insert(S).values(changed).on_conflict_do_nothing())
+        await session.execute(_INSERT_SNAPSHOT, changed)
         await session.execute(
             # Core table, not the ORM entity: a plain executemany UPDATE by key.
             sa.update(models.Post.__table__)  # type: ignore[arg-type]

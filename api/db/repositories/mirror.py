@@ -7,6 +7,7 @@ Follower counts append a snapshot only when they change.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -85,16 +86,20 @@ async def _upsert(
         shapes.setdefault(frozenset(row), []).append({**row, "synced_at": observed_at})
     ids: dict[int, int] = {}
     for keys, shaped in shapes.items():
-        for start in range(0, len(shaped), 1000):  # at most 32767 bind parameters
-            stmt = insert(model).values(shaped[start : start + 1000])
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[table.c.external_id],
-                set_={key: stmt.excluded[key] for key in (keys | {"synced_at"}) - {"external_id"}},
-                where=table.c.synced_at <= stmt.excluded.synced_at,
-            )
-            result = await session.execute(stmt.returning(table.c.external_id, table.c.id))
-            ids.update(dict(result.all()))
+        result = await session.execute(_upsert_by_external_id(table, keys), shaped)
+        ids.update(dict(result.all()))
     return ids
+
+
+@functools.cache
+def _upsert_by_external_id(table: Any, keys: frozenset[str]) -> Any:
+    """One statement per table and set of fields, run as executemany (compiled once)."""
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.external_id],
+        set_={key: stmt.excluded[key] for key in (keys | {"synced_at"}) - {"external_id"}},
+        where=table.c.synced_at <= stmt.excluded.synced_at,
+    ).returning(table.c.external_id, table.c.id)
 
 
 async def ensure_people(
