@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from datetime import date
 
 import sqlalchemy as sa
@@ -20,6 +21,26 @@ from api.sync.runtime import build_client, build_worker
 log = logging.getLogger(__name__)
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """The API's socket, bound before anything else starts.
+
+    Listening first means a port in use fails at once, the simulator's free port (chosen by the
+    kernel) can never be the one the API was asked to serve on, and clients that connect during
+    start-up wait in the backlog instead of being refused.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)  # uvicorn's default backlog
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
 async def _is_empty(db: Database) -> bool:
     async with db.reading() as session:
         return (await session.execute(sa.select(models.Campaign.id).limit(1))).first() is None
@@ -29,20 +50,20 @@ async def serve_with_worker(
     settings: Settings,
     url: str,
     *,
-    host: str,
-    port: int,
+    sock: socket.socket,
     microblog_url: str,
     token: str,
     source: str,
     demo_anchor: date | None,
 ) -> None:
-    """Serve the API and run the worker until interrupted.
+    """Serve the API on ``sock`` (see `listen`) and run the worker until interrupted.
 
     With ``demo_anchor`` (the simulator), an empty database first mirrors the microblog's
     directory and then gets the demo campaign's set-up; its posts arrive through the worker.
     """
     from api.seed.demo import seed_demo_campaign
 
+    host, port = sock.getsockname()[:2]
     db = Database.connect(url, pool_size=settings.db_pool_size)
     app_settings = settings.model_copy(update={"database_url": url, "host": host, "port": port})
     server = uvicorn.Server(uvicorn.Config(create_app(app_settings, db=db), host=host, port=port))
@@ -55,7 +76,7 @@ async def serve_with_worker(
                 await seed_demo_campaign(db, demo_anchor)
             worker_task = asyncio.create_task(worker.run_forever())
             try:
-                await server.serve()
+                await server.serve(sockets=[sock])
             finally:
                 worker.stop.set()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -48,11 +48,15 @@ def up(ctx: click.Context, host: str | None, port: int | None) -> None:
     """
     from api.auth import issue_token
     from api.db import migrations
-    from api.runner import serve_with_worker
+    from api.runner import listen, serve_with_worker
 
     settings = _settings(ctx)
     host, port = host or settings.host, port or settings.port
-    with database(settings) as url:
+    try:
+        sock = listen(host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    with sock, database(settings) as url:
         migrations.upgrade(url)
         token = issue_token(settings, Role.ADMIN, "admin@example.com")
         base = settings.public_url or f"http://{host}:{port}"
@@ -60,7 +64,7 @@ def up(ctx: click.Context, host: str | None, port: int | None) -> None:
             f"\nGraphiQL:    {base}/graphql\nAdmin token: {token}\n"
             f'(GraphiQL headers: {{"Authorization": "Bearer {token}"}})\n'
         )
-        serve = functools.partial(serve_with_worker, settings, url, host=host, port=port)
+        serve = functools.partial(serve_with_worker, settings, url, sock=sock)
         with contextlib.suppress(KeyboardInterrupt):
             if settings.microblog_token and settings.microblog_url:
                 click.echo(banner + f"Mirroring {settings.microblog_url}\n")

@@ -52,7 +52,8 @@ class Up:
             if "Application startup complete" in line:
                 break
             assert self.process.poll() is None, self.output
-        response = httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=5)
+        # The API's socket listens from the start, so this waits in the backlog if need be.
+        response = httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=30)
         assert response.status_code == 200, response.text
         match = re.search(r"Admin token: (\S+)", self.output)
         assert match, self.output
@@ -151,3 +152,23 @@ def test_campaign_up_mirrors_the_simulator_and_reuses_its_data(tmp_path: Path) -
     assert again["campaign"]["topics"]["totalCount"] == 4
     assert again["campaign"]["performance"]["posts"] >= data["campaign"]["performance"]["posts"]
     assert again["campaign"]["performance"]["posts"] <= data["campaign"]["performance"]["posts"] + 5
+
+
+def test_campaign_up_refuses_a_port_in_use_before_starting_anything(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
+        env["CAMPAIGN_DATA_DIR"] = str(tmp_path / "data")
+        result = subprocess.run(
+            [str(CAMPAIGN), "up", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert not (tmp_path / "data").exists()  # no database was started for nothing
