@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from api.simulator import api_admin, api_directory, api_messages
+from api.simulator import api_admin, api_directory, api_messages, api_search
 from api.simulator.activity import run_live_activity
 from api.simulator.config import SimulatorConfig
 from api.simulator.log import RequestLog
@@ -45,7 +45,12 @@ def create_simulator(
                 await task
 
     app = Starlette(
-        routes=[*api_messages.routes(), *api_directory.routes(), *api_admin.routes()],
+        routes=[
+            *api_messages.routes(),
+            *api_directory.routes(),
+            *api_search.routes(),
+            *api_admin.routes(),
+        ],
         middleware=[Middleware(SimulatorMiddleware, state=state)],
         lifespan=lifespan,
     )

@@ -32,6 +32,7 @@ from api.sync.payloads import (
     FeedPage,
     Group,
     Message,
+    SearchResults,
     ThreadRef,
     TopicRef,
     User,
@@ -246,6 +247,16 @@ class MicroblogClient:
 
     async def topic(self, topic_id: int) -> TopicRef:
         return await self._get_json(TopicRef, f"/api/v1/topics/{_segment(topic_id)}.json")
+
+    async def search_topics(self, hashtag: str) -> list[TopicRef]:
+        """Topics whose name matches ``hashtag`` (first page of ``search.json``).
+
+        There is no "list all topics" endpoint; search is the documented way to find one by
+        name (reference §3.3). The caller picks the exact match: search also finds partial ones.
+        """
+        params: Params = [("search", f"#{hashtag}")]
+        page = await self._get_json(SearchResults, "/api/v1/search.json", params)
+        return page.topics
 
     async def export(
         self,

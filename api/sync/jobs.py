@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -290,6 +290,34 @@ class Mirror:
             if self.should_stop():
                 return
             await self.walk_thread(thread_id)
+
+    async def discover_topics(self, hashtags: Iterable[str]) -> dict[int, str]:
+        """Learn campaign topics' microblog ids by searching for them (one request each).
+
+        Pages teach most ids through their references; this finds the topic of a hashtag
+        used only where no tracked feed reaches. Only an exact match of the normalised name
+        counts. Returns what was learnt (topic id -> hashtag).
+        """
+        learnt: dict[int, str] = {}
+        for hashtag in hashtags:
+            if self.should_stop():
+                break
+            try:
+                found = await self.client.search_topics(hashtag)
+            except AuthFailed:
+                raise
+            except MicroblogError as exc:
+                self.stats.errors += 1
+                log.warning("topic #%s not searched: %s", hashtag, exc)
+                continue
+            learnt.update(
+                (i, tag) for i, tag in mapping.hashtags_of(found).items() if tag == hashtag
+            )
+        async with self.db.unit_of_work() as session:
+            if learnt:
+                await mirror.learn_topic_ids(session, learnt)
+            await self._count(session)
+        return learnt
 
     async def sync_followers(self) -> None:
         """Follower counts of campaign owners and topic managers (user stats)."""

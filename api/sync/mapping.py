@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from api.analytics.text import InvalidHashtag, normalise_hashtag
 from api.db.enums import GroupPrivacy
 from api.db.repositories.ingest import IncomingPost
-from api.sync.payloads import FeedPage, Group, Message, ThreadRef, User
+from api.sync.payloads import FeedPage, Group, Message, ThreadRef, TopicRef, User
 
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -58,8 +59,13 @@ def plain_body(message: Message) -> str:
 
 def topic_hashtags(page: FeedPage) -> dict[int, str]:
     """Topic id -> our hashtag form, for topics referenced by a page."""
+    return hashtags_of(page.topics().values())
+
+
+def hashtags_of(topics: Iterable[TopicRef]) -> dict[int, str]:
+    """Topic id -> our hashtag form; names that are not valid hashtags here are left out."""
     out = {}
-    for topic in page.topics().values():
+    for topic in topics:
         try:
             out[topic.id] = normalise_hashtag(topic.normalized_name or topic.name or "")
         except InvalidHashtag:

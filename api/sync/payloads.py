@@ -51,6 +51,7 @@ __all__ = [
     "Message",
     "MessageRef",
     "Reference",
+    "SearchResults",
     "TagRef",
     "ThreadRef",
     "ThreadStats",
@@ -163,6 +164,13 @@ class UserList(Payload):
 
     users: list[User]
     more_available: StrBool = False
+
+
+class SearchResults(Payload):
+    """``search.json``: only the topics are read (to learn a hashtag's topic id); the messages,
+    groups and users sections are left alone, so their shapes cannot fail the page."""
+
+    topics: list[TopicRef] = []
 
 
 T = TypeVar("T")

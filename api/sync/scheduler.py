@@ -73,6 +73,9 @@ class Worker:
         self.clock = clock
         self.stop = asyncio.Event()
         self._directory_at: datetime | None = None
+        # When each hashtag was last searched for: a topic nobody has used yet is looked for
+        # again with the directory, not on every poll.
+        self._topic_searches: dict[str, datetime] = {}
         self._role, self._state = "STANDBY", "IDLE"
 
     # -- one pass -----------------------------------------------------------------------------
@@ -126,6 +129,8 @@ class Worker:
         for order in (SyncFeedKind.GROUP, SyncFeedKind.TOPIC, SyncFeedKind.USER):
             if kinds and order.name not in kinds:
                 continue
+            if order is SyncFeedKind.TOPIC:
+                await self._discover_topics(job, now)  # the ones no group page identified
             async with self.db.unit_of_work() as session:
                 await sync_state.ensure_feeds(session, await sync_state.campaign_feeds(session))
                 feeds = await sync_state.list_feeds(session, [order])
@@ -146,6 +151,18 @@ class Worker:
             await job.refresh_recent(self.config.refresh_days, self.config.refresh_threads)
         if not kinds or "USER" in kinds:
             await job.sync_followers()
+
+    async def _discover_topics(self, job: Mirror, now: datetime) -> None:
+        """Search for campaign topics whose microblog id is still unknown, each at most once
+        per directory interval (a hashtag nobody has used yet has no topic to find)."""
+        async with self.db.reading() as session:
+            unknown = await mirror.topics_without_id(session)
+        every = self.config.directory_every
+        last = self._topic_searches
+        due = [t for t in unknown if t not in last or now - last[t] >= every]
+        if due:
+            self._topic_searches.update(dict.fromkeys(due, now))
+            await job.discover_topics(due)
 
     async def _beat(self, role: str, state: str) -> None:
         self._role, self._state = role, state

@@ -91,3 +91,22 @@ async def test_liked_message_lists_every_liker(network: Network, get_json: Get) 
     bare = await get_json(f"/api/v1/messages/{message.id}.json")
     assert bare["liked_by"]["count"] == len(ids)
     assert len(bare["liked_by"]["names"]) < len(ids)
+
+
+async def test_search_finds_topics_by_name_exact_match_first(
+    network: Network, get_json: Get
+) -> None:
+    someone = network.current_user_id
+    network.add_message(someone, "Reading list #leadershipbooks")
+    network.add_message(someone, "Monday thoughts #Leadership")
+    found = await get_json("/api/v1/search.json", search="#leadership")
+    names = [t["normalized_name"] for t in found["topics"]]
+    assert names[0] == "leadership"
+    assert "leadershipbooks" in names
+    assert found["count"]["topics"] == len(names)
+    assert found["topics"][0]["followers_count"] == found["topics"][0]["followers"]
+    assert all("leadership" in m["body"]["plain"].lower() for m in found["messages"]["messages"])
+    nothing = await get_json("/api/v1/search.json", search="#nobodyusedthisyet")
+    assert nothing["topics"] == []
+    assert nothing["count"]["topics"] == 0
+    await get_json("/api/v1/search.json", status=400, search=" ")

@@ -155,6 +155,15 @@ async def mark_group_inaccessible(session: AsyncSession, external_id: int) -> No
     )
 
 
+async def topics_without_id(session: AsyncSession) -> list[str]:
+    """Hashtags of topics whose microblog id no page has taught us yet."""
+    T = models.Topic
+    rows = await session.execute(
+        sa.select(T.hashtag).where(T.external_id.is_(None)).order_by(T.hashtag)
+    )
+    return list(rows.scalars())
+
+
 async def learn_topic_ids(session: AsyncSession, topics: dict[int, str]) -> None:
     """Record the microblog's topic id of campaign topics, matched by normalised name."""
     T = models.Topic

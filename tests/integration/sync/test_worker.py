@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from api.analytics.text import hashtags
+from api.db.repositories import topics
 from api.db.session import Database
 from api.sync.scheduler import Worker
 from tests.integration.sync.conftest import Sim, rows
@@ -192,3 +195,39 @@ async def test_replies_paged_before_their_starters_keep_their_threads(
         message = network.messages[external_id]
         assert deleted is None, f"live message {external_id} marked deleted"
         assert starter == (None if message.is_starter else message.thread_id)
+
+
+async def test_a_topic_no_tracked_feed_reaches_is_found_by_search(
+    sim: Sim, mirrored: tuple[Database, Worker]
+) -> None:
+    """Topic ids come from page references; a hashtag used only outside the tracked groups
+    and staff is found by searching for it, and its posts are then mirrored."""
+    db, worker = mirrored
+    network = sim.network
+    outsider = list(network.users.values())[-1]  # a colleague, not campaign staff
+    elsewhere = network.add_group("Sales Floor", member_ids=[outsider.id])
+    post = network.add_message(
+        outsider.id, "Coaching huddle at 3 #SalesCoaching", group_id=elsewhere.id
+    )
+    async with db.unit_of_work() as session:
+        [(campaign_id,)] = (await session.execute(sa.text("SELECT id FROM campaign"))).all()
+        for hashtag in ("salescoaching", "nobodyusedthisyet"):
+            await topics.create_topic(
+                session, campaign_id=campaign_id, hashtag=hashtag, name=hashtag, description=None
+            )
+    sim.state.log.clear()
+
+    await worker.run_once()
+
+    [topic_id] = [t.id for t in network.topics.values() if t.normalized_name == "salescoaching"]
+    found = await rows(db, "SELECT hashtag FROM topic WHERE external_id = :e", e=topic_id)
+    assert found == [("salescoaching",)]
+    [(body,)] = await rows(db, "SELECT body FROM post WHERE external_id = :e", e=post.id)
+    assert body == post.body
+    unknown = await rows(db, "SELECT external_id FROM topic WHERE hashtag = 'nobodyusedthisyet'")
+    assert unknown == [(None,)]
+    assert sim.state.log.count(path_prefix="/api/v1/search") == 2
+
+    await worker.run_once()
+    # A hashtag nobody has used is looked for again with the directory, not on every poll.
+    assert sim.state.log.count(path_prefix="/api/v1/search") == 2

@@ -155,3 +155,20 @@ async def test_take_stats_hands_over_the_counters() -> None:
         taken = client.take_stats()
         assert (taken.requests, dict(taken.by_status)) == (2, {"200": 2})
         assert client.stats.requests == 0
+
+
+async def test_search_topics_reads_only_the_topics_of_a_search() -> None:
+    seen: list[httpx.Request] = []
+    topic = load("topic.json")
+    result = {
+        "count": {"messages": 1, "groups": 0, "topics": 1, "users": 0},
+        # Sections the client does not read may take any shape without failing the call.
+        "messages": {"messages": [{"id": "not-a-message"}]},
+        "groups": [],
+        "topics": [{**topic, "followers_count": 3}],
+        "users": [],
+    }
+    async with make_client(serve({"/api/v1/search.json": result}, seen)) as client:
+        found = await client.search_topics("café")
+    assert [(t.id, t.normalized_name) for t in found] == [(5012399, "café")]
+    assert seen[0].url.params["search"] == "#café"
