@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from pathlib import Path
@@ -25,10 +26,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServer]:
-    server = TestServer(tmp_path_factory.mktemp("pg"))
-    yield server
-    server.stop()
+def pg_server() -> Iterator[TestServer]:
+    # Not under pytest's basetemp: a second pytest run keeps only the newest three of those
+    # and would delete a running session's embedded data folder, and PostgreSQL shuts down
+    # when its lock file disappears.
+    with tempfile.TemporaryDirectory(prefix="campaign-graph-tests-") as folder:
+        server = TestServer(Path(folder))
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="session")
