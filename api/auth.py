@@ -68,6 +68,9 @@ def new_api_key() -> str:
 
 
 async def create_api_key(db: Database, name: str, role: Role) -> str:
+    # Keys never expire: only the LMS integration, which may never read people, gets one.
+    if role is not Role.LMS:
+        raise ValueError("API keys are for the LMS role only; people use tokens.")
     key = new_api_key()
     async with db.unit_of_work() as session:
         session.add(models.ApiKey(name=name, role=role, key_hash=hash_api_key(key)))

@@ -18,7 +18,7 @@ class GraphQLView(GraphQL[Context, None]):
     def __init__(self, settings: Settings, db: Database) -> None:
         super().__init__(
             build_schema(),
-            graphql_ide="graphiql" if settings.graphiql else None,
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=True,
         )
         self.settings = settings

@@ -15,6 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "campaign-graph-development-secret-change-me"
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class Settings(BaseSettings):
@@ -41,7 +42,9 @@ class Settings(BaseSettings):
     # The public base URL of this service, used to build tracked links.
     public_url: str | None = None
 
-    graphiql: bool = True
+    # GraphiQL in the browser (GET /graphql); by default only in development. The page holds
+    # no data (queries still need a token), but production need not advertise the API.
+    graphiql: bool | None = None
 
     # The microblog to mirror; without a token `campaign up` runs the bundled simulator.
     microblog_url: str | None = Field(
@@ -68,6 +71,19 @@ class Settings(BaseSettings):
                 "outside development"
             )
         return self
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.environment == "development" if self.graphiql is None else self.graphiql
+
+    def check_listen(self, host: str) -> None:
+        """Refuse to serve beyond this machine while tokens are signed with the public
+        development secret: anyone could forge an admin token from the source."""
+        if self.jwt_secret.get_secret_value() == DEVELOPMENT_SECRET and host not in LOOPBACK:
+            raise ValueError(
+                f"refusing to listen on {host} with the development JWT secret; "
+                "set CAMPAIGN_JWT_SECRET (32+ characters) or listen on 127.0.0.1"
+            )
 
     @property
     def base_url(self) -> str:

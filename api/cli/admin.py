@@ -137,11 +137,14 @@ def apikey() -> None:
 
 
 @apikey.command("create")
-@click.option("--name", required=True)
-@click.option("--role", type=ROLE_CHOICE, default="lms", show_default=True)
+@click.option("--name", required=True, help="Who holds the key, e.g. the LMS's name.")
 @click.pass_context
-def apikey_create(ctx: click.Context, name: str, role: str) -> None:
-    """Create a key and print it once; only its hash is stored."""
+def apikey_create(ctx: click.Context, name: str) -> None:
+    """Create an LMS key and print it once; only its hash is stored.
+
+    Keys do not expire, so they carry only the LMS role (DESIGN's role table); people sign
+    in with short-lived tokens.
+    """
     from api.auth import create_api_key
     from api.db.session import Database
 
@@ -150,7 +153,7 @@ def apikey_create(ctx: click.Context, name: str, role: str) -> None:
     async def create(url: str) -> str:
         db = Database.connect(url)
         try:
-            return await create_api_key(db, name, Role(role.upper()))
+            return await create_api_key(db, name, Role.LMS)
         finally:
             await db.dispose()
 

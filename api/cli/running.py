@@ -32,8 +32,17 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> None:
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the GraphQL API (the database must be migrated)."""
     settings = _settings(ctx)
+    host = host or settings.host
+    _check_listen(settings, host)
     with database(settings) as url:
-        _serve(settings, url, host or settings.host, port or settings.port)
+        _serve(settings, url, host, port or settings.port)
+
+
+def _check_listen(settings: Settings, host: str) -> None:
+    try:
+        settings.check_listen(host)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()
@@ -52,6 +61,7 @@ def up(ctx: click.Context, host: str | None, port: int | None) -> None:
 
     settings = _settings(ctx)
     host, port = host or settings.host, port or settings.port
+    _check_listen(settings, host)
     try:
         sock = listen(host, port)
     except OSError as exc:

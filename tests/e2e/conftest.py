@@ -24,7 +24,11 @@ SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 
 def settings_for(url: str) -> Settings:
     return Settings(
-        environment="test", database_url=url, jwt_secret=SECRET, public_url="http://campaign.test"
+        environment="test",
+        database_url=url,
+        jwt_secret=SECRET,
+        public_url="http://campaign.test",
+        graphiql=True,
     )
 
 

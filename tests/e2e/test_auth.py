@@ -341,3 +341,10 @@ async def test_managers_unknown_to_us_cannot_mutate_topics(
         "query($id: ID!) { node(id: $id) { ... on Post { kindSetByHand } } }", {"id": ids["post"]}
     )
     assert post["node"]["kindSetByHand"] is False
+
+
+async def test_api_keys_are_only_for_the_lms(demo_db: Database) -> None:
+    # A key never expires; an admin or manager credential that never expires is refused.
+    for role in (Role.ADMIN, Role.MANAGER, Role.MEMBER):
+        with pytest.raises(ValueError, match="LMS"):
+            await create_api_key(demo_db, "ops", role)

@@ -20,9 +20,9 @@ UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none"
 
 
 @asynccontextmanager
-async def _client(url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def _client(url: str, **settings: object) -> AsyncIterator[httpx.AsyncClient]:
     """An app that owns its database engines (as in production), with a client on it."""
-    app = create_app(settings_for(url))
+    app = create_app(settings_for(url).model_copy(update=settings))
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
@@ -162,3 +162,9 @@ async def test_queries_over_the_limits_are_refused_as_too_complex(reader: Api) -
         body = await reader.post(query)
         assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX", body["errors"][0]
         assert body.get("data") is None
+
+
+async def test_no_graphiql_page_when_it_is_off(shared_demo_url: str) -> None:
+    async with _client(shared_demo_url, graphiql=False) as client:
+        response = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert "graphiql" not in response.text.lower()

@@ -61,6 +61,29 @@ def test_development_keeps_the_default_secret() -> None:
     assert settings.jwt_secret.get_secret_value() == DEVELOPMENT_SECRET
 
 
+def test_the_development_secret_serves_only_this_machine() -> None:
+    settings = Settings()
+    for host in ("127.0.0.1", "localhost", "::1"):
+        settings.check_listen(host)
+    with pytest.raises(ValueError, match="CAMPAIGN_JWT_SECRET"):
+        settings.check_listen("0.0.0.0")
+    Settings(jwt_secret="x" * 40).check_listen("0.0.0.0")
+
+
+@pytest.mark.parametrize("command", ["serve", "up"])
+def test_serving_publicly_with_the_development_secret_is_refused(command: str) -> None:
+    result = CliRunner().invoke(main, [command, "--host", "0.0.0.0"])
+    assert result.exit_code == 1
+    assert "development JWT secret" in result.output
+    assert not Path(".campaign-data").exists()  # refused before any database was started
+
+
+def test_graphiql_by_default_only_in_development() -> None:
+    assert Settings().graphiql_enabled
+    assert not Settings(environment="production", jwt_secret="x" * 40).graphiql_enabled
+    assert Settings(environment="production", jwt_secret="x" * 40, graphiql=True).graphiql_enabled
+
+
 def test_database_url_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().database_url is None
     monkeypatch.setenv("DATABASE_URL", "postgresql://app@db.example.com:5432/campaign")
