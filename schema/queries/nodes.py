@@ -31,7 +31,8 @@ NODE_TYPES: dict[str, tuple[str, Any]] = {
     "Topic": ("topic", Topic),
     "TopicManager": ("topic_manager", TopicManager),
 }
-# What the LMS integration may refetch: never people, nor campaign internals.
+# What the LMS integration may refetch: never people, nor campaign internals, and of posts
+# only those that promote a resource (checked per post in resolve_node).
 LMS_TYPES = frozenset({"Post", "Resource", "Topic"})
 
 
@@ -44,7 +45,13 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
         raise Forbidden(f"The LMS role may not read {type_name} objects.")
     loader_name, gql_type = NODE_TYPES[type_name]
     row = await getattr(info.context.loaders, loader_name).load(pk)
-    return gql_type.from_row(row) if row is not None else None
+    if row is None:
+        return None
+    lms = principal is not None and principal.role is Role.LMS
+    # The LMS reads the posts that promote resources, not the rest of the network.
+    if lms and type_name == "Post" and not await info.context.loaders.post_resources.load(row.id):
+        raise Forbidden("The LMS role may read only posts that link a learning resource.")
+    return gql_type.from_row(row)
 
 
 @strawberry.type

@@ -10,7 +10,7 @@ from api.db.pagination import Direction, Page
 from api.db.repositories import sync_state
 from schema.context import Info
 from schema.pagination import Connection, root_connection
-from schema.permissions import ADMINS
+from schema.permissions import SYNC_STATE
 from schema.types.sync import SyncFeed, SyncRun, SyncState
 
 # The active worker reports every 10 s (api.sync.scheduler); silent for a minute, it is gone.
@@ -43,7 +43,7 @@ class SyncStatus:
 
 @strawberry.type
 class SyncQueries:
-    @strawberry.field(permission_classes=[ADMINS])
+    @strawberry.field(permission_classes=[SYNC_STATE])
     async def sync_status(self, info: Info) -> SyncStatus:
         async with info.context.db.reading() as session:
             worker = await sync_state.active_worker(session)

@@ -79,7 +79,7 @@ class Post(Node):
 
         return Person.from_row(await info.context.loaders.person.load(self._row.author_id))
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[STAFF])
     async def group(
         self, info: Info
     ) -> Annotated[Group, strawberry.lazy("schema.types.person")] | None:

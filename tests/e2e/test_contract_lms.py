@@ -103,3 +103,47 @@ async def test_lms_reads_no_campaign_internals_through_topics(api: Api, demo_db:
         '{ topic(hashtag: "leadership") { name resources { title } } }', role=None, headers=headers
     )
     assert data["topic"]["resources"]
+
+
+async def test_lms_refetches_only_posts_that_promote_a_resource(
+    api: Api, demo_db: Database
+) -> None:
+    headers = await _lms_key(demo_db)
+    data = await api.data(
+        '{ resources(first: 1, filter: {hashtag: "leadership", kinds: [ARTICLE]}) { nodes { '
+        "promotingPosts(first: 1) { nodes { id } } } } }",
+        role=None,
+        headers=headers,
+    )
+    promoting = data["resources"]["nodes"][0]["promotingPosts"]["nodes"][0]["id"]
+    other = await api.data(
+        '{ posts(first: 50, filter: {hashtags: ["leadership"]}) { nodes { id resources { id } } } }'
+    )
+    plain = next(p["id"] for p in other["posts"]["nodes"] if not p["resources"])
+    refetched = await api.data(
+        "query($id: ID!) { node(id: $id) { id } }", {"id": promoting}, role=None, headers=headers
+    )
+    assert refetched["node"]["id"] == promoting
+    body = await api.post(
+        "query($id: ID!) { node(id: $id) { id ... on Post { body } } }",
+        {"id": plain},
+        role=None,
+        headers=headers,
+    )
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert body["data"]["node"] is None
+
+
+async def test_lms_cannot_reach_groups_through_a_promoting_post(
+    api: Api, demo_db: Database
+) -> None:
+    headers = await _lms_key(demo_db)
+    body = await api.post(
+        '{ resources(first: 1, filter: {hashtag: "leadership", kinds: [ARTICLE]}) { nodes { '
+        "promotingPosts(first: 1) { nodes { group { name posts(first: 5) { nodes { body } } } } }"
+        " } } }",
+        role=None,
+        headers=headers,
+    )
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"FORBIDDEN"}
+    assert "Social Media" not in str(body.get("data"))
