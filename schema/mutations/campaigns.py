@@ -53,13 +53,25 @@ async def _campaign(session: AsyncSession, errors: UserErrors, global_id: str) -
 
 
 async def _topic_ids(
-    session: AsyncSession, errors: UserErrors, ids: list[strawberry.ID]
+    session: AsyncSession,
+    errors: UserErrors,
+    ids: list[strawberry.ID],
+    *,
+    campaign: Any = None,
 ) -> list[int]:
+    """The topics' primary keys; with ``campaign``, each must be one of that campaign's."""
     pks = [pk for i in ids if (pk := id_of(errors, i, "topicIds", "Topic")) is not None]
     found = await topics.get_topics(session, pks)
     ensure(
         len(found) == len(set(pks)), errors, "topicIds", "Some topic ids are unknown.", "NOT_FOUND"
     )
+    if campaign is not None:
+        ensure(
+            all(row.campaign_id == campaign.id for row in found.values()),
+            errors,
+            "topicIds",
+            "Every topic must be one of the campaign's.",
+        )
     return list(dict.fromkeys(pks))
 
 
@@ -301,7 +313,7 @@ class CampaignMutations:
                 "audienceSize",
                 "`audienceSize` cannot be negative.",
             )
-            topic_ids = await _topic_ids(session, errors, input.topic_ids)
+            topic_ids = await _topic_ids(session, errors, input.topic_ids, campaign=campaign)
             check_managed(errors, await managed_topics(info, session), topic_ids, "topicIds")
             if errors or campaign is None:
                 return None

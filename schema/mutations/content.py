@@ -79,18 +79,28 @@ class ContentMutations:
                 "position",
                 "`position` starts at 1.",
             )
+            allowed = await managed_topics(info, session)
             series_id = id_of(errors, input.series_id, "seriesId", "Resource")
             if series_id is not None:
                 series = (await resources.get_resources(session, [series_id])).get(series_id)
-                ensure(
+                if ensure(
                     series is not None and series.kind is ResourceKind.PODCAST_SERIES,
                     errors,
                     "seriesId",
                     "No podcast series has this id.",
                     "NOT_FOUND",
-                )
+                ):
+                    # An episode changes its series: a manager adds to series of their topics.
+                    on = await resources.topics_by_resource(session, [series_id])
+                    ensure(
+                        allowed is None or {t.id for t in on.get(series_id, [])} & allowed,
+                        errors,
+                        "seriesId",
+                        "You can only add episodes to a series on a topic you manage.",
+                        "FORBIDDEN",
+                    )
             topic_ids = await _topic_ids(session, errors, input.topic_ids)
-            check_managed(errors, await managed_topics(info, session), topic_ids, "topicIds")
+            check_managed(errors, allowed, topic_ids, "topicIds")
             if errors:
                 return None
             row = await resources.create_resource(

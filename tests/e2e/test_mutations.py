@@ -367,3 +367,58 @@ async def test_managers_classify_only_posts_on_their_topics(api: Api) -> None:
     )
     assert refused["classifyPost"]["userErrors"][0]["code"] == "FORBIDDEN"
     assert refused["classifyPost"]["post"] is None
+
+
+async def test_managers_add_episodes_only_to_series_on_their_topics(api: Api) -> None:
+    elena = {"role": Role.MANAGER, "subject": "elena.sokolova@example.com"}  # manages #change
+    marcus = {"role": Role.MANAGER, "subject": "marcus.oyelaran@example.com"}  # #managing
+    found = await api.data(
+        "{ resources(first: 1, filter: {kinds: [PODCAST_SERIES]}) { nodes { id } }"
+        ' change: topic(hashtag: "change") { id } managing: topic(hashtag: "managing") { id } }'
+    )
+    series = found["resources"]["nodes"][0]["id"]
+
+    def episode(n: int, topic: str) -> dict[str, Any]:
+        return {
+            "input": {
+                "kind": "PODCAST_EPISODE",
+                "title": f"Bonus episode {n}",
+                "url": f"https://learning.example.com/podcasts/engaged-managers/bonus-{n}",
+                "seriesId": series,
+                "position": 5 + n,
+                "topicIds": [found[topic]["id"]],
+            }
+        }
+
+    refused = await api.data(SETUP, episode(1, "change"), operation_name="AddResource", **elena)
+    errors = refused["addResource"]["userErrors"]
+    assert [(e["field"], e["code"]) for e in errors] == [(["input", "seriesId"], "FORBIDDEN")]
+    ok = await api.data(SETUP, episode(2, "managing"), operation_name="AddResource", **marcus)
+    assert ok["addResource"]["userErrors"] == []
+
+
+async def test_promotion_topics_belong_to_its_campaign(api: Api, demo_db: Database) -> None:
+    priya = {"role": Role.MANAGER, "subject": "priya.raman@example.com"}  # manages #leadership
+    created = await api.data(
+        SETUP,
+        {"input": {"slug": "other", "name": "Other campaign", "startsOn": "2027-01-01"}},
+        operation_name="CreateCampaign",
+    )
+    other = created["createCampaign"]["campaign"]["id"]
+    leadership = (await api.data('{ topic(hashtag: "leadership") { id } }'))["topic"]["id"]
+    before = await _counts(demo_db)
+    promotion = {
+        "input": {
+            "campaignId": other,
+            "kind": "OTHER",
+            "title": "Somebody else's event",
+            "heldOn": "2027-01-10",
+            "topicIds": [leadership],
+        }
+    }
+    for who in (priya, {}):  # the manager of the topic, and an admin
+        body = await api.data(SETUP, promotion, operation_name="RecordPromotion", **who)
+        errors = body["recordPromotion"]["userErrors"]
+        assert [(e["field"], e["code"]) for e in errors] == [(["input", "topicIds"], "INVALID")]
+        assert body["recordPromotion"]["promotion"] is None
+    assert await _counts(demo_db) == before
