@@ -60,11 +60,13 @@ async def posts_connection(
 async def followers_change(
     info: Info, person_ids: Iterable[int], since: datetime, until: datetime
 ) -> int:
+    """The follower change over ``[since, until)``: a change observed at ``since`` counts,
+    one observed at ``until`` does not (it belongs to the next range)."""
     ids = list(person_ids)
     if not ids:
         return 0
     # Both ends in one batch: one statement however many people.
-    counts = await info.context.loaders.followers_at.load_many(
+    counts = await info.context.loaders.followers_before.load_many(
         [(pid, until) for pid in ids] + [(pid, since) for pid in ids]
     )
     return int(sum(counts[: len(ids)]) - sum(counts[len(ids) :]))
@@ -95,7 +97,10 @@ async def follower_growth(
     spans = periods(since, until, interval)
     if person_id is None:
         return []
-    counts = await info.context.loaders.followers_at.load_many(
+    # A period [start, end) ends just before `end`: its count is the last snapshot within it,
+    # the same end value `followers_change` uses, so consecutive points differ by exactly that
+    # period's newFollowers.
+    counts = await info.context.loaders.followers_before.load_many(
         [(person_id, end) for _, _, end in spans]
     )
     return [

@@ -136,10 +136,15 @@ async def totals_by_kind(
     return out
 
 
-async def followers_at(
+async def followers_before(
     session: AsyncSession, keys: list[tuple[int, datetime]]
 ) -> dict[tuple[int, datetime], int]:
-    """A person's follower count at an instant: the last snapshot at or before it.
+    """A person's follower count just before an instant: the last snapshot observed before it.
+
+    Ranges and periods are half-open, ``[since, until)``: a snapshot observed at ``since``
+    belongs to the range and one observed at ``until`` to the next.  So a range's change is
+    ``before(until) - before(since)``, and a period's closing count (the last snapshot within
+    it) is ``before(period end)``; adjacent ranges' changes add up with no double counting.
 
     Before the first snapshot the count is taken to be the first snapshot's (nothing is known
     of earlier growth); with no snapshots at all, the person's current count.
@@ -174,7 +179,7 @@ async def followers_at(
         .scalar_subquery()
     )
     value = sa.func.coalesce(
-        snapshot(S.observed_at <= k.c.moment, newest=True), snapshot(newest=False), current, 0
+        snapshot(S.observed_at < k.c.moment, newest=True), snapshot(newest=False), current, 0
     )
     rows = await session.execute(sa.select(k.c.person_id, k.c.moment, value.label("followers")))
     return {(row.person_id, row.moment): row.followers for row in rows}

@@ -178,6 +178,6 @@ class Loaders:
         )
 
     @cached_property
-    def followers_at(self) -> Loader:
-        """Keys ``(person_id, instant)`` -> follower count then."""
-        return by_key(self.db, performance.followers_at, int)
+    def followers_before(self) -> Loader:
+        """Keys ``(person_id, instant)`` -> follower count just before it (half-open ranges)."""
+        return by_key(self.db, performance.followers_before, int)

@@ -55,4 +55,5 @@ class Promotion(Node):
         if campaign is None or campaign.owner_id is None:
             return None
         start = midnight(self.held_on)
+        # Half-open like every range: [the day's start, 7 days later).
         return await followers_change(info, [campaign.owner_id], start, start + timedelta(days=7))

@@ -36,10 +36,11 @@ def totals(posts: list[tuple]) -> dict[str, int]:
     }
 
 
-def lead_followers_at(moment: datetime) -> int:
+def lead_followers_before(moment: datetime) -> int:
+    """The lead's count just before ``moment``: ranges are half-open, [since, until)."""
     value = content.LEAD_FOLLOWERS[0][1]
     for offset, followers in content.LEAD_FOLLOWERS:
-        if at(offset) <= moment:
+        if at(offset) < moment:
             value = followers
     return value
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
 
 from api.db.enums import Role
+from api.db.session import Database
 from api.seed import demo_content as content
 from tests.e2e import demo_facts as facts
 from tests.e2e.conftest import Api, operation
@@ -35,7 +38,7 @@ async def test_campaign_dashboard(reader: Api) -> None:
 
     week_ends = [facts.START + timedelta(weeks=w + 1) for w in range(3)]
     assert campaign["followerGrowth"] == [
-        {"periodStart": start, "followers": facts.lead_followers_at(end)}
+        {"periodStart": start, "followers": facts.lead_followers_before(end)}
         for start, end in zip(facts.week_starts(), week_ends, strict=True)
     ]
 
@@ -111,7 +114,8 @@ async def test_content_mix(reader: Api) -> None:
         assert node["heldOn"] == facts.day(day).isoformat()
         assert node["audienceSize"] == audience
         held = facts.at((day, 0))
-        gained = facts.lead_followers_at(held + timedelta(days=7)) - facts.lead_followers_at(held)
+        later = held + timedelta(days=7)
+        gained = facts.lead_followers_before(later) - facts.lead_followers_before(held)
         assert node["followersGainedWithin7Days"] == gained
 
 
@@ -145,3 +149,78 @@ async def test_range_errors_are_bad_user_input(reader: Api) -> None:
         {"s": long_range["since"], "u": long_range["until"]},
     )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+FOLLOWERS = """
+query($slug: String!, $since: DateTime!, $until: DateTime!) {
+  campaign(slug: $slug) {
+    performance(since: $since, until: $until) { newFollowers }
+    followerGrowth(since: $since, until: $until, interval: WEEK) { periodStart followers }
+    promotions(first: 50) { nodes { title followersGainedWithin7Days } }
+    %s
+  }
+}
+"""
+
+
+async def _owner_snapshots(db: Database, *snapshots: tuple[datetime, int]) -> None:
+    async with db.unit_of_work() as session:
+        owner = (
+            await session.execute(
+                sa.text("SELECT owner_id FROM campaign WHERE slug = :slug"), {"slug": facts.SLUG}
+            )
+        ).scalar_one()
+        for observed_at, followers in snapshots:
+            await session.execute(
+                sa.text(
+                    "INSERT INTO follower_snapshot (person_id, observed_at, followers)"
+                    " VALUES (:person, :observed_at, :followers)"
+                ),
+                {"person": owner, "observed_at": observed_at, "followers": followers},
+            )
+
+
+async def test_follower_changes_are_half_open(api: Api, demo_db: Database) -> None:
+    # Snapshots exactly on week boundaries, after the demo's last one: a change observed at
+    # `since` counts in the range, one observed at `until` belongs to the next range.
+    week4, week5 = facts.START + timedelta(weeks=3), facts.START + timedelta(weeks=4)
+    await _owner_snapshots(demo_db, (week4, 60), (week4 + timedelta(days=3), 65), (week5, 90))
+    last_demo = content.LEAD_FOLLOWERS[-1][1]
+
+    data = await api.data(
+        FOLLOWERS % "",
+        {"slug": facts.SLUG, "since": week4.isoformat(), "until": week5.isoformat()},
+    )
+    assert data["campaign"]["performance"]["newFollowers"] == 65 - last_demo
+
+    # A week's point is the last snapshot within [start, end): consecutive points differ by
+    # exactly that week's newFollowers.
+    ends = [facts.START + timedelta(weeks=w + 1) for w in range(5)]
+    weeks = " ".join(
+        f'w{w}: performance(since: "{(end - timedelta(weeks=1)).isoformat()}",'
+        f' until: "{end.isoformat()}") {{ newFollowers }}'
+        for w, end in enumerate(ends)
+    )
+    data = await api.data(
+        FOLLOWERS % weeks,
+        {"slug": facts.SLUG, "since": facts.SINCE, "until": ends[-1].isoformat()},
+    )
+    points = [p["followers"] for p in data["campaign"]["followerGrowth"]]
+    assert points == [*(facts.lead_followers_before(end) for end in ends[:3]), 65, 90]
+    previous = [facts.lead_followers_before(facts.START), *points[:-1]]
+    changes = [data["campaign"][f"w{w}"]["newFollowers"] for w in range(5)]
+    assert changes == [point - before for point, before in zip(points, previous, strict=True)]
+
+
+async def test_followers_gained_within_7_days_is_half_open(api: Api, demo_db: Database) -> None:
+    _kind, title, day, *_ = next(p for p in content.PROMOTIONS if p[2] == 15)
+    held = facts.at((day, 0))
+    # One snapshot at the promotion day's start (counts), one exactly 7 days later (does not).
+    await _owner_snapshots(demo_db, (held, 40), (held + timedelta(days=7), 70))
+    data = await api.data(FOLLOWERS % "", {"slug": facts.SLUG, **facts.RANGE})
+    gained = {
+        p["title"]: p["followersGainedWithin7Days"] for p in data["campaign"]["promotions"]["nodes"]
+    }
+    # From just before the day (the demo's count then) to the demo's last count, which the
+    # snapshot at the day's start (40) lies between.
+    assert gained[title] == content.LEAD_FOLLOWERS[-1][1] - facts.lead_followers_before(held)
