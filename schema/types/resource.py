@@ -75,7 +75,7 @@ class Resource(Node):
     async def click_count(self, info: Info) -> int:
         return await info.context.loaders.click_count.load(self._row.id)
 
-    @strawberry.field(description="Posts and replies linking the resource, newest first.")
+    @strawberry.field(description="Thread starters linking the resource, newest first.")
     async def promoting_posts(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Connection[Annotated[Post, strawberry.lazy("schema.types.post")]]:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import sqlalchemy as sa
+
 from api.auth import create_api_key
 from api.db.enums import Role
+from api.db.repositories import ingest
 from api.db.session import Database
 from api.seed import demo_content as content
 from tests.e2e.conftest import Api, operation
@@ -67,6 +72,47 @@ async def test_resource_performance(api: Api, demo_db: Database) -> None:
     promoting = article["promotingPosts"]
     assert promoting["totalCount"] == sum(1 for p in content.POSTS if content.HBR in p[4])
     assert promoting["nodes"][0]["metrics"]["likes"] == 15
+
+
+async def test_promoting_posts_are_thread_starters_only(api: Api, demo_db: Database) -> None:
+    # A newer reply linking the article, in the starter's thread: it counts in the starter's
+    # replies, never as a promoting post (contract README: replies never count in `posts`).
+    async with demo_db.unit_of_work() as session:
+        starter = (
+            await session.execute(
+                sa.text(
+                    "SELECT external_id, author_id, created_at FROM post"
+                    " WHERE thread_starter_id IS NULL AND body LIKE :link"
+                    " ORDER BY created_at DESC LIMIT 1"
+                ),
+                {"link": f"%{content.HBR}%"},
+            )
+        ).one()
+        reply = ingest.IncomingPost(
+            external_id=9_000_001,
+            author_id=starter.author_id,
+            body=f"Worth a second read: {content.HBR}",
+            created_at=starter.created_at + timedelta(days=30),
+            thread_external_id=starter.external_id,
+            replied_to_external_id=starter.external_id,
+        )
+        result = await ingest.upsert_posts(session, [reply], reply.created_at)
+        reply_id = result.ids[reply.external_id]
+        linked = await session.execute(
+            sa.text("SELECT 1 FROM post_resource WHERE post_id = :id"), {"id": reply_id}
+        )
+        assert linked.first() is not None  # the reply does link the resource
+
+    data = await api.data(
+        "{ resources(first: 100) { nodes { url promotingPosts(first: 50) { totalCount "
+        "nodes { body replies(first: 50) { nodes { body } } } } } } }"
+    )
+    article = next(r for r in data["resources"]["nodes"] if r["url"] == content.HBR)
+    promoting = article["promotingPosts"]
+    assert promoting["totalCount"] == sum(1 for p in content.POSTS if content.HBR in p[4])
+    assert len(promoting["nodes"]) == promoting["totalCount"]
+    assert reply.body not in [p["body"] for p in promoting["nodes"]]
+    assert reply.body in [r["body"] for p in promoting["nodes"] for r in p["replies"]["nodes"]]
 
 
 async def test_lms_key_cannot_read_people(api: Api, demo_db: Database) -> None:

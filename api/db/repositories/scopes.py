@@ -71,8 +71,9 @@ class Scope(Enum):
 class ScopeSpec:
     condition: Condition
     key_type: sa.types.TypeEngine[Any]
-    # Feeds list thread starters; a thread lists its replies; a resource's promoters are both.
-    starters_only: bool | None
+    # Post feeds (a resource's promoters too) list thread starters, which analytics count;
+    # a thread lists its replies (contract README: replies never count in `posts`).
+    starters_only: bool
 
 
 SCOPES: dict[Scope, ScopeSpec] = {
@@ -81,7 +82,7 @@ SCOPES: dict[Scope, ScopeSpec] = {
     Scope.CAMPAIGN: ScopeSpec(_campaign, sa.BigInteger(), True),
     Scope.PERSON: ScopeSpec(lambda key: P.author_id == key, sa.BigInteger(), True),
     Scope.GROUP: ScopeSpec(lambda key: P.group_id == key, sa.BigInteger(), True),
-    Scope.RESOURCE: ScopeSpec(_resource, sa.BigInteger(), None),
+    Scope.RESOURCE: ScopeSpec(_resource, sa.BigInteger(), True),
     Scope.THREAD: ScopeSpec(lambda key: P.thread_starter_id == key, sa.BigInteger(), False),
 }
 
@@ -90,8 +91,8 @@ def membership(scope: Scope, key: Any) -> sa.ColumnElement[bool]:
     """Live posts of the scope's kind (starters or replies) that belong to ``key``."""
     spec = SCOPES[scope]
     conditions = [spec.condition(key), P.deleted_at.is_(None)]
-    if spec.starters_only is True:
+    if spec.starters_only:
         conditions.append(P.thread_starter_id.is_(None))
-    elif spec.starters_only is False:
+    else:
         conditions.append(P.thread_starter_id.is_not(None))
     return sa.and_(*conditions)
