@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/r/{token}", follow),
+            Route("/r/{token}", follow, methods=["GET", "HEAD"]),
         ],
         lifespan=lifespan,
     )

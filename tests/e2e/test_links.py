@@ -63,6 +63,25 @@ async def test_each_follow_counts_one_click(api: Api) -> None:
         assert await _clicks(api, resource["id"]) == expected
 
 
+async def test_head_redirects_without_counting_a_click(api: Api, demo_db: Database) -> None:
+    # Link-preview bots probe with HEAD: the same redirect, but nobody followed the link.
+    resource = await _resource(api)
+    before = await _clients(demo_db, content.HBR)
+    for _ in range(3):
+        response = await api.client.head(
+            _path(resource["trackedUrl"]), params={"client": "web"}, follow_redirects=False
+        )
+        assert response.status_code == 302
+        assert response.headers["location"] == content.HBR
+    assert await _clients(demo_db, content.HBR) == before
+    assert await _clicks(api, resource["id"]) == resource["clickCount"]
+    assert (await api.client.head("/r/no-such-token")).status_code == 404
+    # A GET after the probes still counts as before.
+    response = await api.client.get(_path(resource["trackedUrl"]), follow_redirects=False)
+    assert response.status_code == 302
+    assert await _clicks(api, resource["id"]) == resource["clickCount"] + 1
+
+
 async def test_clicks_record_the_client(api: Api, demo_db: Database) -> None:
     resource = await _resource(api)
     before = await _clients(demo_db, content.HBR)
