@@ -15,6 +15,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# Every connection works in UTC whatever the server's or database's configured zone: SQL
+# such as `current_date` (a topic manager's current assignment, which feeds to follow) must
+# mean the UTC date, as periods and dates in the contract do.
+SERVER_SETTINGS = {"timezone": "UTC"}
+
 
 def async_url(url: str) -> str:
     """The asyncpg form of a PostgreSQL URL (``postgres://`` and ``postgresql://`` accepted)."""
@@ -27,6 +32,7 @@ def asyncpg_connect_args(url: str) -> dict[str, Any]:
 
     libpq-style URLs may name a unix-socket folder (and port) in the query, as
     ``postgresql://user@/db?host=/socket/dir``; asyncpg's own DSN parser does not read those.
+    The connection is pinned to UTC like the engines' (``SERVER_SETTINGS``).
     """
     parsed = make_url(url.replace("postgres://", "postgresql://", 1))
     query = dict(parsed.query)
@@ -37,6 +43,7 @@ def asyncpg_connect_args(url: str) -> dict[str, Any]:
         "host": parsed.host or query.get("host"),
         "port": int(port) if isinstance(port, str | int) else None,
         "database": parsed.database or "postgres",
+        "server_settings": dict(SERVER_SETTINGS),
     }
 
 
@@ -47,7 +54,13 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         max_overflow=pool_size,
         pool_pre_ping=False,
         # JIT makes the small, frequent queries of a GraphQL API slower, never faster.
-        connect_args={"server_settings": {"jit": "off", "application_name": "campaign-graph"}},
+        connect_args={
+            "server_settings": {
+                **SERVER_SETTINGS,
+                "jit": "off",
+                "application_name": "campaign-graph",
+            }
+        },
     )
 
 
