@@ -57,6 +57,23 @@ async def posts_connection(
     return connection(result, Post.from_row, count)
 
 
+def asks_for(info: Info, name: str) -> bool:
+    """Whether the query selects ``name`` (as spelt in GraphQL) on this field's result,
+    directly or through fragments: lets a resolver skip work nobody asked for."""
+    from strawberry.types.nodes import SelectedField
+
+    def within(selections: Iterable[Any]) -> bool:
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                if selection.name == name:
+                    return True
+            elif within(selection.selections):  # a fragment: its fields are this level's
+                return True
+        return False
+
+    return any(within(field.selections) for field in info.selected_fields)
+
+
 async def followers_change(
     info: Info, person_ids: Iterable[int], since: datetime, until: datetime
 ) -> int:
@@ -82,7 +99,10 @@ async def performance(
 ) -> Performance:
     """Performance of a scope; ``follower_ids`` is an async callable giving whose followers count."""
     check_range(since, until)
-    by_period = await info.context.loaders.totals.load((parent, (scope, since, until, None)))
+    authors = asks_for(info, "activeAuthors")
+    by_period = await info.context.loaders.totals.load(
+        (parent, (scope, since, until, None, authors))
+    )
     totals = by_period.get(None, Totals())
 
     async def new_followers() -> int:

@@ -64,25 +64,19 @@ async def totals(
     since: datetime,
     until: datetime,
     interval: Interval | None = None,
+    authors: bool = True,
 ) -> dict[Any, dict[date | None, Totals]]:
-    """Totals per parent key and per period (the single key None when no interval is given)."""
+    """Totals per parent key and per period (the single key None when no interval is given).
+
+    Active authors take the union of starters' and in-range replies' authors, the costliest
+    part; ``authors=False`` leaves it out (``active_authors`` is then 0) for callers that do
+    not show it.
+    """
 
     def bucket(column: Any) -> Any:
         return _bucket(interval, column)
 
     starters = _starters(scope, keys, since, until, bucket)
-    R = aliased(P, name="r")
-    reply_authors = (
-        sa.select(starters.c.key, starters.c.bucket, R.author_id)
-        .join(R, R.thread_starter_id == starters.c.id)
-        .where(R.deleted_at.is_(None), R.created_at >= since, R.created_at < until)
-    )
-    if interval is not None:
-        # A reply counts in its starter's period only when written within that period.
-        reply_authors = reply_authors.where(bucket(R.created_at) == starters.c.bucket)
-    authors = sa.union(
-        sa.select(starters.c.key, starters.c.bucket, starters.c.author_id), reply_authors
-    ).subquery("authors")
     post_totals = (
         sa.select(
             starters.c.key,
@@ -94,9 +88,26 @@ async def totals(
         .group_by(starters.c.key, starters.c.bucket)
         .subquery("post_totals")
     )
+    out: dict[Any, dict[date | None, Totals]] = defaultdict(dict)
+    if not authors:
+        for row in await session.execute(sa.select(post_totals)):
+            out[row.key][row.bucket] = Totals(row.posts, int(row.likes), int(row.replies))
+        return out
+    R = aliased(P, name="r")
+    reply_authors = (
+        sa.select(starters.c.key, starters.c.bucket, R.author_id)
+        .join(R, R.thread_starter_id == starters.c.id)
+        .where(R.deleted_at.is_(None), R.created_at >= since, R.created_at < until)
+    )
+    if interval is not None:
+        # A reply counts in its starter's period only when written within that period.
+        reply_authors = reply_authors.where(bucket(R.created_at) == starters.c.bucket)
+    everyone = sa.union(
+        sa.select(starters.c.key, starters.c.bucket, starters.c.author_id), reply_authors
+    ).subquery("authors")
     author_totals = (
-        sa.select(authors.c.key, authors.c.bucket, sa.func.count().label("authors"))
-        .group_by(authors.c.key, authors.c.bucket)
+        sa.select(everyone.c.key, everyone.c.bucket, sa.func.count().label("authors"))
+        .group_by(everyone.c.key, everyone.c.bucket)
         .subquery("author_totals")
     )
     stmt = sa.select(
@@ -109,7 +120,6 @@ async def totals(
         ),
         isouter=True,
     )
-    out: dict[Any, dict[date | None, Totals]] = defaultdict(dict)
     for row in await session.execute(stmt):
         out[row.key][row.bucket] = Totals(row.posts, int(row.likes), int(row.replies), row.authors)
     return out

@@ -161,7 +161,8 @@ class Loaders:
     # -- analytics --------------------------------------------------------------------
     @cached_property
     def totals(self) -> Loader:
-        """Keys ``(parent, (scope, since, until, interval))`` -> {period start or None: Totals}."""
+        """Keys ``(parent, (scope, since, until, interval, authors))`` -> {period start or
+        None: Totals}; ``authors`` says whether active authors are counted."""
         return by_key_and_args(
             self.db,
             lambda s, keys, args: performance.totals(s, args[0], keys, *args[1:]),

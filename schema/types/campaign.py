@@ -16,7 +16,13 @@ from schema.context import Info
 from schema.inputs import PostFilterInput, PostOrder
 from schema.pagination import Connection, connection
 from schema.permissions import PEOPLE
-from schema.resolvers import FAR_FUTURE, follower_growth, performance, posts_connection
+from schema.resolvers import (
+    FAR_FUTURE,
+    asks_for,
+    follower_growth,
+    performance,
+    posts_connection,
+)
 from schema.types.analytics import FollowerPoint, KindPerformance, Performance, TimelinePoint
 from schema.types.node import Node, encode_id
 from schema.types.promotion import Promotion
@@ -34,6 +40,8 @@ class Goal:
     due_on: date | None
     _row: strawberry.Private[Any]
     _campaign: strawberry.Private[Any]
+    # Whether a sibling goal counts active authors: then all of them share that one statement.
+    _authors: strawberry.Private[bool] = False
 
     @strawberry.field(
         description="The metric now: the owner's followers, or the campaign total since it started."
@@ -46,8 +54,9 @@ class Goal:
             owner = await loaders.person.load(self._campaign.owner_id)
             return int(owner.follower_count) if owner is not None else 0
         since = midnight(self._campaign.starts_on)
+        authors = self._authors or self.metric is GoalMetric.ACTIVE_AUTHORS
         by_period = await loaders.totals.load(
-            (self._campaign.id, (Scope.CAMPAIGN, since, FAR_FUTURE, None))
+            (self._campaign.id, (Scope.CAMPAIGN, since, FAR_FUTURE, None, authors))
         )
         totals = by_period.get(None, Totals())
         return {
@@ -120,8 +129,9 @@ class Campaign(Node):
         spans = periods(since, until, interval)
         if not spans:
             return []
+        authors = asks_for(info, "activeAuthors")
         by_period = await info.context.loaders.totals.load(
-            (self._row.id, (Scope.CAMPAIGN, spans[0][1], spans[-1][2], interval))
+            (self._row.id, (Scope.CAMPAIGN, spans[0][1], spans[-1][2], interval, authors))
         )
         points = []
         for start, _, _ in spans:
@@ -146,8 +156,16 @@ class Campaign(Node):
     @strawberry.field
     async def goals(self, info: Info) -> list[Goal]:
         rows = await info.context.loaders.goals.load(self._row.id)
+        authors = any(r.metric is GoalMetric.ACTIVE_AUTHORS for r in rows)
         return [
-            Goal(metric=r.metric, target=r.target, due_on=r.due_on, _row=r, _campaign=self._row)
+            Goal(
+                metric=r.metric,
+                target=r.target,
+                due_on=r.due_on,
+                _row=r,
+                _campaign=self._row,
+                _authors=authors,
+            )
             for r in rows
         ]
 

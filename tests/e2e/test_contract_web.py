@@ -224,3 +224,26 @@ async def test_followers_gained_within_7_days_is_half_open(api: Api, demo_db: Da
     # From just before the day (the demo's count then) to the demo's last count, which the
     # snapshot at the day's start (40) lies between.
     assert gained[title] == content.LEAD_FOLLOWERS[-1][1] - facts.lead_followers_before(held)
+
+
+async def test_active_authors_are_counted_when_asked_through_fragments_and_aliases(
+    reader: Api,
+) -> None:
+    """Active authors, the costliest figure, are computed only when selected; however a
+    query selects them (a fragment, an inline fragment, an alias) it gets the real count."""
+    expected = facts.totals(content.POSTS)["activeAuthors"]
+    assert expected > 0
+    data = await reader.data(
+        """query($since: DateTime!, $until: DateTime!) { campaign(slug: "learning-community") {
+          plain: performance(since: $since, until: $until) { posts }
+          spread: performance(since: $since, until: $until) { ...Authors }
+          inline: performance(since: $since, until: $until) { ... on Performance { n: activeAuthors } }
+          goals { metric current } } }
+        fragment Authors on Performance { activeAuthors }""",
+        facts.RANGE,
+        role=Role.MEMBER,
+    )
+    campaign = data["campaign"]
+    assert campaign["spread"]["activeAuthors"] == expected
+    assert campaign["inline"]["n"] == expected
+    assert {g["metric"]: g["current"] for g in campaign["goals"]}["ACTIVE_AUTHORS"] == expected
