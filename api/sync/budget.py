@@ -28,6 +28,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from api.sync.errors import Interrupted
+
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[object]]
 
@@ -35,6 +37,7 @@ MESSAGES = "messages"
 OTHER = "other"
 DEFAULT_REQUESTS = 10
 DEFAULT_WINDOW = 30.0
+INTERRUPT_CHECK_SECONDS = 0.5  # how soon an interruptible wait notices a stop
 
 _MESSAGE_PATH = re.compile(r"/messages(?:/|\.json$|$)")
 
@@ -129,6 +132,7 @@ class RateBudget:
         self._default = Limit(requests, window)
         self._clock = clock
         self._sleep = sleep
+        self._should_stop: Callable[[], bool] | None = None
         self._buckets: dict[str, _Bucket] = {}
         for name in (MESSAGES, OTHER):
             self._bucket(name)
@@ -151,17 +155,37 @@ class RateBudget:
             bucket = self._buckets[name] = _Bucket(self._default)
         return bucket
 
+    def interrupt_when(self, should_stop: Callable[[], bool]) -> None:
+        """Make waits end early, raising ``Interrupted``, once ``should_stop()`` is true: a
+        429's Retry-After may pause a bucket for minutes, and SIGTERM must not wait it out."""
+        self._should_stop = should_stop
+
     async def acquire(self, bucket: str) -> Grant:
         """Wait until one more request in ``bucket`` stays within the limit, and take it."""
         state = self._bucket(bucket)
         async with state.lock:
             while (delay := state.wait(self._clock())) > 0:
-                await self._sleep(delay)
+                await self.wait(delay)
             # No await between the check above and taking the slot: nobody can slip in.
             slot = _Slot(self._clock())
             state.slots.append(slot)
             state.total += 1
             return Grant(slot, self._clock)
+
+    async def wait(self, seconds: float, sleep: Sleep | None = None) -> None:
+        """Sleep ``seconds`` (with ``sleep``, default the budget's), ending early with
+        ``Interrupted`` once the ``interrupt_when`` condition holds."""
+        sleep = sleep or self._sleep
+        if self._should_stop is None:
+            await sleep(seconds)
+            return
+        remaining = seconds
+        while remaining > 0:
+            if self._should_stop():
+                raise Interrupted(f"stopped with {remaining:.1f} s of a wait left")
+            step = min(remaining, INTERRUPT_CHECK_SECONDS)
+            await sleep(step)
+            remaining -= step
 
     def penalise(self, bucket: str, seconds: float) -> None:
         """Hold every request in ``bucket`` for ``seconds`` (e.g. a 429's Retry-After)."""

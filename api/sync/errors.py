@@ -79,3 +79,9 @@ class NotFound(MicroblogError):
 
 class PayloadError(MicroblogError):
     """A successful response whose body is not the documented JSON shape."""
+
+
+class Interrupted(Exception):
+    """A wait on the microblog (rate budget, retry back-off) ended because the worker is
+    stopping or lost its polling lock. Not a ``MicroblogError``: no feed failed; the pass
+    ends where it is, and what it committed stays committed."""

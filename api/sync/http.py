@@ -106,7 +106,8 @@ class Requester:
                 outcome, where, attempt + 1, self.policy.max_retries, delay,
             )  # fmt: skip
             self.stats.retries += 1
-            await self._sleep(delay)
+            # Through the budget, so that a stopping worker does not sit out a back-off.
+            await self.budget.wait(delay, self._sleep)
         log.warning("microblog %s on GET %s; giving up after %d attempts", outcome, where, attempts)
         if rate_limited:
             raise RateLimited(
