@@ -21,7 +21,7 @@ from typing import Any
 from api.db.enums import SyncFeedKind
 from api.db.repositories import mirror, sync_state
 from api.db.session import Database
-from api.sync.errors import AuthFailed, MicroblogError
+from api.sync.errors import AuthFailed, Interrupted, MicroblogError
 from api.sync.jobs import Mirror, PassStats
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ HEARTBEAT_SECONDS = 10.0
 class WorkerConfig:
     poll_interval: float = 60.0  # the microblog asks for at most one poll a minute
     standby_interval: float = 5.0
+    lock_check_interval: float = 5.0  # how often the active worker checks it still holds the lock
     horizon: timedelta = timedelta(days=90)
     directory_every: timedelta = timedelta(hours=6)
     refresh_days: int = 7
@@ -72,6 +73,11 @@ class Worker:
         self.config = config or WorkerConfig()
         self.clock = clock
         self.stop = asyncio.Event()
+        # Set when the polling lock's connection is lost while polling: another replica may
+        # already hold the lock, so this one ends its pass and stands by again.
+        self._lock_lost = asyncio.Event()
+        # Rate-budget and back-off waits end early on either, instead of being sat out.
+        client.budget.interrupt_when(self._halting)
         self._directory_at: datetime | None = None
         # When each hashtag was last searched for: a topic nobody has used yet is looked for
         # again with the directory, not on every poll.
@@ -85,7 +91,7 @@ class Worker:
             kinds = kinds or tuple(await sync_state.requested_kinds(session, run_id))
         job = Mirror(
             self.db, self.client, run_id, self.clock, self.config.horizon,
-            should_stop=self.stop.is_set,
+            should_stop=self._halting,
         )  # fmt: skip
         await self._beat("ACTIVE", "SYNCING")
         status, error = "SUCCEEDED", None
@@ -93,8 +99,10 @@ class Worker:
             await self._pass(job, set(kinds))
             if job.stats.errors:
                 status = "PARTIAL"
-            if self.stop.is_set():
-                status, error = "PARTIAL", "stopped before the pass was complete"
+            if self._halting():
+                status, error = "PARTIAL", self._halt_reason()
+        except Interrupted:
+            status, error = "PARTIAL", self._halt_reason()
         except AuthFailed as exc:
             status, error = "FAILED", f"the microblog refused the token: {exc}"
         except MicroblogError as exc:
@@ -135,7 +143,7 @@ class Worker:
                 await sync_state.ensure_feeds(session, await sync_state.campaign_feeds(session))
                 feeds = await sync_state.list_feeds(session, [order])
             for feed in feeds:
-                if self.stop.is_set():
+                if self._halting():
                     return
                 if feed.inaccessible:
                     continue  # a private group we cannot read: recorded, not retried forever
@@ -145,12 +153,20 @@ class Worker:
             async with self.db.reading() as session:
                 incomplete = await mirror.incomplete_threads(session, self.config.backfill_threads)
             for thread_id in incomplete:
-                if self.stop.is_set():
+                if self._halting():
                     return
                 await job.walk_thread(thread_id)
             await job.refresh_recent(self.config.refresh_days, self.config.refresh_threads)
         if not kinds or "USER" in kinds:
             await job.sync_followers()
+
+    def _halting(self) -> bool:
+        return self.stop.is_set() or self._lock_lost.is_set()
+
+    def _halt_reason(self) -> str:
+        if self._lock_lost.is_set():
+            return "lost the polling lock before the pass was complete"
+        return "stopped before the pass was complete"
 
     async def _discover_topics(self, job: Mirror, now: datetime) -> None:
         """Search for campaign topics whose microblog id is still unknown, each at most once
@@ -230,15 +246,37 @@ class Worker:
             if self.stop.is_set():
                 return
             log.info("worker %s is the active poller", self.config.worker_id)
+            self._lock_lost.clear()
             # A pass can wait minutes on the rate budget; keep reporting while it does.
             beating = asyncio.create_task(self._keep_beating())
+            guarding = asyncio.create_task(self._guard_lock(conn))
             try:
-                while not self.stop.is_set():
+                while not self._halting():
                     await self.run_once(trigger="SCHEDULE")
                     await self._wait_for_next_pass()
             finally:
                 beating.cancel()
+                guarding.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await guarding
                 await self._unlock(conn)
+            if self._lock_lost.is_set():
+                log.warning("worker %s lost the polling lock; standing by", self.config.worker_id)
+
+    async def _guard_lock(self, conn: Any) -> None:
+        """Check the lock's connection while polling. If it dies (a restarted database, a
+        terminated backend, a network cut) the server has released the lock, and a stand-by
+        may take it: stop polling at the next page rather than poll alongside it."""
+        while True:
+            await asyncio.sleep(self.config.lock_check_interval)
+            try:
+                held = await sync_state.holds_polling_lock(conn)
+            except Exception as exc:  # the connection itself is gone
+                log.warning("polling lock connection lost: %s", exc)
+                held = False
+            if not held:
+                self._lock_lost.set()
+                return
 
     async def _keep_beating(self) -> None:
         while True:
@@ -247,9 +285,9 @@ class Worker:
                 await self._beat(self._role, self._state)
 
     async def _wait_for_next_pass(self) -> None:
-        """Sleep a poll interval, waking early for a requested run or a stop."""
+        """Sleep a poll interval, waking early for a requested run, a stop or a lost lock."""
         deadline = asyncio.get_running_loop().time() + self.config.poll_interval
-        while not self.stop.is_set():
+        while not self._halting():
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
                 return
