@@ -25,9 +25,7 @@ def _count_passes(worker: Worker, passes: dict[str, int], name: str) -> None:
 async def _lock_holders(url: str) -> list[int]:
     conn = await asyncpg.connect(**asyncpg_connect_args(url))
     try:
-        found = await conn.fetch(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-        )
+        found = await conn.fetch("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
         return [r["pid"] for r in found]
     finally:
         await conn.close()
@@ -45,7 +43,9 @@ async def test_a_worker_whose_lock_connection_dies_stands_by(
         _count_passes(b, passes, "B")
         running = [asyncio.create_task(a.run_forever())]
         try:
+            deadline = time.monotonic() + 10
             while passes["A"] == 0:
+                assert time.monotonic() < deadline, "A did not start polling"
                 await asyncio.sleep(0.05)
             running.append(asyncio.create_task(b.run_forever()))
             await asyncio.sleep(0.5)
