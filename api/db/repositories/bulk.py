@@ -41,7 +41,23 @@ class ExportRows:
     # Senders and groups named only in Messages.csv (the export holds changes in a range).
     senders: dict[int, tuple[str, str | None]] = field(default_factory=dict)
     group_names: dict[int, tuple[str, bool]] = field(default_factory=dict)
+    # Rows left out while reading, by reason, and the lines they came from (see export_import).
     skipped: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    # What the export says about when it was taken, and the newest moment its rows mention.
+    exported_at: datetime | None = None
+    range_end: datetime | None = None
+    newest: datetime | None = None
+
+
+@dataclass
+class MergeCounts:
+    messages: int = 0  # distinct messages now in the database (written, or already newer)
+    deleted: int = 0
+    newer_in_db: int = 0  # messages the database had from a later read: left as they are
+    # Replies not written because their thread starter is in neither the export nor the
+    # database, by thread: stored, they would pass for thread starters.
+    orphans: dict[int, int] = field(default_factory=dict)
 
 
 STAGING = """
@@ -58,6 +74,12 @@ CREATE TEMP TABLE s_link (external_id bigint, normalized_url text) ON COMMIT DRO
 """
 
 # Later rows win: the export lists previous versions of edited messages too.
+#
+# $1 is the moment the export describes (``export_import.described_at``), never the import's
+# own clock: an export taken before a live read must not overwrite what that read stored, and
+# the ``synced_at <=`` guards below only protect the newer read if the import says how old its
+# rows are.  A row the guard keeps out is not "written"; the hashtag and link statements only
+# touch written posts (``synced_at = $1``), so an older export cannot rewrite those either.
 MERGE = [
     # People. An email another person already has is left out rather than failing the import.
     """
@@ -96,7 +118,19 @@ MERGE = [
     CREATE TEMP TABLE s_latest ON COMMIT DROP AS
     SELECT DISTINCT ON (external_id) * FROM s_message ORDER BY external_id, seq DESC
     """,
+    # A sender neither the database, Users.csv nor a sender_name knows gets the placeholder
+    # the worker gives such senders (mirror.ensure_people): deleted or suspended users still
+    # have old messages, and dropping those would lose content.  Never overwrites a person.
+    """
+    INSERT INTO person (external_id, full_name, synced_at)
+    SELECT DISTINCT m.sender_ext, 'Former member ' || m.sender_ext, $1::timestamptz
+    FROM s_latest m
+    WHERE NOT EXISTS (SELECT 1 FROM person p WHERE p.external_id = m.sender_ext)
+    ON CONFLICT (external_id) DO NOTHING
+    """,
     # Thread starters, then replies (whose starter must be known), then reply-to-reply links.
+    # A reply whose starter is in neither the export nor the database is not written (stored,
+    # it would look like a thread starter); merge_export counts it as skipped, by thread.
     """
     INSERT INTO post (external_id, author_id, group_id, body, web_url, created_at, message_type,
                       deleted_at, kind, synced_at)
@@ -133,20 +167,24 @@ MERGE = [
     FROM s_latest m JOIN post r ON r.external_id = m.replied_ext
     WHERE post.external_id = m.external_id AND post.replied_to_id IS DISTINCT FROM r.id
     """,
+    # s_hashtag and s_link hold the latest version of each message only (merge_export).
     """
     DELETE FROM post_hashtag USING post p, s_latest m
-    WHERE post_hashtag.post_id = p.id AND p.external_id = m.external_id
+    WHERE post_hashtag.post_id = p.id AND p.external_id = m.external_id AND p.synced_at = $1
     """,
     """
     INSERT INTO post_hashtag (post_id, hashtag)
     SELECT DISTINCT p.id, h.hashtag FROM s_hashtag h JOIN post p ON p.external_id = h.external_id
+    WHERE p.synced_at = $1
     ON CONFLICT DO NOTHING
     """,
+    # Like ingest.upsert_posts, URL matches are added, never removed (a match may be by hand).
     """
     INSERT INTO post_resource (post_id, resource_id, matched_by)
     SELECT DISTINCT p.id, r.id, 'URL' FROM s_link l
     JOIN post p ON p.external_id = l.external_id
     JOIN resource r ON r.normalized_url = l.normalized_url
+    WHERE p.synced_at = $1
     ON CONFLICT DO NOTHING
     """,
     # The export has no reply counts; what it shows of a thread is a floor.
@@ -175,7 +213,10 @@ async def _classifier_inputs(conn: asyncpg.Connection) -> tuple[set[int], set[st
     )
 
 
-async def merge_export(url: str, rows: ExportRows, *, observed_at: datetime) -> dict[str, int]:
+async def merge_export(url: str, rows: ExportRows, *, observed_at: datetime) -> MergeCounts:
+    """Merge ``rows`` as the state of the network at ``observed_at`` (one transaction)."""
+    # The last version of each message in file order; only its hashtags and links count.
+    latest = list({m.external_id: m for m in rows.messages}.values())
     conn = await asyncpg.connect(**asyncpg_connect_args(url))
     try:
         async with conn.transaction():
@@ -214,17 +255,31 @@ async def merge_export(url: str, rows: ExportRows, *, observed_at: datetime) -> 
                 ],
             )  # fmt: skip
             await conn.copy_records_to_table(
-                "s_hashtag", records=[(m.external_id, t) for m in rows.messages for t in m.hashtags]
+                "s_hashtag", records=[(m.external_id, t) for m in latest for t in m.hashtags]
             )
             await conn.copy_records_to_table(
-                "s_link", records=[(m.external_id, u) for m in rows.messages for u in m.links]
+                "s_link", records=[(m.external_id, u) for m in latest for u in m.links]
             )
             for statement in MERGE:
                 await conn.execute(statement, *((observed_at,) if "$1" in statement else ()))
-            deleted = await conn.fetchval(
-                "SELECT count(*) FROM post p JOIN s_latest m ON m.external_id = p.external_id"
-                " WHERE p.deleted_at IS NOT NULL"
+            counts = await conn.fetchrow(
+                "SELECT count(p.id) AS messages,"
+                " count(p.id) FILTER (WHERE p.deleted_at IS NOT NULL) AS deleted,"
+                " count(p.id) FILTER (WHERE p.synced_at > $1) AS newer_in_db"
+                " FROM s_latest m LEFT JOIN post p ON p.external_id = m.external_id",
+                observed_at,
             )
-        return {"deleted": int(deleted)}
+            # Every message row is written, already newer, or one of these: nothing vanishes.
+            orphans = await conn.fetch(
+                "SELECT m.thread_ext, count(*) FROM s_latest m"
+                " WHERE NOT EXISTS (SELECT 1 FROM post p WHERE p.external_id = m.external_id)"
+                " GROUP BY m.thread_ext ORDER BY count(*) DESC, m.thread_ext"
+            )
+        return MergeCounts(
+            messages=int(counts["messages"]),
+            deleted=int(counts["deleted"]),
+            newer_in_db=int(counts["newer_in_db"]),
+            orphans={int(r[0]): int(r[1]) for r in orphans},
+        )
     finally:
         await conn.close()
