@@ -10,23 +10,43 @@ from typing import Any
 from api.analytics.text import InvalidHashtag, normalise_hashtag
 from api.db.enums import GroupPrivacy
 from api.db.repositories.ingest import IncomingPost
+from api.db.repositories.mirror import Placeholder
 from api.sync.payloads import FeedPage, Group, Message, ThreadRef, TopicRef, User
 
 _TAGS = re.compile(r"<[^>]+>")
 
 
+# A former member's address may since have been given to someone else (spec §4.7 states).
+_FORMER_STATES = frozenset({"suspended", "soft_delete", "deleted"})
+
+
 def person_row(user: User) -> dict[str, Any]:
-    """A person's row; counts only when the payload had them (references often do not)."""
-    row: dict[str, Any] = {
-        "external_id": user.id,
-        "full_name": user.full_name or user.name or f"User {user.id}",
-        "email": user.email.lower() if user.email else None,
-        "job_title": user.job_title,
-        "department": user.department,
+    """A person's row, with only the fields the payload carries.
+
+    Feed pages hold user *references*, which lack ``department`` and the stable mugshot URL
+    (spec §4.3); the directory has full objects. A field left out keeps its stored value, so a
+    reference cannot wipe what the directory taught us. Counts likewise only when present.
+    """
+    row: dict[str, Any] = {"external_id": user.id}
+    name = user.full_name or user.name
+    # A stand-in name only for a new row: it must never replace a known one.
+    row["full_name"] = name if name else Placeholder(f"User {user.id}")
+    if user.email and (user.state or "active") not in _FORMER_STATES:
+        # Claims the address; the repository moves it from an older holder (uq_person_email).
+        # A former member's stored address is kept, not re-claimed: it may have been reassigned.
+        row["email"] = user.email.lower()
+    if user.job_title is not None:
+        row["job_title"] = user.job_title
+    if user.department is not None:
+        row["department"] = user.department
+    if user.mugshot_redirect_url:
         # The redirect URL is stable; mugshot_url is signed and expires (spec §4.5).
-        "avatar_url": user.mugshot_redirect_url or user.mugshot_url,
-        "web_url": user.web_url,
-    }
+        row["avatar_url"] = user.mugshot_redirect_url
+    elif user.mugshot_url:
+        # Better than nothing for someone new, but never over a stored (stable) URL.
+        row["avatar_url"] = Placeholder(user.mugshot_url)
+    if user.web_url is not None:
+        row["web_url"] = user.web_url
     if user.stats is not None and user.stats.followers is not None:
         row["follower_count"] = user.stats.followers
     if user.stats is not None and user.stats.following is not None:
@@ -35,18 +55,31 @@ def person_row(user: User) -> dict[str, Any]:
 
 
 def group_row(group: Group, *, joined: bool | None = None) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "external_id": group.id,
-        "name": group.full_name or group.name or f"Group {group.id}",
-        "description": group.description,
-        "privacy": GroupPrivacy.PRIVATE if group.is_private else GroupPrivacy.PUBLIC,
-        "web_url": group.web_url,
-        "accessible": True,
-    }
+    """A group's row, with only the fields the payload carries (see ``person_row``).
+
+    ``joined=True`` is for the token's own groups (``groups.json?mine=true``): a member reads
+    the group, so only that makes a group recorded inaccessible accessible again. A mere
+    reference (a page, the public directory) says nothing about access and leaves it alone.
+    """
+    row: dict[str, Any] = {"external_id": group.id}
+    name = group.full_name or group.name
+    row["name"] = name if name else Placeholder(f"Group {group.id}")
+    if group.description is not None:
+        row["description"] = group.description
+    if group.privacy is not None:
+        row["privacy"] = GroupPrivacy.PRIVATE if group.is_private else GroupPrivacy.PUBLIC
+    else:
+        # Unknown privacy counts as private for a new group (a leak is worse than a hidden
+        # group), but does not overturn what a fuller payload said.
+        row["privacy"] = Placeholder(GroupPrivacy.PRIVATE)
+    if group.web_url is not None:
+        row["web_url"] = group.web_url
     if group.stats is not None and group.stats.members is not None:
         row["member_count"] = group.stats.members
     if joined is not None:
         row["joined"] = joined
+    if joined:
+        row["accessible"] = True
     return row
 
 
