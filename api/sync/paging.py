@@ -24,16 +24,22 @@ LIST_PAGE_SIZE = 50
 MAX_LIST_PAGES = 10_000  # 500k users or groups; a bound, not an expectation
 
 StopReason = Literal["short_page", "no_progress", "caught_up", "horizon", "max_pages"]
+# The endings after which nothing asked for is left unread; ``no_progress`` and ``max_pages``
+# leave the walk incomplete.
+COMPLETE: frozenset[StopReason] = frozenset({"short_page", "caught_up", "horizon"})
 
 
 class FeedWalk:
     """An async iterator over one feed's pages, newest first; one page per request.
 
-    After the loop, ``stop_reason`` says why it ended (``None`` if the caller broke off):
-    ``short_page`` (the feed is exhausted), ``caught_up`` (reached ``newer_than``),
-    ``horizon`` (reached messages older than the horizon), ``no_progress`` (the server did
-    not honour the cursor: the walk may be incomplete, so the run should say so) or
-    ``max_pages``. ``next_older_than`` is the cursor a later walk would resume from.
+    ``stop_reason`` says why it ended (``None`` while it goes on, or if the caller broke off
+    before its last page): ``short_page`` (the feed is exhausted), ``caught_up`` (reached
+    ``newer_than``), ``horizon`` (reached messages older than the horizon), ``no_progress``
+    (the server did not honour the cursor: the walk may be incomplete, so the run should say
+    so) or ``max_pages``. It is set before the last page is yielded, so a caller can commit
+    "this walk is done" in the same unit of work as that page. ``reached_end`` tells the
+    endings that saw everything asked for from those that did not. ``next_older_than`` is
+    the cursor a later walk would resume from.
     """
 
     def __init__(
@@ -65,14 +71,22 @@ class FeedWalk:
             cursor = self.next_older_than
             page = await self._fetch(cursor)
             self.pages += 1
-            # Decide before yielding, so the caller can read the resume cursor per page.
+            # Decide before yielding, so the caller can read the resume cursor and whether this
+            # is the last page while it handles the page.
             reason = self._stop_reason(page, cursor)
+            self.stop_reason = reason
+            if reason == "no_progress":
+                log.warning("feed paging made no progress at older_than=%s; stopped", cursor)
             yield page
             if reason is not None:
-                self.stop_reason = reason
-                if reason == "no_progress":
-                    log.warning("feed paging made no progress at older_than=%s; stopped", cursor)
                 return
+
+    @property
+    def reached_end(self) -> bool:
+        """Whether the walk saw all it was asked for: the feed's end, ``newer_than`` or the
+        horizon. Only then may a caller call a backfill complete, move its newest cursor past
+        everything read, or take a message missing from the walk for deleted."""
+        return self.stop_reason in COMPLETE
 
     def _stop_reason(self, page: FeedPage, cursor: int | None) -> StopReason | None:
         if len(page.messages) < self._limit:
