@@ -4,6 +4,10 @@ Each page's rows, the feed's cursor and the run's counters commit together, so a
 any point resumes from the last committed page: pages are re-read, never lost, and upserts
 make re-reading harmless.  Change notifications are sent inside the same transaction
 (``pg_notify`` is delivered at commit, and only if it commits).
+
+Nothing is concluded from a walk that did not reach its end (``FeedWalk.reached_end``): a
+backfill is complete, a newest cursor moves past what was read, and a message missing from a
+thread counts as deleted, only after a walk that saw everything it asked for.
 """
 
 from __future__ import annotations
@@ -42,6 +46,14 @@ class PassStats:
     failed_feeds: list[str] = field(default_factory=list)
     threads_walked: int = 0
     deleted: int = 0
+    # Threads owed a walk (replies waiting for their starter) left for a later pass: recorded
+    # in sync_feed, so deferred rather than lost.
+    deferred_threads: int = 0
+
+
+class IncompleteWalk(MicroblogError):
+    """Paging stopped before the end (the server ignored the cursor, a page bound): what was
+    read is kept, but nothing may be concluded from what was not read."""
 
 
 @dataclass
@@ -57,6 +69,12 @@ class Mirror:
     should_stop: Callable[[], bool] = lambda: False
     # Replies seen before their thread starter: held until it is mirrored (see _commit_page).
     held: dict[int, Message] = field(default_factory=dict)
+    # Threads settle_held has walked (or tried to) this pass: one that fails is not retried
+    # after every feed, but next pass.
+    settled: set[int] = field(default_factory=set)
+    # Threads this pass recorded as owed a walk because of replies it still holds (see
+    # _commit_page); once those replies leave memory, only a walk settles the thread.
+    owed_here: set[int] = field(default_factory=set)
     # What this pass already wrote of each post: feeds overlap (a group, a topic, a manager),
     # and a message read again unchanged needs no second write.
     written: dict[tuple[str, int], Any] = field(default_factory=dict)
@@ -71,8 +89,13 @@ class Mirror:
         *,
         feed_id: int | None = None,
         cursor: dict[str, Any] | None = None,
+        succeeded: bool = True,
     ) -> set[int]:
-        """Upsert one page and move its feed's cursor, in one transaction; external ids seen."""
+        """Upsert one page and move its feed's cursor, in one transaction; external ids seen.
+
+        ``succeeded=False``: the page is kept, but the feed's walk is not done (or ended
+        early), so its error state stands (``sync_state.advance_feed``).
+        """
         now = self.clock()
         people = self._unwritten("person", [mapping.person_row(u) for u in page.users().values()])
         groups_seen = self._unwritten(
@@ -88,7 +111,17 @@ class Mirror:
             await mirror.upsert_groups(session, groups_seen, now)
             await mirror.learn_topic_ids(session, topics)
             seen = mapping.ordered_messages(page)
+            held_before = {m.thread_id for m in self.held.values()}
             messages = await self._ready(session, seen)
+            held = {m.thread_id for m in self.held.values()}
+            # The cursor moves past the held replies with this commit, and nothing else leads
+            # back to a thread whose starter is not stored: owe it a walk in the same commit.
+            owed = await sync_state.owe_thread_walks(session, sorted(held - held_before))
+            # Released, a thread's held replies are written with this page, and if it was owed
+            # for them alone (not by an earlier pass, whose replies memory no longer has), it
+            # is owed nothing more: no walk for a reply that merely came a page early.
+            released = (held_before - held) & self.owed_here
+            await sync_state.thread_walks_done(session, sorted(released))
             person_ids.update(
                 await mirror.ensure_people(session, {m.sender_id for m in messages}, now)
             )
@@ -113,10 +146,12 @@ class Mirror:
             result = await ingest.upsert_posts(session, fresh, now, context=self.classifier)
             if feed_id is not None:
                 await sync_state.advance_feed(
-                    session, feed_id, items=len(posts), at=now, **(cursor or {})
-                )
+                    session, feed_id, items=len(posts), at=now, succeeded=succeeded,
+                    **(cursor or {}),
+                )  # fmt: skip
             await self._count(session, posts=len(posts))
             await _notify(session, result.inserted, result.metrics_changed, follower_changes)
+        self.owed_here = (self.owed_here | owed) - released
         # Only now, with the page committed, are these known to be written.
         self.written.update((("post", p.external_id), _version(p)) for p in fresh)
         self.written.update((("person", r["external_id"]), r) for r in people)
@@ -135,8 +170,9 @@ class Mirror:
 
         Feeds come newest first, so a reply often arrives a page (or a feed) before its
         thread starter. Stored then, it would look like a starter itself; instead it waits in
-        memory for its starter. Should the process die meanwhile, nothing is lost: the
-        starter's reply count later sends the thread walk for it (``incomplete_threads``).
+        memory for its starter, and its thread is owed a walk (``_commit_page`` records it
+        with the page). Should the process die meanwhile, nothing is lost: the owed walk is
+        made by a later pass.
         """
         messages = {m.id: m for m in [*self.held.values(), *page]}
         starters = {m.id for m in messages.values() if m.thread_id == m.id}
@@ -147,15 +183,30 @@ class Mirror:
         return sorted(ready, key=lambda m: (m.thread_id != m.id, m.id))
 
     async def settle_held(self) -> None:
-        """Fetch the threads of replies still waiting for their starter (a bounded number)."""
-        threads = sorted({m.thread_id for m in self.held.values()}, reverse=True)
-        for thread_id in threads[: self.settle_threads]:
+        """Walk the threads of replies still waiting for their starter, then threads owed a
+        walk from before: at most ``settle_threads`` per call, each at most once a pass.
+
+        Every held reply's thread is recorded as owed with the page that brought it, so the
+        replies can leave memory: the threads not walked now are walked by a later call or
+        pass (and counted as deferred meanwhile), never silently dropped.
+        """
+        async with self.db.reading() as session:
+            owed = await sync_state.owed_thread_walks(
+                session, self.settle_threads + len(self.settled)
+            )
+        held = sorted({m.thread_id for m in self.held.values()}, reverse=True)
+        due = [t for t in dict.fromkeys([*held, *owed]) if t not in self.settled]
+        for thread_id in due[: self.settle_threads]:
             if self.should_stop():
-                return
+                break
+            self.settled.add(thread_id)
             await self.walk_thread(thread_id)
-        if self.held:
-            log.info("%d replies wait for threads not walked this pass", len(self.held))
-            self.held.clear()
+        self.held.clear()
+        self.owed_here.clear()
+        async with self.db.reading() as session:
+            self.stats.deferred_threads = await sync_state.count_owed_thread_walks(session)
+        if self.stats.deferred_threads:
+            log.info("%d threads are owed a walk by a later pass", self.stats.deferred_threads)
 
     async def _count(self, session: AsyncSession, *, posts: int = 0, errors: int = 0) -> None:
         """Add the requests made since the last count, and this page's figures, to the run."""
@@ -203,7 +254,11 @@ class Mirror:
         try:
             if feed.newest_seen_id is not None:
                 await self._catch_up(feed, endpoint)
-            if not feed.backfill_complete:
+            # A feed found empty has no newest cursor to poll from, backfilled or not: it is
+            # walked from the top again (one request while it stays empty) until it has one.
+            if (not feed.backfill_complete or feed.newest_seen_id is None) and not (
+                self.should_stop()
+            ):
                 await self._backfill(feed, endpoint)
             await self.settle_held()
         except Forbidden as exc:
@@ -214,73 +269,130 @@ class Mirror:
             await self._feed_failed(feed, exc)
 
     async def _catch_up(self, feed: Any, endpoint: str) -> None:
-        # Pages come newest first; the newest cursor moves only with the last page, so a crash
-        # half-way re-reads the new pages instead of skipping the older new ones.
-        pages = [
-            page
-            async for page in self.client.iter_feed(
-                endpoint, feed.external_id, newer_than=feed.newest_seen_id
-            )
-        ]
-        newest = max((m.id for p in pages for m in p.messages), default=None)
-        # Oldest page first: starters before their replies.
-        for i, page in enumerate(reversed(pages)):
-            last = i == len(pages) - 1
+        # Pages come newest first, and each is committed as it comes, so a failure or a stop
+        # keeps what was read. The newest cursor moves only with the page that reaches it:
+        # until then the messages between the old cursor and the oldest page read are unread,
+        # and the next pass reads again from the old cursor (upserts make that harmless)
+        # rather than skip them. Replies read before their starter wait for its page.
+        walk = self.client.iter_feed(endpoint, feed.external_id, newer_than=feed.newest_seen_id)
+        newest: int | None = None
+        async for page in walk:
+            ids = [m.id for m in page.messages]
+            newest = max([*ids, newest] if newest is not None else ids, default=None)
+            done = walk.reached_end
             await self._commit_page(
-                page, feed_id=feed.id, cursor={"newest_seen_id": newest} if last else {}
+                page,
+                feed_id=feed.id,
+                cursor={"newest_seen_id": newest} if done and newest is not None else {},
+                succeeded=done,
             )
             if self.should_stop():
                 return
-        if not pages:
-            async with self.db.unit_of_work() as session:
-                await sync_state.advance_feed(session, feed.id, at=self.clock())
+        if not walk.reached_end:
+            raise IncompleteWalk(
+                f"catch-up of {feed.name} stopped early ({walk.stop_reason}); read again next pass"
+            )
 
     async def _backfill(self, feed: Any, endpoint: str) -> None:
         horizon = self.clock() - self.horizon
-        finished = True
-        async for page in self.client.iter_feed(
+        walk = self.client.iter_feed(
             endpoint, feed.external_id, older_than=feed.oldest_seen_id, horizon=horizon
-        ):
+        )
+        async for page in walk:
             ids = [m.id for m in page.messages]
-            cursor: dict[str, Any] = {}
+            # Complete only with the page that reaches the end or the horizon (and not
+            # complete while a feed once found empty is walked again from the top).
+            cursor: dict[str, Any] = {"backfill_complete": walk.reached_end}
             if ids:
-                cursor = {"oldest_seen_id": min(ids)}
+                cursor["oldest_seen_id"] = min(ids)
                 if feed.newest_seen_id is None:
                     cursor["newest_seen_id"] = max(ids)
-            await self._commit_page(page, feed_id=feed.id, cursor=cursor)
+            # A page that ends the walk early is kept, but the feed did not succeed.
+            early = walk.stop_reason is not None and not walk.reached_end
+            await self._commit_page(page, feed_id=feed.id, cursor=cursor, succeeded=not early)
             if self.should_stop():
-                finished = False
-                break
-        if finished:
-            async with self.db.unit_of_work() as session:
-                await sync_state.advance_feed(
-                    session, feed.id, backfill_complete=True, at=self.clock()
-                )
+                return
+        if not walk.reached_end:
+            raise IncompleteWalk(
+                f"backfill of {feed.name} stopped early ({walk.stop_reason}); not complete"
+            )
 
     # -- threads, metrics, followers -----------------------------------------------------------
     async def walk_thread(self, thread_id: int) -> None:
-        """Mirror a whole thread; posts of ours it no longer has are marked deleted."""
-        seen: set[int] = set()
+        """Mirror a whole thread; posts of ours it no longer has are marked deleted.
+
+        Only a walk that reached the thread's end says what it no longer has, and only the
+        starter's own 404 says the thread is gone; anything else is an error, concluding
+        nothing. A thread owed a walk stays owed until one succeeds.
+        """
         try:
-            async for page in self.client.iter_feed("in_thread", thread_id):
-                seen |= await self._commit_page(page)
-        except NotFound:
-            seen = set()  # the thread is gone: all of it
-            self.held = {i: m for i, m in self.held.items() if m.thread_id != thread_id}
+            seen = await self._read_thread(thread_id)
         except AuthFailed:
             raise  # a refused token fails the whole pass, not one feed
         except MicroblogError as exc:
-            self.stats.errors += 1
-            log.warning("thread %s not refreshed: %s", thread_id, exc)
+            await self._thread_failed(thread_id, exc, inaccessible=isinstance(exc, Forbidden))
             return
+        if seen is None:
+            return  # stopped part-way
         self.stats.threads_walked += 1
         async with self.db.unit_of_work() as session:
             gone = await mirror.thread_external_ids(session, thread_id) - seen
             deleted = await mirror.mark_deleted(session, sorted(gone), self.clock())
-            self.stats.deleted += len(deleted)
+            await sync_state.thread_walks_done(session, [thread_id])
+        self.stats.deleted += len(deleted)
+        # Read alive again later this pass, they must be written again (and so live again).
+        for external_id in gone:
+            self.written.pop(("post", external_id), None)
+
+    async def _read_thread(self, thread_id: int) -> set[int] | None:
+        """The ids of a thread's messages, read to its end (empty: the thread is gone), or
+        None when stopped part-way."""
+        seen: set[int] = set()
+        try:
+            walk = self.client.iter_feed("in_thread", thread_id)
+            async for page in walk:
+                seen |= await self._commit_page(page)
+                if self.should_stop() and not walk.reached_end:
+                    return None
+        except NotFound as exc:
+            # A 404 means deleted *or* no access (spec §10.1), and a stray one must not
+            # tombstone a whole thread: the starter's own 404 (one more request) confirms it.
+            try:
+                await self.client.message(thread_id)
+            except NotFound:
+                self.held = {i: m for i, m in self.held.items() if m.thread_id != thread_id}
+                self.owed_here.discard(thread_id)
+                return set()
+            raise MicroblogError(
+                "the thread answered 404 but its starter is there", path=exc.path, status=404
+            ) from exc
+        if not walk.reached_end:
+            raise IncompleteWalk(f"thread paging stopped early ({walk.stop_reason})")
+        return seen
+
+    async def _thread_failed(
+        self, thread_id: int, exc: Exception, *, inaccessible: bool = False
+    ) -> None:
+        self.stats.errors += 1
+        log.warning("thread %s not refreshed: %s", thread_id, exc)
+        async with self.db.unit_of_work() as session:
+            await sync_state.thread_walk_failed(
+                session,
+                thread_id,
+                f"{type(exc).__name__}: {exc}",
+                self.clock(),
+                inaccessible=inaccessible,
+            )
+            await self._count(session, errors=1)
 
     async def refresh_recent(self, days: int, limit: int) -> None:
-        """Re-read the most recent threads: new likes and replies, edits and deletions."""
+        """Re-read the most recent threads: new likes and replies, edits and deletions.
+
+        Threads owed a walk go first (a run asked only for threads has no feed to settle).
+        """
+        await self.settle_held()
+        if self.should_stop():
+            return
         async with self.db.reading() as session:
             recent = await mirror.recent_posts(
                 session, self.clock() - timedelta(days=days), limit * 5

@@ -118,6 +118,12 @@ def _upsert_statement() -> Any:
             "replied_to_id": sa.func.coalesce(excluded.replied_to_id, c.replied_to_id),
             # A kind set by hand sticks; otherwise an edit may change the kind.
             "kind": sa.case((c.kind_set_by_hand, c.kind), else_=excluded.kind),
+            # Every post given here was read alive: a tombstone observed before that read was
+            # wrong (a 404 for lost access, a thread walk cut short) or is undone; one observed
+            # at or after it stands, so a replayed older page cannot resurrect a deletion.
+            "deleted_at": sa.case(
+                (c.deleted_at < excluded.synced_at, sa.null()), else_=c.deleted_at
+            ),
         },
     ).returning(c.external_id, c.id, sa.literal_column("xmax = 0").label("inserted"))
 

@@ -66,15 +66,16 @@ async def advance_feed(
     items: int = 0,
     backfill_complete: bool | None = None,
     at: datetime,
+    succeeded: bool = True,
 ) -> None:
-    """Move a feed's cursors (only ever outwards) in the same unit of work as the page."""
-    values: dict[str, Any] = {
-        "items_mirrored": Feed.items_mirrored + items,
-        "last_run_at": at,
-        "last_success_at": at,
-        "last_error": None,
-        "consecutive_failures": 0,
-    }
+    """Move a feed's cursors (only ever outwards) in the same unit of work as the page.
+
+    ``succeeded=False`` for a page that is kept but does not finish what the feed was asked
+    (a catch-up still under way, a walk that stopped early): its error, if any, stands.
+    """
+    values: dict[str, Any] = {"items_mirrored": Feed.items_mirrored + items, "last_run_at": at}
+    if succeeded:
+        values |= {"last_success_at": at, "last_error": None, "consecutive_failures": 0}
     if newest_seen_id is not None:
         values["newest_seen_id"] = sa.func.greatest(
             sa.func.coalesce(Feed.newest_seen_id, 0), newest_seen_id
@@ -91,14 +92,92 @@ async def advance_feed(
 async def feed_failed(
     session: AsyncSession, feed_id: int, error: str, at: datetime, *, inaccessible: bool = False
 ) -> None:
-    await session.execute(
+    await session.execute(_failed(Feed.id == feed_id, error, at, inaccessible))
+
+
+def _failed(where: Any, error: str, at: datetime, inaccessible: bool) -> Any:
+    return (
         sa.update(Feed)
-        .where(Feed.id == feed_id)
+        .where(where)
         .values(
             last_run_at=at,
             last_error=error[:500],
             consecutive_failures=Feed.consecutive_failures + 1,
             inaccessible=Feed.inaccessible | inaccessible,
+        )
+    )
+
+
+# -- threads owed a walk ---------------------------------------------------------------------
+# A reply read before its thread starter waits (in memory) for the starter.  Once the page
+# that brought it is committed, the feed's cursor has moved past it, and a starter the mirror
+# does not hold is not found by ``mirror.incomplete_threads``: so the thread is recorded here,
+# as a THREAD feed, in the same unit of work, and stays until a walk of it succeeds.
+
+
+async def owe_thread_walks(session: AsyncSession, thread_ids: Sequence[int]) -> set[int]:
+    """Record threads to walk (idempotent); returns those not already owed."""
+    if not thread_ids:
+        return set()
+    stmt = insert(Feed).values(
+        [
+            {"kind": SyncFeedKind.THREAD, "external_id": t, "name": f"Thread {t}"}
+            for t in sorted(set(thread_ids))
+        ]
+    )
+    rows = await session.execute(
+        stmt.on_conflict_do_nothing(index_elements=[Feed.kind, Feed.external_id]).returning(
+            Feed.external_id
+        )
+    )
+    return set(rows.scalars())
+
+
+async def thread_walks_done(session: AsyncSession, thread_ids: Sequence[int]) -> None:
+    """Forget threads walked (or found deleted): nothing of theirs is owed any more."""
+    if not thread_ids:
+        return
+    await session.execute(
+        sa.delete(Feed).where(
+            Feed.kind == SyncFeedKind.THREAD, Feed.external_id.in_(sorted(set(thread_ids)))
+        )
+    )
+
+
+async def owed_thread_walks(session: AsyncSession, limit: int) -> list[int]:
+    """Threads still owed a walk, newest first; those failing again and again last, and
+    those the token cannot read not at all (recorded, not retried forever)."""
+    rows = await session.execute(
+        sa.select(Feed.external_id)
+        .where(Feed.kind == SyncFeedKind.THREAD, sa.not_(Feed.inaccessible))
+        .order_by(Feed.consecutive_failures, Feed.external_id.desc())
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def count_owed_thread_walks(session: AsyncSession) -> int:
+    return int(
+        (
+            await session.execute(
+                sa.select(sa.func.count())
+                .select_from(Feed)
+                .where(Feed.kind == SyncFeedKind.THREAD, sa.not_(Feed.inaccessible))
+            )
+        ).scalar_one()
+    )
+
+
+async def thread_walk_failed(
+    session: AsyncSession, thread_id: int, error: str, at: datetime, *, inaccessible: bool = False
+) -> None:
+    """Record why an owed thread was not walked (nothing, for a thread not owed)."""
+    await session.execute(
+        _failed(
+            sa.and_(Feed.kind == SyncFeedKind.THREAD, Feed.external_id == thread_id),
+            error,
+            at,
+            inaccessible,
         )
     )
 
