@@ -52,9 +52,12 @@ class PassSummary:
     def __str__(self) -> str:
         s = self.stats
         failed = f", failed feeds: {', '.join(s.failed_feeds)}" if s.failed_feeds else ""
+        # Threads owed a walk wait in sync_feed for a later pass: nothing lost, but say so.
+        deferred = f", {s.deferred_threads} threads left for later" if s.deferred_threads else ""
         return (
             f"run {self.run_id} {self.status}: {s.pages} pages, {s.posts} posts, "
             f"{s.threads_walked} threads, {s.deleted} deleted, {s.errors} errors{failed}"
+            + deferred
             + (f" ({self.error})" if self.error else "")
         )
 
