@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 FEED_PAGE_SIZE = 20  # the documented maximum per call
 LIST_PAGE_SIZE = 50
+OTHER_LIST_PAGE_SIZES = frozenset({20})  # what some clients document for groups.json
 MAX_LIST_PAGES = 10_000  # 500k users or groups; a bound, not an expectation
 
 StopReason = Literal["short_page", "no_progress", "caught_up", "horizon", "max_pages"]
@@ -145,8 +146,14 @@ async def numbered_pages(
     page_size: int = LIST_PAGE_SIZE,
     max_pages: int = MAX_LIST_PAGES,
 ) -> AsyncIterator[list[Item]]:
-    """Pages 1, 2, ... of a bare-array listing, until an empty or short page."""
+    """Pages 1, 2, ... of a bare-array listing, until an empty or short page.
+
+    Lists page by 50 by most accounts and by 20 by others (``groups.json``, reference §3.4,
+    unconfirmed): a first page of exactly one of those sizes is taken as full, and later pages
+    are short when they fall below it. At worst that costs one extra (empty) request.
+    """
     previous: list[int] | None = None
+    full = page_size
     for number in range(1, max_pages + 1):
         items = await fetch(number)
         ids = [item.id for item in items]
@@ -155,8 +162,10 @@ async def numbered_pages(
         if ids == previous:
             log.warning("page %d repeats page %d; the server ignores `page`", number, number - 1)
             return
+        if number == 1 and len(items) in OTHER_LIST_PAGE_SIZES:
+            full = len(items)
         yield items
-        if len(items) < page_size:
+        if len(items) < full:
             return
         previous = ids
     log.warning("listing stopped at the %d-page bound", max_pages)

@@ -155,22 +155,31 @@ async def test_threaded_feeds_page_on_the_threads_latest_reply() -> None:
 # -- numbered lists -----------------------------------------------------------------------------
 
 
-def directory(count: int, kind: str, *, honour_page: bool = True) -> tuple[list[int], Any]:
+def directory(
+    count: int, kind: str, *, honour_page: bool = True, per_page: int = 50
+) -> tuple[list[int], Any]:
     pages: list[int] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         number = param(request, "page") or 1
         pages.append(number)
-        first = 0 if not honour_page else (number - 1) * 50
-        rows = [{"type": kind, "id": 1000 + n} for n in range(first, min(first + 50, count))]
+        first = 0 if not honour_page else (number - 1) * per_page
+        end = min(first + per_page, count)
+        rows = [{"type": kind, "id": 1000 + n} for n in range(first, end)]
         return httpx.Response(200, json=rows)
 
     return pages, handler
 
 
-@pytest.mark.parametrize(("count", "requests"), [(0, 1), (20, 1), (100, 3), (120, 3)])
-async def test_groups_page_until_a_short_or_empty_page(count: int, requests: int) -> None:
-    pages, handler = directory(count, "group")
+@pytest.mark.parametrize(
+    ("count", "per_page", "requests"),
+    [(0, 50, 1), (19, 50, 1), (20, 50, 2), (100, 50, 3), (120, 50, 3), (45, 20, 3), (40, 20, 3)],
+)
+async def test_groups_page_until_a_short_or_empty_page(
+    count: int, per_page: int, requests: int
+) -> None:
+    """By 50 as documented, or by 20 as some clients say groups.json pages: all are listed."""
+    pages, handler = directory(count, "group", per_page=per_page)
     async with make_client(handler) as client:
         listed = [group.id async for page in client.iter_groups() for group in page]
     assert listed == [1000 + n for n in range(count)]
