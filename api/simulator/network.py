@@ -26,6 +26,9 @@ class Network(NetworkReads):
         self.groups: dict[int, Group] = {}
         self.topics: dict[int, Topic] = {}
         self.messages: dict[int, Message] = {}
+        # Server-side aggregates drift from what can be read (reference, gotcha "Counts
+        # drift"): thread id -> how many more updates its stats report than it has.
+        self.count_drift: dict[int, int] = {}
         # The user behind every token unless the config maps a token to someone else.
         self.current_user_id = 0
         self._latest = datetime(2010, 1, 1, tzinfo=UTC)

@@ -183,7 +183,7 @@ def thread_json(network: Network, thread_id: int) -> dict[str, Any]:
         "participants_count": len(senders),
         "references": [],
         "stats": {
-            "updates": len(messages),
+            "updates": len(messages) + network.count_drift.get(thread_id, 0),
             "shares": 0,
             "first_reply_id": replies[0].id if replies else None,
             "first_reply_at": yammer_time(replies[0].created_at) if replies else None,

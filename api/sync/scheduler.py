@@ -26,6 +26,7 @@ from api.sync.jobs import Mirror, PassStats
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10.0
+MAX_WALKED_THREADS = 10_000  # a bound on what the worker remembers of walked threads
 
 
 @dataclass
@@ -85,6 +86,9 @@ class Worker:
         # When each hashtag was last searched for: a topic nobody has used yet is looked for
         # again with the directory, not on every poll.
         self._topic_searches: dict[str, datetime] = {}
+        # Threads that look incomplete, with the reply count they had when walked: one whose
+        # count has not changed since is not walked again (counts drift; see incomplete_threads).
+        self._walked_threads: dict[int, int] = {}
         self._role, self._state = "STANDBY", "IDLE"
 
     # -- one pass -----------------------------------------------------------------------------
@@ -154,11 +158,18 @@ class Worker:
                 await self._beat("ACTIVE", "SYNCING")
         if not kinds or "THREAD" in kinds:
             async with self.db.reading() as session:
-                incomplete = await mirror.incomplete_threads(session, self.config.backfill_threads)
-            for thread_id in incomplete:
+                incomplete = await mirror.incomplete_threads(
+                    session, self.config.backfill_threads, self._walked_threads
+                )
+            for thread_id, replies in incomplete:
                 if self._halting():
                     return
+                failed_before = job.stats.errors
                 await job.walk_thread(thread_id)
+                if job.stats.errors == failed_before:  # walked in full: wait for a new count
+                    self._walked_threads[thread_id] = replies
+                    if len(self._walked_threads) > MAX_WALKED_THREADS:  # forget the oldest
+                        del self._walked_threads[next(iter(self._walked_threads))]
             await job.refresh_recent(self.config.refresh_days, self.config.refresh_threads)
         if not kinds or "USER" in kinds:
             await job.sync_followers()

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
@@ -342,8 +342,17 @@ async def people_to_watch(session: AsyncSession) -> list[tuple[int, int]]:
     return [(a, b) for a, b in rows.all()]
 
 
-async def incomplete_threads(session: AsyncSession, limit: int) -> list[int]:
-    """External ids of campaign-era starters with fewer mirrored replies than they report."""
+async def incomplete_threads(
+    session: AsyncSession, limit: int, walked: Mapping[int, int] | None = None
+) -> list[tuple[int, int]]:
+    """(external id, reported reply count) of starters with fewer mirrored replies than they
+    report, newest first, leaving out those in ``walked`` (external id -> the reply count they
+    had when last walked) whose count has not changed since.
+
+    The microblog's counts drift from what can be read (reference: "Counts drift"), so a
+    thread walked in full may still look incomplete; without ``walked`` it would be walked
+    again every pass, spending the budget on the same threads forever.
+    """
     P = models.Post
     R = sa.orm.aliased(P)
     mirrored = (
@@ -352,13 +361,23 @@ async def incomplete_threads(session: AsyncSession, limit: int) -> list[int]:
         .correlate(P)
         .scalar_subquery()
     )
-    rows = await session.execute(
-        sa.select(P.external_id)
-        .where(P.thread_starter_id.is_(None), P.deleted_at.is_(None), P.reply_count > mirrored)
-        .order_by(P.created_at.desc())
-        .limit(limit)
+    stmt = sa.select(P.external_id, P.reply_count).where(
+        P.thread_starter_id.is_(None), P.deleted_at.is_(None), P.reply_count > mirrored
     )
-    return list(rows.scalars())
+    if walked:
+        done = (
+            sa.func.unnest(
+                sa.cast(sa.literal(list(walked)), ARRAY(sa.BigInteger)),
+                sa.cast(sa.literal(list(walked.values())), ARRAY(sa.Integer)),
+            )
+            .table_valued("id", "replies")
+            .render_derived(name="done")
+        )
+        stmt = stmt.where(
+            ~sa.exists().where(done.c.id == P.external_id, done.c.replies == P.reply_count)
+        )
+    rows = await session.execute(stmt.order_by(P.created_at.desc()).limit(limit))
+    return [(row.external_id, row.reply_count) for row in rows]
 
 
 async def existing_external_ids(session: AsyncSession, external_ids: set[int]) -> set[int]:
