@@ -379,17 +379,25 @@ def _fail_catch_up_after_the_first_page(worker: Worker, group_id: int) -> None:
     client.feed = feed
 
 
+async def _mirrored_then_new_posts(
+    sim: Sim, worker: Worker, n: int
+) -> tuple[Any, Any, list[Message]]:
+    """A full pass, then ``n`` new posts in a tracked group (by a colleague who joins it)."""
+    await worker.run_once()
+    group = _group(sim)
+    outsider = list(sim.network.users.values())[-1]
+    group.member_ids.add(outsider.id)
+    new = [sim.network.add_message(outsider.id, f"new {i}", group_id=group.id) for i in range(n)]
+    return group, outsider, new
+
+
 async def test_a_catch_up_failing_half_way_keeps_what_it_read_and_skips_nothing(
     sim: Sim, mirrored: tuple[Database, Worker]
 ) -> None:
     db, worker = mirrored
-    await worker.run_once()
+    group, outsider, new = await _mirrored_then_new_posts(sim, worker, 30)
     network = sim.network
-    group = _group(sim)
-    outsider = list(network.users.values())[-1]
-    group.member_ids.add(outsider.id)
     cursor = (await _feed(db, "GROUP", group.id)).newest_seen_id
-    new = [network.add_message(outsider.id, f"new {i}", group_id=group.id) for i in range(30)]
 
     _fail_catch_up_after_the_first_page(worker, group.id)
     summary = await worker.run_once()
@@ -420,12 +428,7 @@ async def test_a_crash_half_way_through_a_catch_up_resumes_without_loss(
     sim: Sim, mirrored: tuple[Database, Worker]
 ) -> None:
     db, worker = mirrored
-    await worker.run_once()
-    network = sim.network
-    group = _group(sim)
-    outsider = list(network.users.values())[-1]
-    group.member_ids.add(outsider.id)
-    new = [network.add_message(outsider.id, f"new {i}", group_id=group.id) for i in range(45)]
+    group, _, new = await _mirrored_then_new_posts(sim, worker, 45)
     original = worker.client.feed
     calls = 0
 
