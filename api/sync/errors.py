@@ -81,6 +81,11 @@ class PayloadError(MicroblogError):
     """A successful response whose body is not the documented JSON shape."""
 
 
+class IncompleteWalk(MicroblogError):
+    """Paging stopped before the end (the server ignored the cursor, a page bound): what was
+    read is kept, but nothing may be concluded from what was not read."""
+
+
 class Interrupted(Exception):
     """A wait on the microblog (rate budget, retry back-off) ended because the worker is
     stopping or lost its polling lock. Not a ``MicroblogError``: no feed failed; the pass

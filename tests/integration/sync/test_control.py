@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from api.db import models
 from api.db.repositories import sync_state
 from api.db.session import Database, asyncpg_connect_args
-from api.sync.jobs import CHANNEL
+from api.sync.notify import CHANNEL
 from tests.integration.sync.conftest import Sim, make_client, make_worker, rows, set_up_campaign
 
 
