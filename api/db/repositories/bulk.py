@@ -75,7 +75,7 @@ CREATE TEMP TABLE s_link (external_id bigint, normalized_url text) ON COMMIT DRO
 
 # Later rows win: the export lists previous versions of edited messages too.
 #
-# $1 is the moment the export describes (``export_import.described_at``), never the import's
+# $1 is the moment the export describes (``export_format.described_at``), never the import's
 # own clock: an export taken before a live read must not overwrite what that read stored, and
 # the ``synced_at <=`` guards below only protect the newer read if the import says how old its
 # rows are.  A row the guard keeps out is not "written"; the hashtag and link statements only

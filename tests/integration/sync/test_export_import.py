@@ -15,15 +15,8 @@ from api.analytics import text
 from api.db.session import Database
 from api.simulator.export import build_export_zip
 from api.simulator.network import Network
-from api.sync.export_import import (
-    BAD_TIME,
-    ORPHAN,
-    ExportError,
-    described_at,
-    import_export,
-    parse_time,
-    read_export,
-)
+from api.sync.export_format import BAD_TIME, ORPHAN, ExportError, described_at, parse_time
+from api.sync.export_import import import_export, read_export
 from api.sync.scheduler import Worker
 from tests.integration.sync.conftest import Sim, rows
 
