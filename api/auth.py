@@ -16,8 +16,8 @@ import jwt
 import sqlalchemy as sa
 
 from api.db import models
-from api.db.enums import Role
 from api.db.session import Database
+from api.domain.enums import Role
 from api.errors import Unauthenticated
 from api.settings import Settings
 

@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from api.app import create_app  # noqa: E402
 from api.auth import create_api_key, issue_token  # noqa: E402
-from api.db.enums import Role  # noqa: E402
 from api.db.session import Database  # noqa: E402
+from api.domain.enums import Role  # noqa: E402
 from api.seed.demo import seed_demo  # noqa: E402
 from api.seed.generator import generate  # noqa: E402
 from api.settings import Settings  # noqa: E402

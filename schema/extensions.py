@@ -9,7 +9,7 @@ from graphql import FieldNode, GraphQLError
 from graphql.validation import ValidationRule
 from strawberry.extensions import SchemaExtension
 
-from api.db.enums import Role
+from api.domain.enums import Role
 
 
 class _NoIntrospection(ValidationRule):

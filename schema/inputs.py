@@ -6,11 +6,11 @@ from datetime import datetime
 
 import strawberry
 
-from api.analytics.text import InvalidHashtag, normalise_hashtag
-from api.db import enums
 from api.db.pagination import Direction
 from api.db.repositories.posts import PostFilter, PostSort
 from api.db.repositories.resources import ResourceFilter
+from api.domain import enums
+from api.domain.text import InvalidHashtag, normalise_hashtag
 from api.errors import BadUserInput
 from schema.types.node import decode_id
 

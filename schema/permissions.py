@@ -15,7 +15,7 @@ from typing import Any
 
 from strawberry.permission import BasePermission
 
-from api.db.enums import Role
+from api.domain.enums import Role
 from api.errors import Forbidden, Unauthenticated
 
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from api.analytics.performance import Totals
-from api.analytics.periods import Interval, check_range, periods
 from api.db.pagination import Direction, Page
 from api.db.repositories.posts import (
     PostFilter,
@@ -17,6 +16,7 @@ from api.db.repositories.posts import (
     default_direction,
 )
 from api.db.repositories.scopes import Scope
+from api.domain.periods import Interval, check_range, periods
 from schema.context import Info
 from schema.pagination import Connection, connection
 from schema.types.analytics import FollowerPoint, Performance

@@ -1,1 +1,1 @@
-"""Analytics: post classification, link matching, performance and growth queries."""
+"""Analytics: performance and growth queries over the scopes of `api.db.repositories`."""

@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from api.analytics.periods import Interval
 from api.db import models
-from api.db.enums import PostKind
 from api.db.repositories.paging import unnest_keys
 from api.db.repositories.scopes import SCOPES, Scope, membership
+from api.domain.enums import PostKind
+from api.domain.periods import Interval
 
 P = models.Post
 

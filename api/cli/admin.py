@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from api.cli.base import _settings, database, main
-from api.db.enums import Role
+from api.domain.enums import Role
 
 
 # -- database ---------------------------------------------------------------------------------

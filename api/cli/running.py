@@ -11,7 +11,7 @@ import click
 from starlette.applications import Starlette
 
 from api.cli.base import _settings, database, main
-from api.db.enums import Role
+from api.domain.enums import Role
 from api.settings import Settings
 
 

@@ -13,13 +13,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.analytics.text import normalise_url
 from api.db import models
-from api.db.enums import ResourceKind
 from api.db.repositories import ingest
 from api.db.repositories.people import record_followers
 from api.db.session import Database
-from api.seed import demo_content as content
+from api.domain import demo_content as content
+from api.domain.enums import ResourceKind
+from api.domain.text import normalise_url
 
 PERSON_BASE = 1_500_000_000
 GROUP_BASE = 9_000_000

@@ -2,7 +2,7 @@
 
 Rows go in through asyncpg's binary COPY rather than the ingest repository: 100k posts through
 INSERT .. RETURNING take minutes, COPY takes seconds.  Kinds, hashtags and resource links are
-still derived with api.analytics.text exactly as ingest derives them, so generated posts look
+still derived with api.domain.text exactly as ingest derives them, so generated posts look
 to every query like mirrored ones.  Everything happens in one transaction.
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 
 import asyncpg
 
-from api.analytics import text
 from api.db.session import asyncpg_connect_args
+from api.domain import text
 
 DAYS = 120
 FALLBACK_TAGS = ["leadership", "managing", "change", "engagement"]

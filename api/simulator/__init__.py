@@ -6,7 +6,7 @@ our database, so a test of the worker against it checks the worker against the d
 in ``reference/yammer-api.md`` rather than against itself.
 
 - ``Network`` (network.py): the in-memory microblog; ``Network.demo(anchor, now)`` seeds it from
-  ``api/seed/demo_content.py``; add_message / like / set_followers / delete / edit mutate it.
+  ``api/domain/demo_content.py``; add_message / like / set_followers / delete / edit mutate it.
 - ``SimulatorConfig`` (config.py): tokens, rate limits and fault switches, adjustable at runtime.
 - ``create_simulator(network, config)`` (app.py): the ASGI app, ``/api/v1/...`` plus ``/_sim/...``;
   ``simulator_state(app)`` returns what it holds (network, config, request log, live activity).

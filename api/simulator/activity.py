@@ -10,7 +10,7 @@ import asyncio
 import random
 from typing import Any
 
-from api.seed import demo_content as content
+from api.domain import demo_content as content
 from api.simulator.config import SimulatorConfig
 from api.simulator.model import Message
 from api.simulator.network import Network, NotFound

@@ -1,4 +1,4 @@
-"""Seed a ``Network`` with the demo campaign from ``api/seed/demo_content.py``.
+"""Seed a ``Network`` with the demo campaign from ``api/domain/demo_content.py``.
 
 Times in the demo content are (day, hour) offsets from the campaign's first Monday (the anchor).
 Only what has happened by ``now`` exists.  A few things the content module leaves open are
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from api.seed import demo_content as content
+from api.domain import demo_content as content
 from api.simulator.network import Network
 
 # The verified admin of the network (the export token acts on their behalf in real life).

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import unquote
 
-from api.analytics import text
-from api.db.enums import GroupPrivacy
 from api.db.repositories import bulk
+from api.domain import text
+from api.domain.enums import GroupPrivacy
 from api.sync.export_format import (
     BAD_TIME,
     BAD_TOPIC,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from api.db.enums import SyncFeedKind
+from api.domain.enums import SyncFeedKind
 from api.sync.directory import DirectorySync
 from api.sync.errors import AuthFailed, Forbidden, IncompleteWalk, MicroblogError
 from api.sync.pages import PassStats

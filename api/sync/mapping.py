@@ -7,10 +7,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from api.analytics.text import InvalidHashtag, normalise_hashtag
-from api.db.enums import GroupPrivacy
 from api.db.repositories.ingest import IncomingPost
 from api.db.repositories.mirror import Placeholder
+from api.domain.enums import GroupPrivacy
+from api.domain.text import InvalidHashtag, normalise_hashtag
 from api.sync.payloads import FeedPage, Group, Message, ThreadRef, TopicRef, User
 
 _TAGS = re.compile(r"<[^>]+>")

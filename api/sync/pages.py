@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.enums import SyncFeedKind
 from api.db.repositories import ingest, mirror, sync_state
 from api.db.session import Database
+from api.domain.enums import SyncFeedKind
 from api.sync import mapping
 from api.sync.notify import notify
 from api.sync.payloads import FeedPage, Message

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from api.db.enums import SyncFeedKind
 from api.db.repositories import mirror, sync_state
 from api.db.session import Database
+from api.domain.enums import SyncFeedKind
 from api.sync.errors import AuthFailed, Interrupted, MicroblogError
 from api.sync.jobs import Mirror, PassStats
 

@@ -9,8 +9,8 @@ import strawberry
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.enums import Role
 from api.db.repositories import people, topics
+from api.domain.enums import Role
 from api.errors import BadUserInput
 from schema.context import Info
 from schema.types.node import decode_id

@@ -9,9 +9,9 @@ from typing import Any
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.analytics.text import InvalidHashtag, normalise_hashtag
-from api.db.enums import GoalMetric, PromotionKind
 from api.db.repositories import campaigns, people, topics
+from api.domain.enums import GoalMetric, PromotionKind
+from api.domain.text import InvalidHashtag, normalise_hashtag
 from schema.context import Info
 from schema.mutations.base import (
     UserError,

@@ -8,10 +8,10 @@ from typing import Any
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.analytics.text import normalise_url
-from api.db.enums import PostKind, ResourceKind, Visibility
 from api.db.repositories import ingest, resources
 from api.db.repositories import posts as post_repo
+from api.domain.enums import PostKind, ResourceKind, Visibility
+from api.domain.text import normalise_url
 from schema.context import Info
 from schema.mutations.base import (
     UserError,

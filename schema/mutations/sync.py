@@ -7,8 +7,8 @@ from typing import Any
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.enums import SyncFeedKind
 from api.db.repositories import sync_state
+from api.domain.enums import SyncFeedKind
 from schema.context import Info
 from schema.mutations.base import UserError, UserErrors, run
 from schema.permissions import ADMINS

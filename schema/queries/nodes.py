@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 
-from api.db.enums import Role
+from api.domain.enums import Role
 from api.errors import BadUserInput, Forbidden
 from schema.context import Info
 from schema.permissions import EVERYONE

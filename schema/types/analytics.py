@@ -8,7 +8,7 @@ from datetime import date
 import strawberry
 
 from api.analytics.performance import Totals
-from api.db import enums
+from api.domain import enums
 
 
 @strawberry.type(description="How a scope's thread starters did over a range.")

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from api.analytics.performance import Totals
-from api.analytics.periods import Interval, midnight, periods
-from api.db.enums import GoalMetric
 from api.db.pagination import Direction, Page
 from api.db.repositories.scopes import Scope
+from api.domain.enums import GoalMetric
+from api.domain.periods import Interval, midnight, periods
 from schema.context import Info
 from schema.inputs import PostFilterInput, PostOrder
 from schema.pagination import Connection, connection

@@ -1,7 +1,7 @@
 """GraphQL names and descriptions for the enums the data model defines.
 
 ``strawberry.enum`` registers a Python enum in place, so types annotate fields with the data
-model's own classes (``api.db.enums.PostKind``) and the values stay one set.  Importing this
+model's own classes (``api.domain.enums.PostKind``) and the values stay one set.  Importing this
 module (``schema.schema`` does) is what gives them their GraphQL names.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import strawberry
 
-from api.analytics.periods import Interval
-from api.db import enums
 from api.db.pagination import Direction
 from api.db.repositories.posts import PostSort
+from api.domain import enums
+from api.domain.periods import Interval
 
 strawberry.enum(enums.PostKind, description="What a post does for the campaign.")
 strawberry.enum(enums.ResourceKind, description="What kind of learning resource it is.")

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from api.analytics.periods import Interval
-from api.db.enums import GroupPrivacy
 from api.db.repositories.scopes import Scope
+from api.domain.enums import GroupPrivacy
+from api.domain.periods import Interval
 from schema.context import Info
 from schema.inputs import PostOrder
 from schema.pagination import Connection

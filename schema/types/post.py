@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from api.analytics import text
-from api.db.enums import PostKind
 from api.db.pagination import Direction, Page
 from api.db.repositories.scopes import Scope
+from api.domain import text
+from api.domain.enums import PostKind
 from schema.context import Info
 from schema.pagination import Connection, connection
 from schema.permissions import PEOPLE, STAFF

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from api.analytics.periods import midnight
-from api.db.enums import PromotionKind
+from api.domain.enums import PromotionKind
+from api.domain.periods import midnight
 from schema.context import Info
 from schema.resolvers import followers_change
 from schema.types.node import Node, encode_id

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from api.db.enums import ResourceKind, Visibility
 from api.db.repositories.scopes import Scope
+from api.domain.enums import ResourceKind, Visibility
 from schema.context import Info
 from schema.pagination import Connection
 from schema.resolvers import posts_connection

@@ -8,7 +8,7 @@ from typing import Any
 
 import strawberry
 
-from api.db.enums import SyncFeedKind
+from api.domain.enums import SyncFeedKind
 
 
 @strawberry.enum(description="What the sync worker is doing.")

@@ -14,8 +14,8 @@ from sqlalchemy import event
 
 from api.app import create_app
 from api.auth import issue_token
-from api.db.enums import Role
 from api.db.session import Database
+from api.domain.enums import Role
 from api.settings import Settings
 
 OPERATIONS = Path(__file__).resolve().parents[1] / "contract" / "operations"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from api.seed import demo_content as content
+from api.domain import demo_content as content
 from tests.conftest import DEMO_ANCHOR
 
 START = datetime(DEMO_ANCHOR.year, DEMO_ANCHOR.month, DEMO_ANCHOR.day, tzinfo=UTC)

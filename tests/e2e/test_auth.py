@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from api.auth import create_api_key, issue_token
-from api.db.enums import Role
 from api.db.session import Database
-from api.seed import demo_content as content
+from api.domain import demo_content as content
+from api.domain.enums import Role
 from tests.e2e.conftest import SECRET, Api, operation
 
 SETUP = operation("admin/SetUpCampaign.graphql")

@@ -83,7 +83,7 @@ def _query(up: Up, token: str) -> dict:
 
 
 def _wait_for_posts(up: Up, token: str, timeout: float = 60) -> dict:
-    from api.seed import demo_content
+    from api.domain import demo_content
 
     deadline = time.monotonic() + timeout
     while True:
@@ -119,7 +119,7 @@ def _new_activity_appears(up: Up, token: str) -> None:
 
 
 def test_campaign_up_mirrors_the_simulator_and_reuses_its_data(tmp_path: Path) -> None:
-    from api.seed import demo_content
+    from api.domain import demo_content
 
     data_dir = tmp_path / "data"
     first = Up(data_dir)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.db.enums import Role
-from api.seed import demo_content as content
+from api.domain import demo_content as content
+from api.domain.enums import Role
 from tests.e2e import demo_facts as facts
 from tests.e2e.conftest import Api, operation
 

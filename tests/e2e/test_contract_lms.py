@@ -7,10 +7,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from api.auth import create_api_key
-from api.db.enums import Role
 from api.db.repositories import ingest
 from api.db.session import Database
-from api.seed import demo_content as content
+from api.domain import demo_content as content
+from api.domain.enums import Role
 from tests.e2e.conftest import Api, operation
 
 

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from api.db.enums import Role
 from api.db.session import Database
-from api.seed import demo_content as content
+from api.domain import demo_content as content
+from api.domain.enums import Role
 from tests.e2e import demo_facts as facts
 from tests.e2e.conftest import Api, operation
 

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from asgi_lifespan import LifespanManager
 
 from api.app import create_app
-from api.db.enums import Role
 from api.db.session import Database
-from api.seed import demo_content as content
+from api.domain import demo_content as content
+from api.domain.enums import Role
 from tests import dbs
 from tests.e2e.conftest import Api, settings_for
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from api.db.session import Database
-from api.seed import demo_content as content
+from api.domain import demo_content as content
 from tests.e2e.conftest import Api
 
 RESOURCE = "query($id: ID!) { node(id: $id) { ... on Resource { clickCount } } }"

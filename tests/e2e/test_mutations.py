@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from api.db.enums import Role
 from api.db.session import Database
+from api.domain.enums import Role
 from schema.types.node import encode_id
 from tests.e2e.conftest import Api, operation
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from api.db.enums import Role
+from api.domain.enums import Role
 from api.seed.generator import generate
 from tests.e2e import demo_facts as facts
 from tests.e2e.conftest import Api, _api, operation

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from api.db.enums import Role, SyncFeedKind
 from api.db.repositories import sync_state
 from api.db.session import Database
+from api.domain.enums import Role, SyncFeedKind
 from tests.e2e.conftest import Api, operation
 
 SYNC = operation("admin/SyncStatus.graphql")

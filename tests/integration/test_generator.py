@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from api.analytics import text
 from api.db.session import Database
+from api.domain import text
 from api.seed.generator import generate
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

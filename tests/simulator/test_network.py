@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.seed import demo_content as content
+from api.domain import demo_content as content
 from api.simulator import Network, NotFound
 from api.simulator.demo import campaign_start, default_anchor
 from tests.simulator.conftest import ANCHOR, NOW

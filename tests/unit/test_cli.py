@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from api.auth import verify_token
 from api.cli import main
-from api.db.enums import Role
+from api.domain.enums import Role
 from api.errors import Unauthenticated
 from api.settings import Settings, get_settings
 from tests.conftest import ROOT

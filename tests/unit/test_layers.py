@@ -14,9 +14,30 @@ FORBIDDEN = {
     "schema": ("api.app", "api.sync", "api.cli", "api.simulator", "api.runner", "sqlalchemy.orm"),
     "api/sync": ("schema", "api.app", "api.simulator", "api.cli"),
     # The simulator is an independent fake of the microblog: no worker code, no database.
-    "api/simulator": ("api.sync", "api.db", "schema", "api.app", "sqlalchemy", "asyncpg"),
+    "api/simulator": (
+        "api.sync",
+        "api.db",
+        "api.seed",
+        "api.analytics",
+        "schema",
+        "api.app",
+        "sqlalchemy",
+        "asyncpg",
+    ),
     "api/db": ("schema", "api.sync", "api.app", "api.simulator"),
     "api/analytics": ("schema", "api.sync", "api.app", "api.simulator"),
+    # Pure rules below everything: no database, no worker, no schema.
+    "api/domain": (
+        "api.db",
+        "api.analytics",
+        "api.sync",
+        "api.seed",
+        "schema",
+        "api.app",
+        "api.simulator",
+        "sqlalchemy",
+        "asyncpg",
+    ),
 }
 
 

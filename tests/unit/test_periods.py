@@ -1,4 +1,4 @@
-"""Calendar periods (api.analytics.periods): UTC days, weeks from Monday, months."""
+"""Calendar periods (api.domain.periods): UTC days, weeks from Monday, months."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from itertools import pairwise
 
 import pytest
 
-from api.analytics.periods import MAX_PERIODS, Interval, midnight, periods
+from api.domain.periods import MAX_PERIODS, Interval, midnight, periods
 from api.errors import BadUserInput
 
 DAY, WEEK, MONTH = Interval.DAY, Interval.WEEK, Interval.MONTH

@@ -1,10 +1,11 @@
-"""Hashtags, links, URL normalisation, excerpts and post classification (api.analytics.text)."""
+"""Hashtags, links, URL normalisation, excerpts and post classification (api.domain.text)."""
 
 from __future__ import annotations
 
 import pytest
 
-from api.analytics.text import (
+from api.domain.enums import PostKind
+from api.domain.text import (
     InvalidHashtag,
     classify,
     excerpt,
@@ -15,7 +16,6 @@ from api.analytics.text import (
     normalise_hashtag,
     normalise_url,
 )
-from api.db.enums import PostKind
 
 # -- normalise_hashtag ------------------------------------------------------------------------
 

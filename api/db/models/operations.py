@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base, enum_column
-from api.db.enums import Role, SyncFeedKind
+from api.domain.enums import Role, SyncFeedKind
 
 
 class ApiKey(Base):

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base, enum_column
-from api.db.enums import GroupPrivacy
+from api.domain.enums import GroupPrivacy
 
 
 class Person(Base):

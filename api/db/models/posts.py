@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base, enum_column
-from api.db.enums import PostKind, ResourceMatch
+from api.domain.enums import PostKind, ResourceMatch
 
 
 class Post(Base):

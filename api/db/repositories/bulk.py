@@ -12,8 +12,8 @@ from datetime import datetime
 
 import asyncpg
 
-from api.analytics import text
 from api.db.session import asyncpg_connect_args
+from api.domain import text
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
-from api.db.enums import GoalMetric, PromotionKind
 from api.db.pagination import Page, PageResult
 from api.db.repositories.paging import count_all, count_per_parent, page_all, page_per_parent
+from api.domain.enums import GoalMetric, PromotionKind
 
 Campaign = models.Campaign
 Goal = models.CampaignGoal

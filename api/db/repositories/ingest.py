@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.analytics import text
 from api.db import models
-from api.db.enums import PostKind, ResourceMatch
 from api.db.repositories.resources import get_by_normalized_urls
 from api.db.repositories.topics import current_assignment
+from api.domain import text
+from api.domain.enums import PostKind, ResourceMatch
 
 P = models.Post
 

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
-from api.db.enums import PostKind
 from api.db.pagination import ColumnLike, Direction, Page, PageResult
 from api.db.repositories.paging import count_per_parent, page_per_parent
 from api.db.repositories.scopes import SCOPES, Scope, membership
+from api.domain.enums import PostKind
 
 P = models.Post
 # Every column but the tsvector, which only the database needs.

@@ -11,9 +11,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
-from api.db.enums import ResourceKind
 from api.db.pagination import Page, PageResult
 from api.db.repositories.paging import count_all, page_all
+from api.domain.enums import ResourceKind
 
 Resource = models.Resource
 RESOURCE_COLUMNS = list(Resource.__table__.c)

@@ -12,9 +12,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
-from api.db.enums import SyncFeedKind
 from api.db.pagination import Page, PageResult
 from api.db.repositories.paging import count_all, page_all
+from api.domain.enums import SyncFeedKind
 
 Feed = models.SyncFeed
 Run = models.SyncRun

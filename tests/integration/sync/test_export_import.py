@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from api.analytics import text
 from api.db.session import Database
+from api.domain import text
 from api.simulator.export import build_export_zip
 from api.simulator.network import Network
 from api.sync.export_format import BAD_TIME, ORPHAN, ExportError, described_at, parse_time

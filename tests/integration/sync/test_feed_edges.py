@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from api.db.enums import SyncFeedKind
 from api.db.repositories import ingest, mirror, sync_state
 from api.db.session import Database
+from api.domain.enums import SyncFeedKind
 from api.simulator.model import Message
 from api.sync.errors import MicroblogUnavailable
 from api.sync.jobs import Mirror

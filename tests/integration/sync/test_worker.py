@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from api.analytics.text import hashtags
 from api.db.repositories import topics
 from api.db.session import Database
+from api.domain.text import hashtags
 from api.sync.scheduler import Worker
 from tests.integration.sync.conftest import Sim, rows
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from api.db.enums import GroupPrivacy
 from api.db.repositories.mirror import Placeholder
+from api.domain.enums import GroupPrivacy
 from api.sync import mapping
 from api.sync.payloads import Group, User
 

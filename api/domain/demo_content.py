@@ -6,7 +6,7 @@ week with 17 followers, which trickle up as topics, podcasts and training sessio
 
 from __future__ import annotations
 
-from api.db.enums import GoalMetric, GroupPrivacy, PromotionKind, ResourceKind
+from api.domain.enums import GoalMetric, GroupPrivacy, PromotionKind, ResourceKind
 
 LEAD = "dana.whitfield@example.com"
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 # `regex`, not `re`: hashtags need \p{M} (combining marks), or `#हिन्दी` is cut to one letter.
 import regex
 
-from api.db.enums import PostKind
+from api.domain.enums import PostKind
 
 # Unicode-aware: `#Führung` and `#リーダー` are hashtags; `#` inside a word (`C#`) is not.
 _TAG = r"[\w\p{M}](?:[\w\p{M}-]*[\w\p{M}])?"
