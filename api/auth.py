@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass
 
 import jwt
 import sqlalchemy as sa
@@ -18,16 +17,11 @@ import sqlalchemy as sa
 from api.db import models
 from api.db.session import Database
 from api.domain.enums import Role
+from api.domain.principal import Principal
 from api.errors import Unauthenticated
 from api.settings import Settings
 
 API_KEY_PREFIX = "cgk_"
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    role: Role
-    subject: str
 
 
 def issue_token(

@@ -7,8 +7,8 @@ from typing import Any, TypeAlias
 
 import strawberry
 
-from api.auth import Principal
 from api.db.session import Database
+from api.domain.principal import Principal
 from schema.loaders import Loaders
 
 
