@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from api.db.migrations import head_revision
+from api.db.repositories.health import migration_revision
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -18,9 +18,7 @@ async def readyz(request: Request) -> JSONResponse:
     head = request.app.state.migration_head
     try:
         async with db.reading() as session:
-            current = (
-                await session.execute(sa.text("SELECT version_num FROM alembic_version"))
-            ).scalar_one_or_none()
+            current = await migration_revision(session)
     except Exception as exc:  # any failure to reach the database means "not ready"
         return JSONResponse({"status": "unavailable", "error": type(exc).__name__}, status_code=503)
     if current != head:

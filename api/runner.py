@@ -9,11 +9,10 @@ import logging
 import socket
 from datetime import date
 
-import sqlalchemy as sa
 import uvicorn
 
 from api.app import create_app
-from api.db import models
+from api.db.repositories import seeding
 from api.db.session import Database
 from api.settings import Settings
 from api.sync.runtime import build_client, build_worker
@@ -43,7 +42,7 @@ def listen(host: str, port: int) -> socket.socket:
 
 async def _is_empty(db: Database) -> bool:
     async with db.reading() as session:
-        return (await session.execute(sa.select(models.Campaign.id).limit(1))).first() is None
+        return not await seeding.has_campaign(session)
 
 
 async def serve_with_worker(

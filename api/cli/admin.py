@@ -186,9 +186,9 @@ def schema_export(output: Path | None) -> None:
 @click.pass_context
 def config_show(ctx: click.Context) -> None:
     """Show the settings in effect (secrets masked)."""
-    from sqlalchemy.engine import make_url
+    from api.db.session import masked_url
 
     for key, value in _settings(ctx).model_dump().items():
         if key.endswith("_url") and value and "://" in str(value) and key != "public_url":
-            value = make_url(str(value)).render_as_string(hide_password=True)
+            value = masked_url(str(value))
         click.echo(f"{key} = {value}")

@@ -27,6 +27,11 @@ def async_url(url: str) -> str:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
+def masked_url(url: str) -> str:
+    """A URL fit to show (settings, logs): its password replaced by ``***``."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def asyncpg_connect_args(url: str) -> dict[str, Any]:
     """``asyncpg.connect`` keyword arguments for a URL, for work that needs a raw connection.
 

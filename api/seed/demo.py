@@ -10,11 +10,10 @@ import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
-from api.db.repositories import ingest
+from api.db.repositories import ingest, seeding
 from api.db.repositories.people import record_followers
 from api.db.session import Database
 from api.domain import demo_content as content
@@ -53,12 +52,7 @@ async def campaign_start(url: str) -> date | None:
     db = Database.connect(url, pool_size=1)
     try:
         async with db.reading() as session:
-            starts = await session.execute(
-                sa.select(models.Campaign.starts_on).where(
-                    models.Campaign.slug == content.CAMPAIGN["slug"]
-                )
-            )
-            return starts.scalar_one_or_none()
+            return await seeding.campaign_starts_on(session, content.CAMPAIGN["slug"])
     finally:
         await db.dispose()
 
@@ -67,7 +61,7 @@ async def seed_demo_if_empty(url: str) -> bool:
     db = Database.connect(url, pool_size=2)
     try:
         async with db.reading() as session:
-            has_campaign = (await session.execute(sa.select(models.Campaign.id).limit(1))).first()
+            has_campaign = await seeding.has_campaign(session)
         if has_campaign:
             return False
         await _seed(db, default_anchor())
@@ -82,14 +76,6 @@ async def seed_demo(url: str, *, anchor: date | None = None) -> None:
         await _seed(db, anchor or default_anchor())
     finally:
         await db.dispose()
-
-
-async def _insert(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> list[Any]:
-    table = model.__table__
-    result = await session.execute(
-        sa.insert(model).values(rows).returning(*table.c["id"].base_columns)
-    )
-    return list(result.scalars())
 
 
 async def _seed(db: Database, anchor: date) -> None:
@@ -113,18 +99,8 @@ async def seed_demo_campaign(db: Database, anchor: date) -> None:
     """
     clock = _Clock(anchor)
     async with db.unit_of_work() as session:
-        people = await session.execute(
-            sa.select(models.Person.email, models.Person.id).where(
-                models.Person.email.in_([p[0] for p in content.PEOPLE])
-            )
-        )
-        person_ids = {str(email): pid for email, pid in people.all()}
-        groups = await session.execute(
-            sa.select(models.MicroblogGroup.name, models.MicroblogGroup.id).where(
-                models.MicroblogGroup.name.in_([g[0] for g in content.GROUPS])
-            )
-        )
-        group_ids = {str(name): gid for name, gid in groups.all()}
+        person_ids = await seeding.person_ids_by_email(session, [p[0] for p in content.PEOPLE])
+        group_ids = await seeding.group_ids_by_name(session, [g[0] for g in content.GROUPS])
         missing = {p[0] for p in content.PEOPLE} - set(person_ids)
         missing |= {name for name, *_, tracked in content.GROUPS if tracked} - set(group_ids)
         if missing:
@@ -149,10 +125,11 @@ async def _people(session: AsyncSession, clock: _Clock) -> dict[str, int]:
         }
         for i, (email, name, title, department, followers) in enumerate(content.PEOPLE, start=1)
     ]
-    ids = await _insert(session, models.Person, rows)
+    ids = await seeding.insert_returning_ids(session, models.Person, rows)
     # Everyone's count is known from the campaign's first day.
-    await session.execute(
-        sa.insert(models.FollowerSnapshot),
+    await seeding.insert_rows(
+        session,
+        models.FollowerSnapshot,
         [
             {"person_id": pid, "observed_at": clock.start, "followers": row["follower_count"]}
             for pid, row in zip(ids, rows, strict=True)
@@ -177,7 +154,7 @@ async def _groups(session: AsyncSession) -> dict[str, int]:
             content.GROUPS, 1
         )
     ]
-    ids = await _insert(session, models.MicroblogGroup, rows)
+    ids = await seeding.insert_returning_ids(session, models.MicroblogGroup, rows)
     return {str(row["name"]): gid for gid, row in zip(ids, rows, strict=True)}
 
 
@@ -185,7 +162,7 @@ async def _campaign(
     session: AsyncSession, clock: _Clock, person_ids: dict[str, int], group_ids: dict[str, int]
 ) -> tuple[int, dict[str, int]]:
     start = clock.start.date()
-    [campaign_id] = await _insert(
+    [campaign_id] = await seeding.insert_returning_ids(
         session,
         models.Campaign,
         [
@@ -201,17 +178,19 @@ async def _campaign(
         {"campaign_id": campaign_id, "hashtag": tag, "name": name, "description": description}
         for tag, name, description, _manager in content.TOPICS
     ]
-    ids = await _insert(session, models.Topic, topic_rows)
-    topic_ids = {row["hashtag"]: tid for tid, row in zip(ids, topic_rows, strict=True)}
-    await session.execute(
-        sa.insert(models.TopicManager),
+    ids = await seeding.insert_returning_ids(session, models.Topic, topic_rows)
+    topic_ids = {str(row["hashtag"]): tid for tid, row in zip(ids, topic_rows, strict=True)}
+    await seeding.insert_rows(
+        session,
+        models.TopicManager,
         [
             {"topic_id": topic_ids[tag], "person_id": person_ids[manager], "since": start}
             for tag, _name, _description, manager in content.TOPICS
         ],
     )
-    await session.execute(
-        sa.insert(models.CampaignGroup),
+    await seeding.insert_rows(
+        session,
+        models.CampaignGroup,
         [
             {"campaign_id": campaign_id, "group_id": group_ids[name], "tracked_since": clock.start}
             for name, *_, tracked in content.GROUPS
@@ -242,7 +221,7 @@ async def _resources(session: AsyncSession, topic_ids: dict[str, int]) -> dict[s
         _resource_row(kind, title, url, provider=provider, lms_course_id=course, description=text)
         for kind, title, url, provider, course, text, _tags in content.RESOURCES
     ]
-    ids = await _insert(session, models.Resource, rows)
+    ids = await seeding.insert_returning_ids(session, models.Resource, rows)
     by_url = {row["url"]: rid for rid, row in zip(ids, rows, strict=True)}
     episodes = [
         _resource_row(
@@ -255,14 +234,14 @@ async def _resources(session: AsyncSession, topic_ids: dict[str, int]) -> dict[s
         )
         for n, title in enumerate(content.EPISODES, start=1)
     ]
-    episode_ids = await _insert(session, models.Resource, episodes)
+    episode_ids = await seeding.insert_returning_ids(session, models.Resource, episodes)
     by_url.update({row["url"]: rid for rid, row in zip(episode_ids, episodes, strict=True)})
     links = [
         {"resource_id": by_url[url], "topic_id": topic_ids[tag]}
         for _kind, _title, url, _provider, _course, _text, tags in content.RESOURCES
         for tag in tags
     ]
-    await session.execute(sa.insert(models.ResourceTopic), links)
+    await seeding.insert_rows(session, models.ResourceTopic, links)
     return by_url
 
 
@@ -318,7 +297,7 @@ async def _posts(
         )
     ).ids
     # Replace the upsert's "now" snapshot with the history, then the final figures.
-    await session.execute(sa.delete(models.PostMetricsSnapshot))
+    await seeding.clear_metric_snapshots(session)
     for moment, external_id, likes, reply_count in sorted(history):
         await ingest.record_metrics(
             session, [(ids[external_id], likes, reply_count, 0)], clock.observed(moment)
@@ -336,10 +315,8 @@ async def _posts(
     deleted_ids = (
         await ingest.upsert_posts(session, [deleted], observed_at=clock.observed(clock.at(when)))
     ).ids
-    await session.execute(
-        sa.update(models.Post)
-        .where(models.Post.id == deleted_ids[deleted.external_id])
-        .values(deleted_at=clock.observed(clock.at(when, minutes=30)))
+    await seeding.delete_post(
+        session, deleted_ids[deleted.external_id], clock.observed(clock.at(when, minutes=30))
     )
 
 
@@ -368,7 +345,7 @@ async def _promotions_goals_clicks(
 ) -> None:
     start = clock.start.date()
     for kind, title, day, audience, tags in content.PROMOTIONS:
-        [promotion_id] = await _insert(
+        [promotion_id] = await seeding.insert_returning_ids(
             session,
             models.Promotion,
             [
@@ -381,12 +358,14 @@ async def _promotions_goals_clicks(
                 }
             ],
         )
-        await session.execute(
-            sa.insert(models.PromotionTopic),
+        await seeding.insert_rows(
+            session,
+            models.PromotionTopic,
             [{"promotion_id": promotion_id, "topic_id": topic_ids[tag]} for tag in tags],
         )
-    await session.execute(
-        sa.insert(models.CampaignGoal),
+    await seeding.insert_rows(
+        session,
+        models.CampaignGoal,
         [
             {
                 "campaign_id": campaign_id,
@@ -406,4 +385,4 @@ async def _promotions_goals_clicks(
         for url, client, count in content.CLICKS
         for n in range(count)
     ]
-    await session.execute(sa.insert(models.ResourceClick), clicks)
+    await seeding.insert_rows(session, models.ResourceClick, clicks)
