@@ -63,8 +63,3 @@ async def draw(
         available=row.available,
         throttled_until=row.throttled_until,
     )
-
-
-async def reset(session: AsyncSession, principal: str) -> None:
-    """Forget a principal's bucket: its next request finds it full."""
-    await session.execute(sa.delete(B).where(B.principal == principal))
