@@ -59,6 +59,20 @@ class Settings(BaseSettings):
     sync_budget_window_seconds: float = Field(default=30.0, gt=0)
     sync_horizon_days: int = Field(default=90, ge=1)
 
+    # Query cost (schema/cost.py) and budgets (schema/budgets.py). One operation may cost at
+    # most `query_cost_max` points; each principal's bucket holds `query_budget_<role>` points
+    # and refills at `query_budget_<role>_restore` points a second (a leaky bucket).
+    query_cost_max: int = Field(default=2_000, ge=1)
+    query_budget_admin: int = Field(default=50_000, ge=1)
+    query_budget_admin_restore: float = Field(default=500.0, gt=0)
+    query_budget_manager: int = Field(default=20_000, ge=1)
+    query_budget_manager_restore: float = Field(default=200.0, gt=0)
+    query_budget_member: int = Field(default=10_000, ge=1)
+    query_budget_member_restore: float = Field(default=100.0, gt=0)
+    # Per LMS key: the integration's traffic is machine-paced and predictable.
+    query_budget_lms: int = Field(default=20_000, ge=1)
+    query_budget_lms_restore: float = Field(default=200.0, gt=0)
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         # A token signed with a secret everyone can read from the source is no token at all.

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
+from schema.budgets import QueryCostAndBudget
 from schema.errors import ErrorCodes
 from schema.extensions import IntrospectionForAdmins
 from schema.mutations import Mutation
@@ -33,6 +34,7 @@ def build_schema() -> strawberry.Schema:
             lambda: QueryDepthLimiter(max_depth=12),
             lambda: MaxAliasesLimiter(max_alias_count=30),
             lambda: MaxTokensLimiter(max_token_count=5000),
+            QueryCostAndBudget,
         ],
         config=StrawberryConfig(relay_max_results=100),
     )

@@ -103,9 +103,10 @@ async def test_promoting_posts_are_thread_starters_only(api: Api, demo_db: Datab
         )
         assert linked.first() is not None  # the reply does link the resource
 
+    # Pages sized to the demo (5 resources, one promoting post) keep the cost under the limit.
     data = await api.data(
-        "{ resources(first: 100) { nodes { url promotingPosts(first: 50) { totalCount "
-        "nodes { body replies(first: 50) { nodes { body } } } } } } }"
+        "{ resources(first: 10) { nodes { url promotingPosts(first: 5) { totalCount "
+        "nodes { body replies(first: 20) { nodes { body } } } } } } }"
     )
     article = next(r for r in data["resources"]["nodes"] if r["url"] == content.HBR)
     promoting = article["promotingPosts"]

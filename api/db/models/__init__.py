@@ -1,6 +1,7 @@
 """ORM models, one module per aggregate; import as ``from api.db import models``."""
 
 from api.db.base import Base
+from api.db.models.budgets import QueryBudget
 from api.db.models.campaigns import (
     Campaign,
     CampaignGoal,
@@ -30,6 +31,7 @@ __all__ = [
     "PostResource",
     "Promotion",
     "PromotionTopic",
+    "QueryBudget",
     "Resource",
     "ResourceClick",
     "ResourceTopic",
