@@ -48,9 +48,9 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from api.auth import Principal
 from api.db.repositories import query_budgets
 from api.domain.enums import Role
+from api.domain.principal import Principal
 from api.settings import Settings, get_settings
 from schema.cost import CostError, operation_cost
 
