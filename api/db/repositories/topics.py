@@ -21,9 +21,14 @@ MANAGER_COLUMNS = list(Manager.__table__.c)
 
 
 def current_assignment(today: Any = None) -> sa.ColumnElement[bool]:
-    """Assignments with no end date or one in the future (contract README)."""
+    """Assignments that cover today: begun, with no end date or one in the future.
+
+    Assignments are the days ``[since, until)`` and a topic's never overlap (the exclusion
+    constraint ``ex_topic_manager_one_at_a_time``), so a topic has at most one current manager.
+    A handover planned for a later day leaves the outgoing manager current until that day.
+    """
     today = today if today is not None else sa.func.current_date()
-    return sa.or_(Manager.until.is_(None), Manager.until > today)
+    return sa.and_(Manager.since <= today, sa.or_(Manager.until.is_(None), Manager.until > today))
 
 
 async def get_topics(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
@@ -118,9 +123,16 @@ async def create_topic(
 
 
 async def assign_manager(
-    session: AsyncSession, *, topic_id: int, person_id: int, since: date
+    session: AsyncSession, *, topic_id: int, person_id: int, since: date | None
 ) -> Any:
-    """Assign a person to a topic; an existing current assignment is returned unchanged."""
+    """Make a person the topic's manager from ``since`` (default: today, the database's date).
+
+    An assignment of this person that is current is returned unchanged.  Otherwise the
+    assignment running on ``since`` is handed over (it ends that day) and the new one starts.
+    An assignment that begins on or after ``since`` cannot be overlapped: the exclusion
+    constraint refuses the insert (IntegrityError), as it does the loser of two concurrent
+    assignments, whose handover is then rolled back with it.
+    """
     existing = (
         await session.execute(
             sa.select(*MANAGER_COLUMNS).where(
@@ -130,10 +142,20 @@ async def assign_manager(
     ).first()
     if existing is not None:
         return existing
+    start: Any = since if since is not None else sa.func.current_date()
+    await session.execute(
+        sa.update(Manager)
+        .where(
+            Manager.topic_id == topic_id,
+            Manager.since < start,
+            sa.or_(Manager.until.is_(None), Manager.until > start),
+        )
+        .values(until=start)
+    )
     return (
         await session.execute(
             sa.insert(Manager)
-            .values(topic_id=topic_id, person_id=person_id, since=since)
+            .values(topic_id=topic_id, person_id=person_id, since=start)
             .returning(*MANAGER_COLUMNS)
         )
     ).one()
