@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from api.db.session import Database
-from schema.types.node import encode_id
+from schema.types.node import decode_id, encode_id
 from tests.e2e.conftest import Api, operation
 
 SETUP = operation("admin/SetUpCampaign.graphql")
@@ -345,3 +345,33 @@ async def test_sync_requested_at_once_queues_one_run(api: Api, demo_db: Database
     assert sum(p["accepted"] for p in payloads) == 1
     assert all(p["userErrors"] == [] for p in payloads)
     assert await _scalar(demo_db, "SELECT count(*) FROM sync_run WHERE status = 'QUEUED'") == 1
+
+
+async def test_a_post_classified_while_the_mirror_deletes_it(api: Api, demo_db: Database) -> None:
+    feed = await api.data('{ topic(hashtag: "managing") { posts(first: 1) { nodes { id } } } }')
+    post = feed["topic"]["posts"]["nodes"][0]["id"]
+    kinds = ["TIP", "QUOTE", "RESOURCE", "OTHER"] * (CALLS // 4)
+
+    async def delete() -> None:
+        async with demo_db.unit_of_work() as session:
+            await session.execute(
+                sa.text("UPDATE post SET deleted_at = now() WHERE id = :id"),
+                {"id": decode_id(post, field="post", expect="Post")[1]},
+            )
+
+    classified, _ = await asyncio.gather(
+        _all(api, "ClassifyPost", [{"postId": post, "kind": k} for k in kinds]), delete()
+    )
+    # Each call classified the post before it went, or heard it is gone; none failed.
+    for payload in classified:
+        if payload["post"] is None:
+            assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [
+                (["input", "postId"], "NOT_FOUND")
+            ]
+        else:
+            assert payload["post"]["kind"] in kinds
+    assert await _scalar(
+        demo_db,
+        "SELECT kind_set_by_hand OR deleted_at IS NOT NULL FROM post WHERE id = :id",
+        id=decode_id(post, field="post", expect="Post")[1],
+    )
