@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import strawberry
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db.repositories import people, topics
@@ -60,6 +60,18 @@ CONSTRAINTS: dict[str, tuple[str | None, str, str]] = {
 }
 
 
+# A deadlock or serialisation failure is a race lost to concurrent writers, not a defect.
+RACE_LOST = frozenset({"40P01", "40001"})
+
+
+def sqlstate(exc: DBAPIError) -> str | None:
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if code:
+            return str(code)
+    return None
+
+
 def constraint_name(exc: IntegrityError) -> str | None:
     """The violated constraint, from the driver's error (asyncpg's, behind SQLAlchemy's)."""
     for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
@@ -91,6 +103,14 @@ async def run(
             (None, "The change conflicts with data written at the same time; retry.", "CONFLICT"),
         )
         errors.add(field, message, code)
+        result = None
+    except DBAPIError as exc:
+        if sqlstate(exc) not in RACE_LOST:
+            raise
+        errors.clear()
+        errors.add(
+            None, "The change conflicts with data written at the same time; retry.", "CONFLICT"
+        )
         result = None
     return result, errors
 

@@ -130,9 +130,18 @@ async def assign_manager(
     An assignment of this person that is current is returned unchanged.  Otherwise the
     assignment running on ``since`` is handed over (it ends that day) and the new one starts.
     An assignment that begins on or after ``since`` cannot be overlapped: the exclusion
-    constraint refuses the insert (IntegrityError), as it does the loser of two concurrent
-    assignments, whose handover is then rolled back with it.
+    constraint refuses the insert (IntegrityError).
+
+    Assignments of one topic take turns on the topic's row lock.  The constraint alone would
+    keep the data right, but two transactions inserting overlapping rows at once can each wait
+    for the other's exclusion check, and PostgreSQL then aborts one as a deadlock; in turns,
+    each call sees the one before it and gets that call's answer (the same assignment, a
+    handover, or the constraint's CONFLICT).  NO KEY UPDATE: rows referring to the topic
+    (posts' hashtags, resources) are not held up.
     """
+    await session.execute(
+        sa.select(Topic.id).where(Topic.id == topic_id).with_for_update(key_share=True)
+    )
     existing = (
         await session.execute(
             sa.select(*MANAGER_COLUMNS).where(
