@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from api.auth import key_uses
 from api.db.migrations import head_revision
 from api.db.session import Database
 from api.graphql import GraphQLView
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         try:
             yield
         finally:
+            await key_uses(database).drain()  # API keys' last use, recorded in the background
             if db is None:  # ours to close
                 await database.dispose()
 

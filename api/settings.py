@@ -16,6 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "campaign-graph-development-secret-change-me"
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+# Roles an identity provider's token may grant (the LMS authenticates with keys).
+IdpRole = Literal["ADMIN", "MANAGER", "MEMBER"]
+IDP_ROLE_VALUES: dict[str, IdpRole] = {"admin": "ADMIN", "manager": "MANAGER", "member": "MEMBER"}
 
 
 class Settings(BaseSettings):
@@ -34,8 +37,27 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
 
     jwt_secret: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    # The `iss` (and, when set, `aud`) every bearer token must carry: the tokens this service
+    # signs (HS256, `campaign token issue`) and the identity provider's (RS256, below) alike.
     jwt_issuer: str = "campaign-graph"
+    jwt_audience: str | None = None
     jwt_ttl_seconds: int = Field(default=12 * 3600, gt=0)
+
+    # The company's identity provider: RS256 tokens verified with the keys at this JWKS URL
+    # (picked by the token's `kid`), beside the HS256 secret.  See docs/ARCHITECTURE.md.
+    jwks_url: str | None = None
+    # Keys are kept this long; a token naming an unknown `kid` (a rotation) refetches them,
+    # but not more often than jwks_min_refresh_seconds, so made-up kids cannot flood the IdP.
+    jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    jwks_min_refresh_seconds: float = Field(default=10.0, ge=0)
+    # The claim that holds an IdP user's role(s), a string or a list; each value is looked up
+    # in jwt_role_values (case-insensitive) and the most privileged match is the role.
+    jwt_role_claim: str = "roles"
+    jwt_role_values: dict[str, IdpRole] = Field(default_factory=lambda: dict(IDP_ROLE_VALUES))
+    # The claim naming the person (a manager is matched to the people table by it).
+    jwt_subject_claim: str = "email"
+    # Allowed clock difference with the identity provider when checking exp/nbf/iat.
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -84,6 +106,10 @@ class Settings(BaseSettings):
                 "CAMPAIGN_JWT_SECRET must be set to a secret of at least 32 characters "
                 "outside development"
             )
+        # An IdP signs tokens for many applications: without an audience, a token issued for
+        # any of them would be accepted here.
+        if self.jwks_url and not self.jwt_audience:
+            raise ValueError("CAMPAIGN_JWKS_URL needs CAMPAIGN_JWT_AUDIENCE (this API's audience)")
         return self
 
     @property

@@ -1,7 +1,7 @@
 """query budgets: each principal's leaky bucket of query cost points
 
 Revision ID: c9a1
-Revises: 0002
+Revises: k9a1
 Create Date: 2026-11-28 04:30:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c9a1"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "k9a1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

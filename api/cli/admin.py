@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from api.cli.base import _settings, database, main
 from api.domain.enums import Role
+
+T = TypeVar("T")
 
 
 # -- database ---------------------------------------------------------------------------------
@@ -136,6 +141,25 @@ def apikey() -> None:
     """Integration API keys (the LMS uses one)."""
 
 
+def _with_db(settings: Any, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``work(db)`` against the configured database (or the embedded one)."""
+    from api.db.session import Database
+
+    async def run(url: str) -> T:
+        db = Database.connect(url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    with database(settings) as url:
+        return asyncio.run(run(url))
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "never"
+
+
 @apikey.command("create")
 @click.option("--name", required=True, help="Who holds the key, e.g. the LMS's name.")
 @click.pass_context
@@ -146,19 +170,41 @@ def apikey_create(ctx: click.Context, name: str) -> None:
     in with short-lived tokens.
     """
     from api.auth import create_api_key
-    from api.db.session import Database
 
-    settings = _settings(ctx.find_root())
+    key = _with_db(_settings(ctx.find_root()), lambda db: create_api_key(db, name, Role.LMS))
+    click.echo(key)
 
-    async def create(url: str) -> str:
-        db = Database.connect(url)
-        try:
-            return await create_api_key(db, name, Role.LMS)
-        finally:
-            await db.dispose()
 
-    with database(settings) as url:
-        click.echo(asyncio.run(create(url)))
+@apikey.command("list")
+@click.pass_context
+def apikey_list(ctx: click.Context) -> None:
+    """List the keys: id, name, role, created, last used (to the minute), revoked."""
+    from api.auth import list_api_keys
+
+    rows = _with_db(_settings(ctx.find_root()), list_api_keys)
+    table = [("ID", "NAME", "ROLE", "CREATED", "LAST USED", "REVOKED")]
+    for r in rows:
+        revoked = _when(r.revoked_at) if r.revoked_at else "-"
+        table.append(
+            (str(r.id), r.name, r.role.value, _when(r.created_at), _when(r.last_used_at), revoked)
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+@apikey.command("revoke")
+@click.argument("name_or_id")
+@click.pass_context
+def apikey_revoke(ctx: click.Context, name_or_id: str) -> None:
+    """Revoke the key(s) with this name or id; every API process refuses them at once."""
+    from api.auth import revoke_api_key
+
+    revoked = _with_db(_settings(ctx.find_root()), lambda db: revoke_api_key(db, name_or_id))
+    if not revoked:
+        raise click.ClickException(f"No unrevoked API key has the name or id {name_or_id!r}.")
+    for r in revoked:
+        click.echo(f"Revoked key {r.id} ({r.name}) at {_when(r.revoked_at)}.")
 
 
 # -- contract ---------------------------------------------------------------------------------

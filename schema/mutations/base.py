@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import strawberry
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db.repositories import people, topics
@@ -38,6 +38,49 @@ class _Rollback(Exception):
     pass
 
 
+# What a constraint's violation means to the client.  A mutation checks what it can first;
+# these answer the loser of a race the checks had passed, and rules only the database can see.
+CONSTRAINTS: dict[str, tuple[str | None, str, str]] = {
+    "ex_topic_manager_one_at_a_time": (
+        "since",
+        "The topic has another manager from this day on (assigned at the same time, "
+        "or a handover planned for a later day); nothing was changed.",
+        "CONFLICT",
+    ),
+    "uq_topic_manager_topic_id_person_id_since": (
+        "since",
+        "This person was assigned to the topic from this day at the same time.",
+        "CONFLICT",
+    ),
+    "uq_resource_series_id_position": (
+        "position",
+        "The series has an episode at this position.",
+        "DUPLICATE",
+    ),
+}
+
+
+# A deadlock or serialisation failure is a race lost to concurrent writers, not a defect.
+RACE_LOST = frozenset({"40P01", "40001"})
+
+
+def sqlstate(exc: DBAPIError) -> str | None:
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if code:
+            return str(code)
+    return None
+
+
+def constraint_name(exc: IntegrityError) -> str | None:
+    """The violated constraint, from the driver's error (asyncpg's, behind SQLAlchemy's)."""
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        name = getattr(error, "constraint_name", None)
+        if name:
+            return str(name)
+    return None
+
+
 async def run(
     info: Info, work: Callable[[AsyncSession, UserErrors], Awaitable[T]]
 ) -> tuple[T | None, UserErrors]:
@@ -51,8 +94,20 @@ async def run(
                 raise _Rollback
     except _Rollback:
         result = None
-    except IntegrityError:
-        # A concurrent write won a race the checks had passed; nothing of this one was kept.
+    except IntegrityError as exc:
+        # A concurrent write won a race the checks had passed, or a rule only the database
+        # holds was broken; the transaction was rolled back, so nothing of this one was kept.
+        errors.clear()
+        field, message, code = CONSTRAINTS.get(
+            constraint_name(exc) or "",
+            (None, "The change conflicts with data written at the same time; retry.", "CONFLICT"),
+        )
+        errors.add(field, message, code)
+        result = None
+    except DBAPIError as exc:
+        if sqlstate(exc) not in RACE_LOST:
+            raise
+        errors.clear()
         errors.add(
             None, "The change conflicts with data written at the same time; retry.", "CONFLICT"
         )

@@ -109,7 +109,11 @@ class CreateTopicPayload:
 class AssignTopicManagerInput:
     topic_id: strawberry.ID
     person_id: strawberry.ID
-    since: date | None = strawberry.field(default=None, description="Defaults to today.")
+    since: date | None = strawberry.field(
+        default=None,
+        description="Defaults to today. The topic's assignment running on that day ends then "
+        "(one manager per topic at a time).",
+    )
 
 
 @strawberry.type
@@ -243,7 +247,7 @@ class CampaignMutations:
             if errors or topic_id is None or person_id is None:
                 return None
             return await topics.assign_manager(
-                session, topic_id=topic_id, person_id=person_id, since=input.since or date.today()
+                session, topic_id=topic_id, person_id=person_id, since=input.since
             )
 
         row, errors = await run(info, work)

@@ -147,7 +147,10 @@ class ContentMutations:
                     "postId", "You can only classify posts on topics you manage.", "FORBIDDEN"
                 )
                 return None
-            await ingest.set_kind(session, post_id, input.kind)
+            # The mirror may delete the post between the check and this write: the write says.
+            if await ingest.set_kind(session, post_id, input.kind) is None:
+                errors.add("postId", "No post has this id.", "NOT_FOUND")
+                return None
             return (await post_repo.get_many(session, [post_id]))[post_id]
 
         row, errors = await run(info, work)

@@ -112,9 +112,6 @@ SESSION_METHODS = {"add", "delete", "get", "merge", "refresh"}
 SESSION_NAMES = {"session", "conn", "connection"}
 # Known exceptions, each with the work that removes it; the test fails once one is stale.
 KNOWN = {
-    # API key statements: the work on issue 9 (API key list, revoke and last use) moves them
-    # into api/db/repositories with the rest of the key handling.
-    "api/auth.py": "issue 9: API key statements move to a repository",
     # COPY for bulk generation: issue 6 item 2 puts the generator on the one write path.
     "api/seed/generator.py": "issue 6: the generator writes through the shared merge statements",
 }

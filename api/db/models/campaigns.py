@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base, enum_column
@@ -77,6 +78,15 @@ class TopicManager(Base):
     __table_args__ = (
         sa.UniqueConstraint("topic_id", "person_id", "since"),
         sa.CheckConstraint("until IS NULL OR until >= since", name="dates_ordered"),
+        # One manager per topic at a time: assignments are the days [since, until), and no two
+        # of a topic overlap, so on any day at most one is current.  Only the database can
+        # keep this under concurrent assignments (btree_gist gives `=` on bigint a GiST class).
+        ExcludeConstraint(
+            (sa.column("topic_id"), "="),
+            (sa.func.daterange(sa.column("since"), sa.column("until"), "[)"), "&&"),
+            name="ex_topic_manager_one_at_a_time",
+            using="gist",
+        ),
     )
 
 

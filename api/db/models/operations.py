@@ -72,6 +72,14 @@ class SyncRun(Base):
         sa.Index("ix_sync_run_created_at", "created_at"),
         # The worker picks the oldest queued request.
         sa.Index("ix_sync_run_queued", "created_at", postgresql_where=sa.text("status = 'QUEUED'")),
+        # At most one waiting request: requestSync inserts ON CONFLICT DO NOTHING against this,
+        # so concurrent requests cannot queue two runs.
+        sa.Index(
+            "uq_sync_run_one_queued",
+            "status",
+            unique=True,
+            postgresql_where=sa.text("status = 'QUEUED'"),
+        ),
         sa.CheckConstraint(
             "status IN ('QUEUED', 'RUNNING', 'SUCCEEDED', 'PARTIAL', 'FAILED')",
             name="status_known",

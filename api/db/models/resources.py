@@ -37,6 +37,8 @@ class Resource(Base):
     __table_args__ = (
         sa.Index("ix_resource_title_id", "title", "id"),
         sa.CheckConstraint("position IS NULL OR position > 0", name="position_positive"),
+        # One episode per place in a series (NULLs, unplaced episodes, do not collide).
+        sa.UniqueConstraint("series_id", "position"),
     )
 
 

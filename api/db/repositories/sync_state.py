@@ -240,18 +240,20 @@ async def finish_run(
 
 
 async def queue_run(session: AsyncSession, kinds: Sequence[str], requested_by: str) -> bool:
-    """Ask the active worker for a run; False when one is already waiting (no pile-up)."""
-    waiting = (
-        await session.execute(sa.select(Run.id).where(Run.status == "QUEUED").limit(1))
-    ).first()
-    if waiting is not None:
-        return False
-    await session.execute(
-        sa.insert(Run).values(
+    """Ask the active worker for a run; False when one is already waiting (no pile-up).
+
+    The unique partial index ``uq_sync_run_one_queued`` decides, so concurrent requests
+    cannot both queue one: the second waits for the first and then does nothing.
+    """
+    inserted = await session.execute(
+        insert(Run)
+        .values(
             status="QUEUED", trigger="REQUEST", requested_by=requested_by, feed_kinds=list(kinds)
         )
+        .on_conflict_do_nothing(index_elements=[Run.status], index_where=Run.status == "QUEUED")
+        .returning(Run.id)
     )
-    return True
+    return inserted.first() is not None
 
 
 async def has_queued(session: AsyncSession) -> bool:

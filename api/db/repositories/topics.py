@@ -21,9 +21,14 @@ MANAGER_COLUMNS = list(Manager.__table__.c)
 
 
 def current_assignment(today: Any = None) -> sa.ColumnElement[bool]:
-    """Assignments with no end date or one in the future (contract README)."""
+    """Assignments that cover today: begun, with no end date or one in the future.
+
+    Assignments are the days ``[since, until)`` and a topic's never overlap (the exclusion
+    constraint ``ex_topic_manager_one_at_a_time``), so a topic has at most one current manager.
+    A handover planned for a later day leaves the outgoing manager current until that day.
+    """
     today = today if today is not None else sa.func.current_date()
-    return sa.or_(Manager.until.is_(None), Manager.until > today)
+    return sa.and_(Manager.since <= today, sa.or_(Manager.until.is_(None), Manager.until > today))
 
 
 async def get_topics(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
@@ -118,9 +123,25 @@ async def create_topic(
 
 
 async def assign_manager(
-    session: AsyncSession, *, topic_id: int, person_id: int, since: date
+    session: AsyncSession, *, topic_id: int, person_id: int, since: date | None
 ) -> Any:
-    """Assign a person to a topic; an existing current assignment is returned unchanged."""
+    """Make a person the topic's manager from ``since`` (default: today, the database's date).
+
+    An assignment of this person that is current is returned unchanged.  Otherwise the
+    assignment running on ``since`` is handed over (it ends that day) and the new one starts.
+    An assignment that begins on or after ``since`` cannot be overlapped: the exclusion
+    constraint refuses the insert (IntegrityError).
+
+    Assignments of one topic take turns on the topic's row lock.  The constraint alone would
+    keep the data right, but two transactions inserting overlapping rows at once can each wait
+    for the other's exclusion check, and PostgreSQL then aborts one as a deadlock; in turns,
+    each call sees the one before it and gets that call's answer (the same assignment, a
+    handover, or the constraint's CONFLICT).  NO KEY UPDATE: rows referring to the topic
+    (posts' hashtags, resources) are not held up.
+    """
+    await session.execute(
+        sa.select(Topic.id).where(Topic.id == topic_id).with_for_update(key_share=True)
+    )
     existing = (
         await session.execute(
             sa.select(*MANAGER_COLUMNS).where(
@@ -130,10 +151,20 @@ async def assign_manager(
     ).first()
     if existing is not None:
         return existing
+    start: Any = since if since is not None else sa.func.current_date()
+    await session.execute(
+        sa.update(Manager)
+        .where(
+            Manager.topic_id == topic_id,
+            Manager.since < start,
+            sa.or_(Manager.until.is_(None), Manager.until > start),
+        )
+        .values(until=start)
+    )
     return (
         await session.execute(
             sa.insert(Manager)
-            .values(topic_id=topic_id, person_id=person_id, since=since)
+            .values(topic_id=topic_id, person_id=person_id, since=start)
             .returning(*MANAGER_COLUMNS)
         )
     ).one()
