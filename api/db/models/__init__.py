@@ -14,6 +14,7 @@ from api.db.models.operations import ApiKey, SyncFeed, SyncRun, SyncWorker
 from api.db.models.people import FollowerSnapshot, MicroblogGroup, Person
 from api.db.models.posts import Post, PostHashtag, PostMetricsSnapshot, PostResource
 from api.db.models.resources import Resource, ResourceClick, ResourceTopic
+from api.db.models.sync_bookkeeping import SyncMark, SyncRateBudget
 
 __all__ = [
     "ApiKey",
@@ -34,6 +35,8 @@ __all__ = [
     "ResourceClick",
     "ResourceTopic",
     "SyncFeed",
+    "SyncMark",
+    "SyncRateBudget",
     "SyncRun",
     "SyncWorker",
     "Topic",

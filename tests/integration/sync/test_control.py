@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -27,9 +29,10 @@ async def test_each_committed_page_notifies_what_changed(
             worker = make_worker(fresh_db, client)
             await set_up_campaign(fresh_db, worker)
             await worker.run_once()
-            await asyncio.sleep(0.2)
-            published = {i for event in received for i in event["published"]}
             posts = {i for (i,) in await rows(fresh_db, "SELECT id FROM post")}
+            # Notifications arrive asynchronously after their commit: wait for them, bounded.
+            await _until(lambda: {i for e in received for i in e["published"]} >= posts)
+            published = {i for event in received for i in event["published"]}
             assert published == posts  # every new post announced once it was committed
             assert any(event["followers"] for event in received)
 
@@ -38,12 +41,19 @@ async def test_each_committed_page_notifies_what_changed(
             lead = network.current_user_id
             network.set_followers(lead, network.users[lead].followers + 2)
             await worker.run_once()
-            await asyncio.sleep(0.2)
+            await _until(lambda: any(e["followers"] for e in received))
     finally:
         await listener.close()
     changes = [f for event in received for f in event["followers"]]
     [(person_id,)] = await rows(fresh_db, "SELECT id FROM person WHERE external_id = :e", e=lead)
     assert {"person": person_id, "followers": network.users[lead].followers, "delta": 2} in changes
+
+
+async def _until(condition: Callable[[], bool], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.02)
 
 
 async def test_requested_run_is_picked_up_by_the_active_worker(
@@ -55,7 +65,7 @@ async def test_requested_run_is_picked_up_by_the_active_worker(
         worker.config.poll_interval = 3600  # only a request can start the next pass
         task = asyncio.create_task(worker.run_forever())
         try:
-            for _ in range(100):
+            for _ in range(600):  # a bounded poll: up to a minute on a busy machine
                 if await rows(
                     fresh_db,
                     "SELECT 1 FROM sync_run WHERE trigger = 'SCHEDULE' AND status = 'SUCCEEDED'",
@@ -64,7 +74,7 @@ async def test_requested_run_is_picked_up_by_the_active_worker(
                 await asyncio.sleep(0.1)
             async with fresh_db.unit_of_work() as session:
                 assert await sync_state.queue_run(session, ["GROUP"], "admin@example.com")
-            for _ in range(100):
+            for _ in range(600):  # a bounded poll: up to a minute on a busy machine
                 done = await rows(fresh_db, "SELECT status FROM sync_run WHERE trigger = 'REQUEST'")
                 if done and done[0][0] == "SUCCEEDED":
                     break

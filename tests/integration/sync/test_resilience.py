@@ -117,9 +117,18 @@ async def test_two_replicas_never_poll_at_once(fresh_db: Database, sim: Sim) -> 
         one = make_worker(fresh_db, one_client, worker_id="one")
         other = make_worker(fresh_db, other_client, worker_id="other")
         tasks = {w.config.worker_id: asyncio.create_task(w.run_forever()) for w in (one, other)}
-        await asyncio.sleep(3)
         replicas = "SELECT worker_id, role FROM sync_worker WHERE worker_id IN ('one', 'other')"
-        roles = dict(await rows(fresh_db, replicas))
+        done_runs = (
+            "SELECT count(*) FROM sync_run WHERE trigger = 'SCHEDULE' AND finished_at IS NOT NULL"
+        )
+        # However slow the machine: wait for two finished passes and both replicas' reports.
+        deadline = time.monotonic() + 60
+        while True:
+            roles = dict(await rows(fresh_db, replicas))
+            if (await rows(fresh_db, done_runs))[0][0] >= 2 and len(roles) == 2:
+                break
+            assert time.monotonic() < deadline, f"no two passes yet: {roles}"
+            await asyncio.sleep(0.05)
         assert sorted(roles.values()) == ["ACTIVE", "STANDBY"], roles
         active = one if roles["one"] == "ACTIVE" else other
         standby = other if active is one else one
@@ -135,11 +144,10 @@ async def test_two_replicas_never_poll_at_once(fresh_db: Database, sim: Sim) -> 
         # The active one stops (or dies): the stand-by takes over.
         active.stop.set()
         await tasks[active.config.worker_id]
-        for _ in range(50):
-            roles = dict(await rows(fresh_db, replicas))
-            if roles[standby.config.worker_id] == "ACTIVE":
-                break
-            await asyncio.sleep(0.1)
+        deadline = time.monotonic() + 60
+        while (roles := dict(await rows(fresh_db, replicas)))[standby.config.worker_id] != "ACTIVE":
+            assert time.monotonic() < deadline, f"the stand-by did not take over: {roles}"
+            await asyncio.sleep(0.05)
         assert roles == {active.config.worker_id: "STOPPED", standby.config.worker_id: "ACTIVE"}
         standby.stop.set()
         await tasks[standby.config.worker_id]
