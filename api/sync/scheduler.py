@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from api.db.repositories import mirror, sync_state
+from api.db.repositories import mirror, run_bookkeeping, sync_state
 from api.db.session import Database
 from api.domain.enums import SyncFeedKind
 from api.sync.errors import AuthFailed, Interrupted, MicroblogError
@@ -26,6 +26,8 @@ from api.sync.jobs import Mirror, PassStats
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10.0
+# Silent for this many heartbeats, a worker is taken for dead and its running pass abandoned.
+DEAD_AFTER_HEARTBEATS = 3
 MAX_WALKED_THREADS = 10_000  # a bound on what the worker remembers of walked threads
 
 
@@ -41,6 +43,7 @@ class WorkerConfig:
     backfill_threads: int = 50
     source: str = "microblog"
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    dead_after: timedelta = timedelta(seconds=HEARTBEAT_SECONDS * DEAD_AFTER_HEARTBEATS)
 
 
 @dataclass
@@ -93,14 +96,19 @@ class Worker:
 
     # -- one pass -----------------------------------------------------------------------------
     async def run_once(self, *, trigger: str = "CLI", kinds: tuple[str, ...] = ()) -> PassSummary:
+        # Alive first, so that no other worker takes this one's new run for a dead one's.
+        await self._beat("ACTIVE", "SYNCING")
+        self.client.take_stats()  # requests made outside any pass are no run's
         async with self.db.unit_of_work() as session:
-            run_id = await sync_state.start_run(session, trigger, self.clock())
+            await self._close_dead_runs(session)
+            run_id = await sync_state.start_run(
+                session, trigger, self.clock(), self.config.worker_id
+            )
             kinds = kinds or tuple(await sync_state.requested_kinds(session, run_id))
         job = Mirror(
             self.db, self.client, run_id, self.clock, self.config.horizon,
             should_stop=self._halting,
         )  # fmt: skip
-        await self._beat("ACTIVE", "SYNCING")
         status, error = "SUCCEEDED", None
         try:
             await self._pass(job, set(kinds))
@@ -120,7 +128,10 @@ class Worker:
             raise
         finally:
             async with self.db.unit_of_work() as session:
-                await sync_state.finish_run(session, run_id, status, error, self.clock())
+                await sync_state.finish_run(
+                    session, run_id, status, error, self.clock(),
+                    requests=self.client.take_stats().requests, errors=job.stats.errors,
+                )  # fmt: skip
             await self._beat("ACTIVE", "IDLE")
         summary = PassSummary(run_id, status, job.stats, error)
         log.info("%s", summary)
@@ -174,6 +185,15 @@ class Worker:
         if not kinds or "USER" in kinds:
             await job.sync_followers()
 
+    async def _close_dead_runs(self, session: Any) -> None:
+        """Runs left RUNNING by dead workers (or by this one before a restart) are closed as
+        ABANDONED, and silent workers shown LOST: nobody else would ever finish them."""
+        me, silent = self.config.worker_id, self.config.dead_after
+        abandoned = await run_bookkeeping.abandon_dead_runs(session, me, silent, self.clock())
+        lost = await run_bookkeeping.mark_lost_workers(session, me, silent)
+        if abandoned or lost:
+            log.info("closed %d abandoned runs and %d lost workers", len(abandoned), lost)
+
     def _halting(self) -> bool:
         return self.stop.is_set() or self._lock_lost.is_set()
 
@@ -220,9 +240,12 @@ class Worker:
                 if asyncio.get_running_loop().time() > deadline:
                     raise TimeoutError("another worker holds the polling lock")
                 await self._sleep(self.config.standby_interval)
+            # A pass can wait minutes on the rate budget: keep reporting, or it looks dead.
+            beating = asyncio.create_task(self._keep_beating())
             try:
                 return await self.run_once(trigger=trigger, kinds=kinds)
             finally:
+                beating.cancel()
                 await self._unlock(conn)
                 with contextlib.suppress(Exception):
                     await self._beat("STOPPED", "IDLE")

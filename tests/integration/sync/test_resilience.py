@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from api.db.session import Database
 from api.simulator.config import DEFAULT_TOKEN
@@ -101,13 +102,18 @@ async def test_killed_mid_run_resumes_without_loss_or_duplicates(
     assert 0 < partial < len(_visible(sim)), "killed half-way"
 
     sim.config.update({"latency_seconds": 0.0})
+    # The killed process's heartbeat stops; age it rather than wait for it to grow old.
+    async with fresh_db.unit_of_work() as session:
+        await session.execute(
+            sa.text("UPDATE sync_worker SET heartbeat_at = now() - interval '1 hour'")
+        )
     async with make_client(sim) as client:
         summary = await make_worker(fresh_db, client).run_once()
     assert summary.status == "SUCCEEDED", summary
     await _mirror_matches(fresh_db, sim)
-    # The killed run is left RUNNING (nothing could finish it); the resumed one succeeded.
+    # The killed run is closed as ABANDONED by the next worker; the resumed one succeeded.
     statuses = [s for (s,) in await rows(fresh_db, "SELECT status FROM sync_run ORDER BY id")]
-    assert statuses[-1] == "SUCCEEDED"
+    assert statuses[-2:] == ["ABANDONED", "SUCCEEDED"]
 
 
 async def test_two_replicas_never_poll_at_once(fresh_db: Database, sim: Sim) -> None:
