@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from api.db.session import Database
 from api.simulator.config import DEFAULT_TOKEN
 from api.sync.budget import RateBudget
+from api.sync.scheduler import Worker
 from tests.integration.sync.conftest import Sim, make_client, make_worker, rows, set_up_campaign
 from tests.integration.sync.test_worker import _visible
 
@@ -172,3 +173,36 @@ async def test_sigterm_finishes_the_page_in_hand_and_exits(
     assert "stopped" in error
     roles = await rows(fresh_db, "SELECT role FROM sync_worker WHERE role <> 'STOPPED'")
     assert roles == []
+
+
+@pytest.mark.parametrize("mode", ["invalid_json", "html"])
+async def test_a_200_with_an_unreadable_body_is_retried(
+    sim: Sim, mirrored: tuple[Database, Worker], mode: str
+) -> None:
+    db, worker = mirrored
+    # Cut short on the way, or a proxy's HTML page: both answered 200.
+    sim.config.update({"malformed_next": 3, "malformed_mode": mode})
+    summary = await worker.run_once()
+    assert summary.status == "SUCCEEDED", summary  # retried, not a failed feed
+    assert len([r for r in sim.state.log.records if r.outcome == "malformed"]) == 3
+    await _mirror_matches(db, sim)
+
+
+async def test_a_body_that_stays_unreadable_fails_its_feed_clearly(
+    sim: Sim, mirrored: tuple[Database, Worker]
+) -> None:
+    db, worker = mirrored
+    await worker.run_once()  # the campaign's feeds are known after a pass
+    [(group,)] = await rows(
+        db, "SELECT external_id FROM sync_feed WHERE kind = 'GROUP' ORDER BY id LIMIT 1"
+    )
+    sim.config.update(
+        {"malformed_rate": 1.0, "malformed_mode": "html",
+         "fault_path_prefix": f"/messages/in_group/{group}"}
+    )  # fmt: skip
+    summary = await worker.run_once()
+    assert summary.status == "PARTIAL"
+    [(error,)] = await rows(
+        db, "SELECT last_error FROM sync_feed WHERE kind = 'GROUP' AND external_id = :g", g=group
+    )
+    assert error.startswith("PayloadError: response is not JSON after 5 attempts")
