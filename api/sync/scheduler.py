@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from api.db.repositories import mirror, run_bookkeeping, sync_state
+from api.db.repositories import mirror, run_bookkeeping, sync_marks, sync_state
 from api.db.session import Database
 from api.domain.enums import SyncFeedKind
 from api.sync.errors import AuthFailed, Interrupted, MicroblogError
 from api.sync.jobs import Mirror, PassStats
 
 log = logging.getLogger(__name__)
+DIRECTORY = "directory"  # the sync_mark of the last complete directory read
+TOPIC_SEARCH = "topic-search:"  # + hashtag: the last search for a topic not yet identified
 HEARTBEAT_SECONDS = 10.0
 # Silent for this many heartbeats, a worker is taken for dead and its running pass abandoned.
 DEAD_AFTER_HEARTBEATS = 3
@@ -85,10 +87,6 @@ class Worker:
         self._lock_lost = asyncio.Event()
         # Rate-budget and back-off waits end early on either, instead of being sat out.
         client.budget.interrupt_when(self._halting)
-        self._directory_at: datetime | None = None
-        # When each hashtag was last searched for: a topic nobody has used yet is looked for
-        # again with the directory, not on every poll.
-        self._topic_searches: dict[str, datetime] = {}
         # Threads that look incomplete, with the reply count they had when walked: one whose
         # count has not changed since is not walked again (counts drift; see incomplete_threads).
         self._walked_threads: dict[int, int] = {}
@@ -139,12 +137,13 @@ class Worker:
 
     async def _pass(self, job: Mirror, kinds: set[str]) -> None:
         now = self.clock()
-        if not kinds and (
-            self._directory_at is None or now - self._directory_at >= self.config.directory_every
-        ):
+        # On its interval from the last complete read, whichever process made it: not on
+        # every start (a 10,000-person directory is some 200 requests).
+        if not kinds and await self._due([DIRECTORY], now):
             try:
                 await job.sync_directory()
-                self._directory_at = now
+                async with self.db.unit_of_work() as session:
+                    await sync_marks.mark_done(session, [DIRECTORY], now)
             except AuthFailed:
                 raise
             except MicroblogError as exc:
@@ -207,12 +206,19 @@ class Worker:
         per directory interval (a hashtag nobody has used yet has no topic to find)."""
         async with self.db.reading() as session:
             unknown = await mirror.topics_without_id(session)
-        every = self.config.directory_every
-        last = self._topic_searches
-        due = [t for t in unknown if t not in last or now - last[t] >= every]
+        due = await self._due([TOPIC_SEARCH + t for t in unknown], now)
         if due:
-            self._topic_searches.update(dict.fromkeys(due, now))
-            await job.discover_topics(due)
+            # Marked before searching: a search that fails is not retried every poll either.
+            async with self.db.unit_of_work() as session:
+                await sync_marks.mark_done(session, due, now)
+            await job.discover_topics([name.removeprefix(TOPIC_SEARCH) for name in due])
+
+    async def _due(self, names: list[str], now: datetime) -> list[str]:
+        """Those of ``names`` (sync marks) not done within the directory interval."""
+        async with self.db.reading() as session:
+            last = await sync_marks.last_done(session, names)
+        every = self.config.directory_every
+        return [n for n in names if n not in last or now - last[n] >= every]
 
     async def _beat(self, role: str, state: str) -> None:
         self._role, self._state = role, state

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -106,3 +106,20 @@ async def test_last_success_counts_only_complete_passes(
     assert partial.status == "PARTIAL"
     async with db.reading() as session:
         assert await sync_state.last_success(session) == complete
+
+
+async def test_a_restarted_worker_reads_the_directory_on_its_interval_not_at_start(
+    sim: Sim, mirrored: tuple[Database, Worker]
+) -> None:
+    db, _ = mirrored  # the set-up pass read the directory
+    sim.state.log.clear()
+    async with make_client(sim) as client:
+        restarted = make_worker(db, client)  # a new process: nothing in memory
+        await restarted.run_once()
+        assert sim.state.log.count(path_prefix="/api/v1/users.json") == 0
+        assert sim.state.log.count(path_prefix="/api/v1/groups.json") == 0
+        # Once the interval has passed since the last read, whoever made it, it is read again.
+        interval = make_worker(db, client, directory_every=timedelta(0))
+        await interval.run_once()
+    assert sim.state.log.count(path_prefix="/api/v1/users.json") > 0
+    assert sim.state.log.count(path_prefix="/api/v1/groups.json") > 0
