@@ -139,9 +139,10 @@ class Worker:
         now = self.clock()
         # On its interval from the last complete read, whichever process made it: not on
         # every start (a 10,000-person directory is some 200 requests).
+        followers_read: set[int] = set()
         if not kinds and await self._due([DIRECTORY], now):
             try:
-                await job.sync_directory()
+                followers_read = await job.sync_directory()
                 async with self.db.unit_of_work() as session:
                     await sync_marks.mark_done(session, [DIRECTORY], now)
             except AuthFailed:
@@ -182,7 +183,7 @@ class Worker:
                         del self._walked_threads[next(iter(self._walked_threads))]
             await job.refresh_recent(self.config.refresh_days, self.config.refresh_threads)
         if not kinds or "USER" in kinds:
-            await job.sync_followers()
+            await job.sync_followers(already_read=followers_read)
 
     async def _close_dead_runs(self, session: Any) -> None:
         """Runs left RUNNING by dead workers (or by this one before a restart) are closed as

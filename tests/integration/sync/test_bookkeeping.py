@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from api.db.repositories import sync_state
 from api.db.session import Database
 from api.sync.scheduler import Worker
 from tests.integration.sync.conftest import Sim, make_client, make_worker, rows
+from tests.integration.sync.test_feed_edges import _missing, _revived_old_threads
 
 
 async def _run(db: Database, run_id: int) -> tuple[str, int, int, str | None]:
@@ -123,3 +125,23 @@ async def test_a_restarted_worker_reads_the_directory_on_its_interval_not_at_sta
         await interval.run_once()
     assert sim.state.log.count(path_prefix="/api/v1/users.json") > 0
     assert sim.state.log.count(path_prefix="/api/v1/groups.json") > 0
+
+
+async def test_a_pass_never_asks_twice_for_what_it_already_has(
+    sim: Sim, mirrored: tuple[Database, Worker]
+) -> None:
+    db, worker = mirrored
+    worker.config.directory_every = timedelta(0)  # the directory is read in this pass too
+    # Replies the group feed leaves out, and replies to old threads the mirror lacks: the
+    # threads are walked to settle them, and are also among the recent ones to refresh.
+    sim.config.update({"in_group_omit_replies": 0.5})
+    replies = _revived_old_threads(sim, 10)
+    sim.state.log.clear()
+    summary = await worker.run_once()
+    assert summary.status == "SUCCEEDED", summary
+    asked = Counter((r.path, r.query) for r in sim.state.log.records)
+    assert {request: n for request, n in asked.items() if n > 1} == {}
+    # users.json gave everyone's follower count seconds before: no users/{id} after it.
+    assert sim.state.log.count(path_prefix="/api/v1/users/") == 0
+    assert summary.stats.threads_walked >= 10
+    assert await _missing(db, replies) == []  # and nothing is missed for asking less
