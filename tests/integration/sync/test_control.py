@@ -15,6 +15,7 @@ from api.db import models
 from api.db.repositories import sync_state
 from api.db.session import Database, asyncpg_connect_args
 from api.sync.notify import CHANNEL
+from api.sync.scheduler import Worker
 from tests.integration.sync.conftest import Sim, make_client, make_worker, rows, set_up_campaign
 
 
@@ -121,3 +122,35 @@ async def test_private_group_is_recorded_inaccessible_not_retried(
         fresh_db, "SELECT accessible FROM microblog_group WHERE id = :g", g=group_id
     )
     assert accessible is False
+
+
+async def test_private_messages_reached_through_a_public_feed_are_never_stored(
+    sim: Sim, mirrored: tuple[Database, Worker]
+) -> None:
+    db, worker = mirrored
+    await worker.run_once()  # the campaign's feeds, topics included, are known
+    network = sim.network
+    lead = network.current_user_id  # campaign staff: their own feed is followed too
+    colleague = list(network.users.values())[-1]
+    # A private community the token's user belongs to, but no campaign tracks.
+    circle = network.add_group("Secret Circle", private=True, member_ids=[lead, colleague.id])
+    hidden = network.add_message(colleague.id, "Private plans #managing", group_id=circle.id)
+    own = network.add_message(lead, "Between us #managing", group_id=circle.id)
+    reply = network.add_message(lead, "Agreed #managing", replied_to_id=hidden.id)
+    open_floor = network.add_group("Open Floor", member_ids=[lead, colleague.id])
+    public = network.add_message(colleague.id, "Open plans #managing", group_id=open_floor.id)
+
+    summary = await worker.run_once()
+    assert summary.status == "SUCCEEDED", summary
+    stored = {e for (e,) in await rows(db, "SELECT external_id FROM post")}
+    assert public.id in stored
+    assert {hidden.id, own.id, reply.id} & stored == set()
+    # The topic and the lead's feeds did list them: the mirror, not the microblog, left
+    # them out.
+    [(topic,)] = await rows(
+        db, "SELECT external_id FROM sync_feed WHERE kind = 'TOPIC' AND name = '#managing'"
+    )
+    listed = {m.id for m in (await worker.client.feed("about_topic", topic)).messages}
+    assert {hidden.id, own.id, reply.id, public.id} <= listed
+    # Nor is a walk of their thread owed: nothing of it is wanted.
+    assert await rows(db, "SELECT external_id FROM sync_feed WHERE kind = 'THREAD'") == []
