@@ -67,7 +67,7 @@ async def serve_with_worker(
     app_settings = settings.model_copy(update={"database_url": url, "host": host, "port": port})
     server = uvicorn.Server(uvicorn.Config(create_app(app_settings, db=db), host=host, port=port))
     try:
-        async with build_client(settings, url=microblog_url, token=token) as client:
+        async with build_client(settings, url=microblog_url, token=token, db=db) as client:
             worker = build_worker(settings, db, client, source=source)
             if demo_anchor is not None and await _is_empty(db):
                 log.info("mirroring the simulator's directory, then setting up the demo campaign")

@@ -21,12 +21,13 @@ async def _with_worker(settings: Settings, url: str, action: str, kinds: tuple[s
     from api.db.session import Database
     from api.sync.runtime import build_client, build_worker
 
+    db = Database.connect(url, pool_size=4)  # connects lazily, at the first statement
     try:
-        client_for_settings = build_client(settings)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
-    db = Database.connect(url, pool_size=4)
-    try:
+        try:
+            # The rate budget is shared through the database with a running worker.
+            client_for_settings = build_client(settings, db=db)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
         async with client_for_settings as client:
             worker = build_worker(settings, db, client, source=settings.microblog_url or "")
             loop = asyncio.get_running_loop()

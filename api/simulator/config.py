@@ -15,7 +15,7 @@ from typing import Any
 
 DEFAULT_TOKEN = "simulator-token"
 DEFAULT_ADMIN_TOKEN = "simulator-admin-token"
-MALFORMED_MODES = ("invalid_json", "missing_id", "wrong_types")
+MALFORMED_MODES = ("invalid_json", "missing_id", "wrong_types", "html")
 
 # bucket -> (requests, window seconds), or None for no limit; see reference §2.
 DEFAULT_RATE_LIMITS: dict[str, tuple[int, float] | None] = {
@@ -60,7 +60,7 @@ class SimulatorConfig:
     hang_seconds: float = 30.0
     malformed_next: int = 0
     malformed_rate: float = 0.0
-    malformed_mode: str = "invalid_json"  # or "missing_id", "wrong_types"
+    malformed_mode: str = "invalid_json"  # or "missing_id", "wrong_types", "html"
     older_available_lies: bool = False  # meta.older_available is false while more exist
     in_group_omit_replies: float = 0.0  # fraction of replies in_group leaves out (1.0: all)
 

@@ -71,6 +71,8 @@ def _first_record(payload: Any) -> dict[str, Any] | None:
 
 def malform(payload: Any, mode: str) -> bytes:
     """Break a page the way a flaky proxy or a schema change would."""
+    if mode == "html":  # a proxy's error page, answered with 200
+        return b"<!DOCTYPE html><html><body><h1>Service unavailable</h1></body></html>"
     record = _first_record(payload) if mode != "invalid_json" else None
     if record is not None and mode == "missing_id":
         record.pop("id", None)

@@ -17,19 +17,27 @@ standing (apps that poll too much "will be blocked") and keeps the budget for us
 - One budget per token, shared by every client using that token: the limit is per (user, app).
 - ``RateBudget.lifted()`` / ``lift()`` remove the per-window limit for throughput tests against
   the simulator; requests are still counted and penalties still honoured.
+- Shared (``share``): the microblog counts per token whichever process sends, so the worker
+  also draws every grant from a ``SharedBudget`` that outlives the process (PostgreSQL:
+  ``api.sync.shared_budget``). A restart, ``sync --once`` or a replica taking over then starts
+  from what was spent, not from a full budget; re-stamps and penalties go there too
+  (``release`` and ``pause``, the awaitable forms of ``Grant.done`` and ``penalise``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from api.sync.errors import Interrupted
 
+log = logging.getLogger(__name__)
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[object]]
 
@@ -70,6 +78,23 @@ class BucketStatus:
     paused_for: float
 
 
+class SharedBudget(Protocol):
+    """The grants of every process using one token, kept where all of them see them."""
+
+    async def take(self, bucket: str, limit: Limit) -> tuple[float, object | None]:
+        """Take a slot in ``bucket`` if ``limit`` allows it now: ``(0, stamp)``; otherwise
+        ``(seconds to wait, None)``. A lifted limit takes no slot but honours a pause."""
+        ...
+
+    async def restamp(self, bucket: str, stamp: object) -> None:
+        """Move the slot ``stamp`` to now: its response came back (see ``Grant.done``)."""
+        ...
+
+    async def pause(self, bucket: str, seconds: float) -> None:
+        """Hold ``bucket`` for ``seconds`` for everyone sharing the token."""
+        ...
+
+
 class _Slot:
     __slots__ = ("at",)
 
@@ -78,11 +103,16 @@ class _Slot:
 
 
 class Grant:
-    """Permission for one request; call ``done()`` when its response (or failure) is in."""
+    """Permission for one request; call ``done()`` (or ``RateBudget.release``) when its
+    response (or failure) is in."""
 
-    def __init__(self, slot: _Slot, clock: Clock) -> None:
+    def __init__(
+        self, slot: _Slot, clock: Clock, bucket: str = "", shared: object | None = None
+    ) -> None:
         self._slot = slot
         self._clock = clock
+        self.bucket = bucket
+        self.shared = shared  # the shared budget's stamp of this slot, if one was taken
 
     def done(self) -> None:
         self._slot.at = max(self._slot.at, self._clock())
@@ -133,6 +163,7 @@ class RateBudget:
         self._clock = clock
         self._sleep = sleep
         self._should_stop: Callable[[], bool] | None = None
+        self._shared: SharedBudget | None = None
         self._buckets: dict[str, _Bucket] = {}
         for name in (MESSAGES, OTHER):
             self._bucket(name)
@@ -155,6 +186,10 @@ class RateBudget:
             bucket = self._buckets[name] = _Bucket(self._default)
         return bucket
 
+    def share(self, shared: SharedBudget | None) -> None:
+        """Draw every grant from ``shared`` as well (None: this process's budget only)."""
+        self._shared = shared
+
     def interrupt_when(self, should_stop: Callable[[], bool]) -> None:
         """Make waits end early, raising ``Interrupted``, once ``should_stop()`` is true: a
         429's Retry-After may pause a bucket for minutes, and SIGTERM must not wait it out."""
@@ -164,13 +199,32 @@ class RateBudget:
         """Wait until one more request in ``bucket`` stays within the limit, and take it."""
         state = self._bucket(bucket)
         async with state.lock:
-            while (delay := state.wait(self._clock())) > 0:
+            while True:
+                while (delay := state.wait(self._clock())) > 0:
+                    await self.wait(delay)
+                if self._shared is None:
+                    stamp = None
+                    break
+                # The shared budget takes its slot atomically (or says how long to wait);
+                # this process's own waiters queue on state.lock meanwhile.
+                delay, stamp = await self._shared.take(bucket, state.limit)
+                if delay <= 0:
+                    break
                 await self.wait(delay)
-            # No await between the check above and taking the slot: nobody can slip in.
+            # No await between the local check above and taking the slot: nobody slips in.
             slot = _Slot(self._clock())
             state.slots.append(slot)
             state.total += 1
-            return Grant(slot, self._clock)
+            return Grant(slot, self._clock, bucket, stamp)
+
+    async def release(self, grant: Grant) -> None:
+        """``grant.done()``, in the shared budget too: the response is in."""
+        grant.done()
+        if self._shared is not None and grant.shared is not None:
+            try:
+                await self._shared.restamp(grant.bucket, grant.shared)
+            except Exception as exc:  # the slot stays stamped at its grant: still counted
+                log.warning("rate budget slot not re-stamped: %s", exc)
 
     async def wait(self, seconds: float, sleep: Sleep | None = None) -> None:
         """Sleep ``seconds`` (with ``sleep``, default the budget's), ending early with
@@ -191,6 +245,15 @@ class RateBudget:
         """Hold every request in ``bucket`` for ``seconds`` (e.g. a 429's Retry-After)."""
         state = self._bucket(bucket)
         state.paused_until = max(state.paused_until, self._clock() + max(seconds, 0.0))
+
+    async def pause(self, bucket: str, seconds: float) -> None:
+        """``penalise``, for every process sharing the token too."""
+        self.penalise(bucket, seconds)
+        if self._shared is not None:
+            try:
+                await self._shared.pause(bucket, max(seconds, 0.0))
+            except Exception as exc:  # this process holds off still; the others may not
+                log.warning("rate budget pause not shared: %s", exc)
 
     def in_window(self, bucket: str) -> int:
         """Requests granted in ``bucket`` during the last window."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from api.db.repositories import mirror
 from api.sync import mapping
@@ -17,9 +17,14 @@ log = logging.getLogger(__name__)
 class DirectorySync(PageMirror):
     """``Mirror``'s directory work, on the page unit of work."""
 
-    async def sync_directory(self) -> None:
-        """All groups (private ones through ``mine=true``) and all users, page by page."""
+    async def sync_directory(self) -> set[int]:
+        """All groups (private ones through ``mine=true``) and all users, page by page.
+
+        Returns the users whose follower counts it read: ``users.json`` carries full
+        profiles, so ``sync_followers`` need not ask for them again in the same pass.
+        """
         now = self.clock()
+        followers_read: set[int] = set()
         for mine in (False, True):
             async for groups in self.client.iter_groups(mine=mine):
                 async with self.db.unit_of_work() as session:
@@ -33,6 +38,10 @@ class DirectorySync(PageMirror):
                 )
                 await notify(session, set(), set(), changes)
                 await self._count(session)
+            followers_read.update(
+                u.id for u in users if u.stats is not None and u.stats.followers is not None
+            )
+        return followers_read
 
     async def discover_topics(self, hashtags: Iterable[str]) -> dict[int, str]:
         """Learn campaign topics' microblog ids by searching for them (one request each).
@@ -62,11 +71,14 @@ class DirectorySync(PageMirror):
             await self._count(session)
         return learnt
 
-    async def sync_followers(self) -> None:
-        """Follower counts of campaign owners and topic managers (user stats)."""
+    async def sync_followers(self, already_read: Collection[int] = ()) -> None:
+        """Follower counts of campaign owners and topic managers (user stats), but for those
+        ``already_read`` this pass (by the directory, seconds before)."""
         async with self.db.reading() as session:
             people = await mirror.people_to_watch(session)
         for _person_id, external_id in people:
+            if external_id in already_read:
+                continue
             try:
                 user = await self.client.user(external_id)
             except AuthFailed:

@@ -60,19 +60,21 @@ class Requester:
         return parse(kind, await self.get_data(path, params), path=shown(path, params), status=200)
 
     async def get_data(self, path: str, params: Params | None = None) -> Any:
-        response = await self.get(path, params)
-        try:
-            return response.json()
-        except ValueError:
-            where = shown(path, params)
-            raise PayloadError(
-                "response is not JSON", path=where, status=response.status_code
-            ) from None
+        """The decoded JSON of a 2xx response; a body that is not JSON (cut short, a proxy's
+        HTML page) is retried like a 5xx, then fails with ``PayloadError``."""
+        _, data = await self._send(path, params, None, decode=True)
+        return data
 
     async def get(
         self, path: str, params: Params | None = None, *, request_timeout: float | None = None
     ) -> httpx.Response:
         """A 2xx response, after up to ``policy.max_retries`` retries; else a MicroblogError."""
+        response, _ = await self._send(path, params, request_timeout, decode=False)
+        return response
+
+    async def _send(
+        self, path: str, params: Params | None, request_timeout: float | None, *, decode: bool
+    ) -> tuple[httpx.Response, Any]:
         bucket = bucket_for(path)
         where = shown(path, params)
         timeout = httpx.USE_CLIENT_DEFAULT if request_timeout is None else request_timeout
@@ -88,17 +90,27 @@ class Requester:
             except httpx.RequestError:  # refused, reset, protocol errors, redirect loops
                 outcome = "network"
             finally:
-                grant.done()
+                await self.budget.release(grant)
             if response is not None:
                 outcome = str(response.status_code)
                 if response.is_success:
-                    self.stats.by_status[outcome] += 1
-                    return response
+                    if not decode:
+                        self.stats.by_status[outcome] += 1
+                        return response, None
+                    try:
+                        data = response.json()
+                    except ValueError:
+                        # Cut short on the way, or a proxy's HTML page answering 200: what a
+                        # 5xx would have said, so retried like one.
+                        outcome = "bad_body"
+                    else:
+                        self.stats.by_status[outcome] += 1
+                        return response, data
             self.stats.by_status[outcome] += 1
-            if response is None:
+            if response is None or outcome == "bad_body":
                 delay, rate_limited = self.policy.backoff(attempt, self._rng), False
             else:
-                delay, rate_limited = self._retry_delay(response, attempt, where, bucket)
+                delay, rate_limited = await self._retry_delay(response, attempt, where, bucket)
             if attempt + 1 == attempts:
                 break
             log.warning(
@@ -109,6 +121,10 @@ class Requester:
             # Through the budget, so that a stopping worker does not sit out a back-off.
             await self.budget.wait(delay, self._sleep)
         log.warning("microblog %s on GET %s; giving up after %d attempts", outcome, where, attempts)
+        if outcome == "bad_body":
+            raise PayloadError(
+                f"response is not JSON after {attempts} attempts", path=where, status=200
+            )
         if rate_limited:
             raise RateLimited(
                 f"still rate limited after {attempts} attempts", path=where, retry_after=delay
@@ -119,7 +135,7 @@ class Requester:
             status=None if response is None else response.status_code,
         )
 
-    def _retry_delay(
+    async def _retry_delay(
         self, response: httpx.Response, attempt: int, where: str, bucket: str
     ) -> tuple[float, bool]:
         """(seconds to wait, whether rate limited) before retrying; raise if not retryable."""
@@ -130,7 +146,7 @@ class Requester:
             if delay is None:
                 delay = self.policy.backoff(attempt, self._rng, rate_limited=True)
             # Everyone sharing the budget holds off, not only this request.
-            self.budget.penalise(bucket, delay)
+            await self.budget.pause(bucket, delay)
             if delay > self.policy.max_retry_after:
                 raise RateLimited(message, path=where, status=status, code=code, retry_after=delay)
             return delay, True

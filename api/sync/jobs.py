@@ -15,6 +15,7 @@ from api.domain.enums import SyncFeedKind
 from api.sync.directory import DirectorySync
 from api.sync.errors import AuthFailed, Forbidden, IncompleteWalk, MicroblogError
 from api.sync.pages import PassStats
+from api.sync.privacy import PrivateMessages
 from api.sync.threads import ThreadWalks
 
 log = logging.getLogger(__name__)
@@ -26,10 +27,10 @@ FEED_ENDPOINTS = {
 }
 
 
-class Mirror(DirectorySync, ThreadWalks):
+class Mirror(PrivateMessages, DirectorySync, ThreadWalks):
     """Mirrors through ``client`` into ``db`` for the run ``run_id``: feeds here, threads
     (``ThreadWalks``) and the directory (``DirectorySync``) in their own modules, all on the
-    page unit of work of ``PageMirror``."""
+    page unit of work of ``PageMirror``, behind the filter of ``PrivateMessages``."""
 
     # -- feeds --------------------------------------------------------------------------------
     async def sync_feed(self, feed: Any) -> None:

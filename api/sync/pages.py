@@ -54,6 +54,8 @@ class PageMirror:
     # Threads settle_held has walked (or tried to) this pass: one that fails is not retried
     # after every feed, but next pass.
     settled: set[int] = field(default_factory=set)
+    # Threads read to their end this pass: a second walk in the same pass learns nothing.
+    walked: set[int] = field(default_factory=set)
     # Threads this pass recorded as owed a walk because of replies it still holds (see
     # _commit_page); once those replies leave memory, only a walk settles the thread.
     owed_here: set[int] = field(default_factory=set)

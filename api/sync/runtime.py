@@ -9,11 +9,18 @@ from api.settings import Settings
 from api.sync.budget import RateBudget
 from api.sync.client import MicroblogClient
 from api.sync.scheduler import Worker, WorkerConfig
+from api.sync.shared_budget import PostgresBudget
 
 
 def build_client(
-    settings: Settings, *, url: str | None = None, token: str | None = None
+    settings: Settings,
+    *,
+    url: str | None = None,
+    token: str | None = None,
+    db: Database | None = None,
 ) -> MicroblogClient:
+    """The client for the microblog; with ``db``, its rate budget is shared through the
+    database with every process using the same token (see ``api.sync.shared_budget``)."""
     base = url or settings.microblog_url
     secret = token or (
         settings.microblog_token.get_secret_value() if settings.microblog_token else None
@@ -25,6 +32,8 @@ def build_client(
     budget = RateBudget(
         requests=settings.sync_budget_requests, window=settings.sync_budget_window_seconds
     )
+    if db is not None:
+        budget.share(PostgresBudget(db, secret))
     return MicroblogClient(base, secret, budget=budget)
 
 

@@ -18,14 +18,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from api.db.repositories import mirror, sync_state
+from api.db.repositories import mirror, run_bookkeeping, sync_marks, sync_state
 from api.db.session import Database
 from api.domain.enums import SyncFeedKind
 from api.sync.errors import AuthFailed, Interrupted, MicroblogError
 from api.sync.jobs import Mirror, PassStats
 
 log = logging.getLogger(__name__)
+DIRECTORY = "directory"  # the sync_mark of the last complete directory read
+TOPIC_SEARCH = "topic-search:"  # + hashtag: the last search for a topic not yet identified
 HEARTBEAT_SECONDS = 10.0
+# Silent for this many heartbeats, a worker is taken for dead and its running pass abandoned.
+DEAD_AFTER_HEARTBEATS = 3
 MAX_WALKED_THREADS = 10_000  # a bound on what the worker remembers of walked threads
 
 
@@ -41,6 +45,7 @@ class WorkerConfig:
     backfill_threads: int = 50
     source: str = "microblog"
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    dead_after: timedelta = timedelta(seconds=HEARTBEAT_SECONDS * DEAD_AFTER_HEARTBEATS)
 
 
 @dataclass
@@ -82,10 +87,6 @@ class Worker:
         self._lock_lost = asyncio.Event()
         # Rate-budget and back-off waits end early on either, instead of being sat out.
         client.budget.interrupt_when(self._halting)
-        self._directory_at: datetime | None = None
-        # When each hashtag was last searched for: a topic nobody has used yet is looked for
-        # again with the directory, not on every poll.
-        self._topic_searches: dict[str, datetime] = {}
         # Threads that look incomplete, with the reply count they had when walked: one whose
         # count has not changed since is not walked again (counts drift; see incomplete_threads).
         self._walked_threads: dict[int, int] = {}
@@ -93,14 +94,19 @@ class Worker:
 
     # -- one pass -----------------------------------------------------------------------------
     async def run_once(self, *, trigger: str = "CLI", kinds: tuple[str, ...] = ()) -> PassSummary:
+        # Alive first, so that no other worker takes this one's new run for a dead one's.
+        await self._beat("ACTIVE", "SYNCING")
+        self.client.take_stats()  # requests made outside any pass are no run's
         async with self.db.unit_of_work() as session:
-            run_id = await sync_state.start_run(session, trigger, self.clock())
+            await self._close_dead_runs(session)
+            run_id = await sync_state.start_run(
+                session, trigger, self.clock(), self.config.worker_id
+            )
             kinds = kinds or tuple(await sync_state.requested_kinds(session, run_id))
         job = Mirror(
             self.db, self.client, run_id, self.clock, self.config.horizon,
             should_stop=self._halting,
         )  # fmt: skip
-        await self._beat("ACTIVE", "SYNCING")
         status, error = "SUCCEEDED", None
         try:
             await self._pass(job, set(kinds))
@@ -120,7 +126,10 @@ class Worker:
             raise
         finally:
             async with self.db.unit_of_work() as session:
-                await sync_state.finish_run(session, run_id, status, error, self.clock())
+                await sync_state.finish_run(
+                    session, run_id, status, error, self.clock(),
+                    requests=self.client.take_stats().requests, errors=job.stats.errors,
+                )  # fmt: skip
             await self._beat("ACTIVE", "IDLE")
         summary = PassSummary(run_id, status, job.stats, error)
         log.info("%s", summary)
@@ -128,12 +137,14 @@ class Worker:
 
     async def _pass(self, job: Mirror, kinds: set[str]) -> None:
         now = self.clock()
-        if not kinds and (
-            self._directory_at is None or now - self._directory_at >= self.config.directory_every
-        ):
+        # On its interval from the last complete read, whichever process made it: not on
+        # every start (a 10,000-person directory is some 200 requests).
+        followers_read: set[int] = set()
+        if not kinds and await self._due([DIRECTORY], now):
             try:
-                await job.sync_directory()
-                self._directory_at = now
+                followers_read = await job.sync_directory()
+                async with self.db.unit_of_work() as session:
+                    await sync_marks.mark_done(session, [DIRECTORY], now)
             except AuthFailed:
                 raise
             except MicroblogError as exc:
@@ -172,7 +183,16 @@ class Worker:
                         del self._walked_threads[next(iter(self._walked_threads))]
             await job.refresh_recent(self.config.refresh_days, self.config.refresh_threads)
         if not kinds or "USER" in kinds:
-            await job.sync_followers()
+            await job.sync_followers(already_read=followers_read)
+
+    async def _close_dead_runs(self, session: Any) -> None:
+        """Runs left RUNNING by dead workers (or by this one before a restart) are closed as
+        ABANDONED, and silent workers shown LOST: nobody else would ever finish them."""
+        me, silent = self.config.worker_id, self.config.dead_after
+        abandoned = await run_bookkeeping.abandon_dead_runs(session, me, silent, self.clock())
+        lost = await run_bookkeeping.mark_lost_workers(session, me, silent)
+        if abandoned or lost:
+            log.info("closed %d abandoned runs and %d lost workers", len(abandoned), lost)
 
     def _halting(self) -> bool:
         return self.stop.is_set() or self._lock_lost.is_set()
@@ -187,12 +207,19 @@ class Worker:
         per directory interval (a hashtag nobody has used yet has no topic to find)."""
         async with self.db.reading() as session:
             unknown = await mirror.topics_without_id(session)
-        every = self.config.directory_every
-        last = self._topic_searches
-        due = [t for t in unknown if t not in last or now - last[t] >= every]
+        due = await self._due([TOPIC_SEARCH + t for t in unknown], now)
         if due:
-            self._topic_searches.update(dict.fromkeys(due, now))
-            await job.discover_topics(due)
+            # Marked before searching: a search that fails is not retried every poll either.
+            async with self.db.unit_of_work() as session:
+                await sync_marks.mark_done(session, due, now)
+            await job.discover_topics([name.removeprefix(TOPIC_SEARCH) for name in due])
+
+    async def _due(self, names: list[str], now: datetime) -> list[str]:
+        """Those of ``names`` (sync marks) not done within the directory interval."""
+        async with self.db.reading() as session:
+            last = await sync_marks.last_done(session, names)
+        every = self.config.directory_every
+        return [n for n in names if n not in last or now - last[n] >= every]
 
     async def _beat(self, role: str, state: str) -> None:
         self._role, self._state = role, state
@@ -220,9 +247,12 @@ class Worker:
                 if asyncio.get_running_loop().time() > deadline:
                     raise TimeoutError("another worker holds the polling lock")
                 await self._sleep(self.config.standby_interval)
+            # A pass can wait minutes on the rate budget: keep reporting, or it looks dead.
+            beating = asyncio.create_task(self._keep_beating())
             try:
                 return await self.run_once(trigger=trigger, kinds=kinds)
             finally:
+                beating.cancel()
                 await self._unlock(conn)
                 with contextlib.suppress(Exception):
                     await self._beat("STOPPED", "IDLE")

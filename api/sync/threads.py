@@ -51,8 +51,11 @@ class ThreadWalks(PageMirror):
 
         Only a walk that reached the thread's end says what it no longer has, and only the
         starter's own 404 says the thread is gone; anything else is an error, concluding
-        nothing. A thread owed a walk stays owed until one succeeds.
+        nothing. A thread owed a walk stays owed until one succeeds. A thread already read
+        to its end this pass is not asked for again.
         """
+        if thread_id in self.walked:
+            return
         try:
             seen = await self._read_thread(thread_id)
         except AuthFailed:
@@ -63,6 +66,7 @@ class ThreadWalks(PageMirror):
         if seen is None:
             return  # stopped part-way
         self.stats.threads_walked += 1
+        self.walked.add(thread_id)
         async with self.db.unit_of_work() as session:
             gone = await mirror.thread_external_ids(session, thread_id) - seen
             deleted = await mirror.mark_deleted(session, sorted(gone), self.clock())

@@ -26,6 +26,9 @@ class SyncRunStatus(enum.Enum):
     SUCCEEDED = "SUCCEEDED"
     PARTIAL = "PARTIAL"
     FAILED = "FAILED"
+    ABANDONED = strawberry.enum_value(
+        "ABANDONED", description="Its worker died before finishing it; the next worker closed it."
+    )
 
 
 @strawberry.type

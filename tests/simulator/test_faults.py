@@ -103,7 +103,12 @@ async def test_malformed_pages(
     assert isinstance(first["id"], str)
     assert isinstance(first["created_at"], int)
     assert (await client.get("/api/v1/messages.json")).json()["messages"][0]["id"] > 0
-    assert [r.outcome for r in state.log.records].count("malformed") == 4
+
+    config.update({"malformed_next": 1, "malformed_mode": "html"})  # a proxy's error page
+    html = await client.get("/api/v1/messages.json")
+    assert html.status_code == 200
+    assert html.content.startswith(b"<!DOCTYPE html>")
+    assert [r.outcome for r in state.log.records].count("malformed") == 5
 
 
 async def test_malformed_rate_and_bad_modes(

@@ -15,6 +15,7 @@ from api.db.models.operations import ApiKey, SyncFeed, SyncRun, SyncWorker
 from api.db.models.people import FollowerSnapshot, MicroblogGroup, Person
 from api.db.models.posts import Post, PostHashtag, PostMetricsSnapshot, PostResource
 from api.db.models.resources import Resource, ResourceClick, ResourceTopic
+from api.db.models.sync_bookkeeping import SyncMark, SyncRateBudget
 
 __all__ = [
     "ApiKey",
@@ -36,6 +37,8 @@ __all__ = [
     "ResourceClick",
     "ResourceTopic",
     "SyncFeed",
+    "SyncMark",
+    "SyncRateBudget",
     "SyncRun",
     "SyncWorker",
     "Topic",

@@ -55,7 +55,7 @@ class SyncRun(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
-    # QUEUED -> RUNNING -> SUCCEEDED | PARTIAL | FAILED
+    # QUEUED -> RUNNING -> SUCCEEDED | PARTIAL | FAILED, or ABANDONED when its worker died
     status: Mapped[str] = mapped_column(sa.Text, server_default="RUNNING")
     trigger: Mapped[str] = mapped_column(sa.Text, server_default="SCHEDULE")
     requested_by: Mapped[str | None] = mapped_column(sa.Text)
@@ -67,6 +67,9 @@ class SyncRun(Base):
     posts_upserted: Mapped[int] = mapped_column(server_default="0")
     errors: Mapped[int] = mapped_column(server_default="0")
     error: Mapped[str | None] = mapped_column(sa.Text)
+    # The worker running it (sync_worker.worker_id): its heartbeat tells a live run from one
+    # whose process died.
+    worker_id: Mapped[str | None] = mapped_column(sa.Text)
 
     __table_args__ = (
         sa.Index("ix_sync_run_created_at", "created_at"),
@@ -81,7 +84,7 @@ class SyncRun(Base):
             postgresql_where=sa.text("status = 'QUEUED'"),
         ),
         sa.CheckConstraint(
-            "status IN ('QUEUED', 'RUNNING', 'SUCCEEDED', 'PARTIAL', 'FAILED')",
+            "status IN ('QUEUED', 'RUNNING', 'SUCCEEDED', 'PARTIAL', 'FAILED', 'ABANDONED')",
             name="status_known",
         ),
     )
@@ -93,7 +96,7 @@ class SyncWorker(Base):
     __tablename__ = "sync_worker"
 
     worker_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    # ACTIVE (holds the lock and polls), STANDBY, or STOPPED
+    # ACTIVE (holds the lock and polls), STANDBY, STOPPED, or LOST (silent, found dead)
     role: Mapped[str] = mapped_column(sa.Text)
     # What the active worker is doing: SYNCING, IDLE, BACKING_OFF
     state: Mapped[str] = mapped_column(sa.Text, server_default="IDLE")

@@ -182,7 +182,9 @@ async def thread_walk_failed(
     )
 
 
-async def start_run(session: AsyncSession, trigger: str, at: datetime) -> int:
+async def start_run(
+    session: AsyncSession, trigger: str, at: datetime, worker_id: str | None = None
+) -> int:
     """Claim the oldest queued request, or open a scheduled run; returns the run id."""
     queued = (
         await session.execute(
@@ -195,14 +197,22 @@ async def start_run(session: AsyncSession, trigger: str, at: datetime) -> int:
     ).scalar_one_or_none()
     if queued is not None:
         await session.execute(
-            sa.update(Run).where(Run.id == queued).values(status="RUNNING", started_at=at)
+            sa.update(Run)
+            .where(Run.id == queued)
+            .values(status="RUNNING", started_at=at, worker_id=worker_id)
         )
         return int(queued)
     return int(
         (
             await session.execute(
                 sa.insert(Run)
-                .values(status="RUNNING", trigger=trigger, started_at=at, created_at=at)
+                .values(
+                    status="RUNNING",
+                    trigger=trigger,
+                    started_at=at,
+                    created_at=at,
+                    worker_id=worker_id,
+                )
                 .returning(Run.id)
             )
         ).scalar_one()
@@ -230,13 +240,26 @@ async def count_run(
 
 
 async def finish_run(
-    session: AsyncSession, run_id: int, status: str, error: str | None, at: datetime
+    session: AsyncSession,
+    run_id: int,
+    status: str,
+    error: str | None,
+    at: datetime,
+    *,
+    requests: int = 0,
+    errors: int | None = None,
 ) -> None:
-    await session.execute(
-        sa.update(Run)
-        .where(Run.id == run_id)
-        .values(status=status, error=error[:500] if error else None, finished_at=at)
-    )
+    """Close a run: ``requests`` made since its last count are added, and ``errors``, when
+    given, is the pass's exact total (some failures are counted only in memory)."""
+    values: dict[str, Any] = {
+        "status": status,
+        "error": error[:500] if error else None,
+        "finished_at": at,
+        "requests": Run.requests + requests,
+    }
+    if errors is not None:
+        values["errors"] = errors
+    await session.execute(sa.update(Run).where(Run.id == run_id).values(**values))
 
 
 async def queue_run(session: AsyncSession, kinds: Sequence[str], requested_by: str) -> bool:
@@ -278,8 +301,10 @@ async def count_runs(session: AsyncSession) -> int:
 
 
 async def last_success(session: AsyncSession) -> datetime | None:
+    """When the last complete pass ended: a partial, failed or abandoned one left the mirror
+    behind somewhere, so it does not make the mirror current."""
     value = await session.execute(
-        sa.select(sa.func.max(Run.finished_at)).where(Run.status.in_(("SUCCEEDED", "PARTIAL")))
+        sa.select(sa.func.max(Run.finished_at)).where(Run.status == "SUCCEEDED")
     )
     return value.scalar_one()
 

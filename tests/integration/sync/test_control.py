@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -13,6 +15,7 @@ from api.db import models
 from api.db.repositories import sync_state
 from api.db.session import Database, asyncpg_connect_args
 from api.sync.notify import CHANNEL
+from api.sync.scheduler import Worker
 from tests.integration.sync.conftest import Sim, make_client, make_worker, rows, set_up_campaign
 
 
@@ -27,9 +30,10 @@ async def test_each_committed_page_notifies_what_changed(
             worker = make_worker(fresh_db, client)
             await set_up_campaign(fresh_db, worker)
             await worker.run_once()
-            await asyncio.sleep(0.2)
-            published = {i for event in received for i in event["published"]}
             posts = {i for (i,) in await rows(fresh_db, "SELECT id FROM post")}
+            # Notifications arrive asynchronously after their commit: wait for them, bounded.
+            await _until(lambda: {i for e in received for i in e["published"]} >= posts)
+            published = {i for event in received for i in event["published"]}
             assert published == posts  # every new post announced once it was committed
             assert any(event["followers"] for event in received)
 
@@ -38,12 +42,19 @@ async def test_each_committed_page_notifies_what_changed(
             lead = network.current_user_id
             network.set_followers(lead, network.users[lead].followers + 2)
             await worker.run_once()
-            await asyncio.sleep(0.2)
+            await _until(lambda: any(e["followers"] for e in received))
     finally:
         await listener.close()
     changes = [f for event in received for f in event["followers"]]
     [(person_id,)] = await rows(fresh_db, "SELECT id FROM person WHERE external_id = :e", e=lead)
     assert {"person": person_id, "followers": network.users[lead].followers, "delta": 2} in changes
+
+
+async def _until(condition: Callable[[], bool], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.02)
 
 
 async def test_requested_run_is_picked_up_by_the_active_worker(
@@ -55,7 +66,7 @@ async def test_requested_run_is_picked_up_by_the_active_worker(
         worker.config.poll_interval = 3600  # only a request can start the next pass
         task = asyncio.create_task(worker.run_forever())
         try:
-            for _ in range(100):
+            for _ in range(600):  # a bounded poll: up to a minute on a busy machine
                 if await rows(
                     fresh_db,
                     "SELECT 1 FROM sync_run WHERE trigger = 'SCHEDULE' AND status = 'SUCCEEDED'",
@@ -64,7 +75,7 @@ async def test_requested_run_is_picked_up_by_the_active_worker(
                 await asyncio.sleep(0.1)
             async with fresh_db.unit_of_work() as session:
                 assert await sync_state.queue_run(session, ["GROUP"], "admin@example.com")
-            for _ in range(100):
+            for _ in range(600):  # a bounded poll: up to a minute on a busy machine
                 done = await rows(fresh_db, "SELECT status FROM sync_run WHERE trigger = 'REQUEST'")
                 if done and done[0][0] == "SUCCEEDED":
                     break
@@ -111,3 +122,35 @@ async def test_private_group_is_recorded_inaccessible_not_retried(
         fresh_db, "SELECT accessible FROM microblog_group WHERE id = :g", g=group_id
     )
     assert accessible is False
+
+
+async def test_private_messages_reached_through_a_public_feed_are_never_stored(
+    sim: Sim, mirrored: tuple[Database, Worker]
+) -> None:
+    db, worker = mirrored
+    await worker.run_once()  # the campaign's feeds, topics included, are known
+    network = sim.network
+    lead = network.current_user_id  # campaign staff: their own feed is followed too
+    colleague = list(network.users.values())[-1]
+    # A private community the token's user belongs to, but no campaign tracks.
+    circle = network.add_group("Secret Circle", private=True, member_ids=[lead, colleague.id])
+    hidden = network.add_message(colleague.id, "Private plans #managing", group_id=circle.id)
+    own = network.add_message(lead, "Between us #managing", group_id=circle.id)
+    reply = network.add_message(lead, "Agreed #managing", replied_to_id=hidden.id)
+    open_floor = network.add_group("Open Floor", member_ids=[lead, colleague.id])
+    public = network.add_message(colleague.id, "Open plans #managing", group_id=open_floor.id)
+
+    summary = await worker.run_once()
+    assert summary.status == "SUCCEEDED", summary
+    stored = {e for (e,) in await rows(db, "SELECT external_id FROM post")}
+    assert public.id in stored
+    assert {hidden.id, own.id, reply.id} & stored == set()
+    # The topic and the lead's feeds did list them: the mirror, not the microblog, left
+    # them out.
+    [(topic,)] = await rows(
+        db, "SELECT external_id FROM sync_feed WHERE kind = 'TOPIC' AND name = '#managing'"
+    )
+    listed = {m.id for m in (await worker.client.feed("about_topic", topic)).messages}
+    assert {hidden.id, own.id, reply.id, public.id} <= listed
+    # Nor is a walk of their thread owed: nothing of it is wanted.
+    assert await rows(db, "SELECT external_id FROM sync_feed WHERE kind = 'THREAD'") == []

@@ -12,10 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from api.db.session import Database
 from api.simulator.config import DEFAULT_TOKEN
 from api.sync.budget import RateBudget
+from api.sync.scheduler import Worker
 from tests.integration.sync.conftest import Sim, make_client, make_worker, rows, set_up_campaign
 from tests.integration.sync.test_worker import _visible
 
@@ -101,13 +103,18 @@ async def test_killed_mid_run_resumes_without_loss_or_duplicates(
     assert 0 < partial < len(_visible(sim)), "killed half-way"
 
     sim.config.update({"latency_seconds": 0.0})
+    # The killed process's heartbeat stops; age it rather than wait for it to grow old.
+    async with fresh_db.unit_of_work() as session:
+        await session.execute(
+            sa.text("UPDATE sync_worker SET heartbeat_at = now() - interval '1 hour'")
+        )
     async with make_client(sim) as client:
         summary = await make_worker(fresh_db, client).run_once()
     assert summary.status == "SUCCEEDED", summary
     await _mirror_matches(fresh_db, sim)
-    # The killed run is left RUNNING (nothing could finish it); the resumed one succeeded.
+    # The killed run is closed as ABANDONED by the next worker; the resumed one succeeded.
     statuses = [s for (s,) in await rows(fresh_db, "SELECT status FROM sync_run ORDER BY id")]
-    assert statuses[-1] == "SUCCEEDED"
+    assert statuses[-2:] == ["ABANDONED", "SUCCEEDED"]
 
 
 async def test_two_replicas_never_poll_at_once(fresh_db: Database, sim: Sim) -> None:
@@ -117,9 +124,18 @@ async def test_two_replicas_never_poll_at_once(fresh_db: Database, sim: Sim) -> 
         one = make_worker(fresh_db, one_client, worker_id="one")
         other = make_worker(fresh_db, other_client, worker_id="other")
         tasks = {w.config.worker_id: asyncio.create_task(w.run_forever()) for w in (one, other)}
-        await asyncio.sleep(3)
         replicas = "SELECT worker_id, role FROM sync_worker WHERE worker_id IN ('one', 'other')"
-        roles = dict(await rows(fresh_db, replicas))
+        done_runs = (
+            "SELECT count(*) FROM sync_run WHERE trigger = 'SCHEDULE' AND finished_at IS NOT NULL"
+        )
+        # However slow the machine: wait for two finished passes and both replicas' reports.
+        deadline = time.monotonic() + 60
+        while True:
+            roles = dict(await rows(fresh_db, replicas))
+            if (await rows(fresh_db, done_runs))[0][0] >= 2 and len(roles) == 2:
+                break
+            assert time.monotonic() < deadline, f"no two passes yet: {roles}"
+            await asyncio.sleep(0.05)
         assert sorted(roles.values()) == ["ACTIVE", "STANDBY"], roles
         active = one if roles["one"] == "ACTIVE" else other
         standby = other if active is one else one
@@ -135,11 +151,10 @@ async def test_two_replicas_never_poll_at_once(fresh_db: Database, sim: Sim) -> 
         # The active one stops (or dies): the stand-by takes over.
         active.stop.set()
         await tasks[active.config.worker_id]
-        for _ in range(50):
-            roles = dict(await rows(fresh_db, replicas))
-            if roles[standby.config.worker_id] == "ACTIVE":
-                break
-            await asyncio.sleep(0.1)
+        deadline = time.monotonic() + 60
+        while (roles := dict(await rows(fresh_db, replicas)))[standby.config.worker_id] != "ACTIVE":
+            assert time.monotonic() < deadline, f"the stand-by did not take over: {roles}"
+            await asyncio.sleep(0.05)
         assert roles == {active.config.worker_id: "STOPPED", standby.config.worker_id: "ACTIVE"}
         standby.stop.set()
         await tasks[standby.config.worker_id]
@@ -158,3 +173,36 @@ async def test_sigterm_finishes_the_page_in_hand_and_exits(
     assert "stopped" in error
     roles = await rows(fresh_db, "SELECT role FROM sync_worker WHERE role <> 'STOPPED'")
     assert roles == []
+
+
+@pytest.mark.parametrize("mode", ["invalid_json", "html"])
+async def test_a_200_with_an_unreadable_body_is_retried(
+    sim: Sim, mirrored: tuple[Database, Worker], mode: str
+) -> None:
+    db, worker = mirrored
+    # Cut short on the way, or a proxy's HTML page: both answered 200.
+    sim.config.update({"malformed_next": 3, "malformed_mode": mode})
+    summary = await worker.run_once()
+    assert summary.status == "SUCCEEDED", summary  # retried, not a failed feed
+    assert len([r for r in sim.state.log.records if r.outcome == "malformed"]) == 3
+    await _mirror_matches(db, sim)
+
+
+async def test_a_body_that_stays_unreadable_fails_its_feed_clearly(
+    sim: Sim, mirrored: tuple[Database, Worker]
+) -> None:
+    db, worker = mirrored
+    await worker.run_once()  # the campaign's feeds are known after a pass
+    [(group,)] = await rows(
+        db, "SELECT external_id FROM sync_feed WHERE kind = 'GROUP' ORDER BY id LIMIT 1"
+    )
+    sim.config.update(
+        {"malformed_rate": 1.0, "malformed_mode": "html",
+         "fault_path_prefix": f"/messages/in_group/{group}"}
+    )  # fmt: skip
+    summary = await worker.run_once()
+    assert summary.status == "PARTIAL"
+    [(error,)] = await rows(
+        db, "SELECT last_error FROM sync_feed WHERE kind = 'GROUP' AND external_id = :g", g=group
+    )
+    assert error.startswith("PayloadError: response is not JSON after 5 attempts")

@@ -8,7 +8,7 @@ from api.db.repositories import topics
 from api.db.session import Database
 from api.domain.text import hashtags
 from api.sync.scheduler import Worker
-from tests.integration.sync.conftest import Sim, rows
+from tests.integration.sync.conftest import Sim, make_client, make_worker, rows
 
 
 def _visible(sim: Sim) -> dict[int, object]:
@@ -229,5 +229,9 @@ async def test_a_topic_no_tracked_feed_reaches_is_found_by_search(
     assert sim.state.log.count(path_prefix="/api/v1/search") == 2
 
     await worker.run_once()
-    # A hashtag nobody has used is looked for again with the directory, not on every poll.
+    # A hashtag nobody has used is looked for again with the directory, not on every poll,
+    # nor by a restarted worker.
+    assert sim.state.log.count(path_prefix="/api/v1/search") == 2
+    async with make_client(sim) as client:
+        await make_worker(db, client).run_once()
     assert sim.state.log.count(path_prefix="/api/v1/search") == 2

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from api.sync.budget import RateBudget
+from api.sync.budget import Limit, RateBudget
 from api.sync.client import MicroblogClient
 
 DATA = Path(__file__).parent / "data"
@@ -198,3 +198,36 @@ def scripted(
         return answer
 
     return seen, handler
+
+
+class MemoryShared:
+    """A ``SharedBudget`` in memory: what the PostgreSQL one keeps, for budgets in one test."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.granted: dict[str, list[list[float]]] = {}
+        self.paused: dict[str, float] = {}
+
+    async def take(self, bucket: str, limit: Limit) -> tuple[float, object | None]:
+        await asyncio.sleep(0)  # a round trip: other coroutines may run meanwhile
+        now = self.clock()
+        paused = self.paused.get(bucket, float("-inf"))
+        if paused > now:
+            return paused - now, None
+        if limit.requests is None:
+            return 0.0, None
+        slots = [s for s in self.granted.get(bucket, []) if s[0] > now - limit.window]
+        self.granted[bucket] = slots
+        if len(slots) >= limit.requests:
+            return min(s[0] for s in slots) + limit.window - now, None
+        slot = [now]
+        slots.append(slot)
+        return 0.0, slot
+
+    async def restamp(self, bucket: str, stamp: object) -> None:
+        assert isinstance(stamp, list)
+        stamp[0] = max(stamp[0], self.clock())
+
+    async def pause(self, bucket: str, seconds: float) -> None:
+        now = self.clock()
+        self.paused[bucket] = max(self.paused.get(bucket, float("-inf")), now + seconds)

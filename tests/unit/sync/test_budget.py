@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from api.sync.budget import MESSAGES, OTHER, Limit, RateBudget, bucket_for
-from tests.unit.sync.fakes import FakeClock, count_in_windows
+from tests.unit.sync.fakes import FakeClock, MemoryShared, count_in_windows
 
 
 def budget(clock: FakeClock, **options: object) -> RateBudget:
@@ -149,3 +149,67 @@ def test_limits_are_validated() -> None:
         Limit(0, 30)
     with pytest.raises(ValueError, match="positive"):
         Limit(10, 0)
+
+
+# -- a budget shared between processes -----------------------------------------------------------
+
+
+async def test_budgets_sharing_a_token_never_exceed_it_together() -> None:
+    # Two processes (a worker and `sync --once`, or a worker restarted) on one token.
+    clock = FakeClock()
+    shared = MemoryShared(clock)
+    one, other = budget(clock), budget(clock)
+    one.share(shared)
+    other.share(shared)
+    granted: list[float] = []
+
+    async def request(rates: RateBudget) -> None:
+        grant = await rates.acquire(MESSAGES)
+        granted.append(clock.now)
+        await clock.sleep(0.25)  # in flight
+        await rates.release(grant)
+
+    await asyncio.gather(*(request(one if i % 2 else other) for i in range(40)))
+    assert len(granted) == 40
+    assert count_in_windows(granted, 30) <= 10  # each alone would have allowed 20
+
+
+async def test_a_new_budget_starts_from_what_the_token_spent() -> None:
+    clock = FakeClock()
+    shared = MemoryShared(clock)
+    before = budget(clock)
+    before.share(shared)
+    for _ in range(10):
+        await before.release(await before.acquire(OTHER))
+    restarted = budget(clock)  # a full budget in memory, but not in the shared one
+    restarted.share(shared)
+    start = clock.now
+    await restarted.release(await restarted.acquire(OTHER))
+    assert clock.now == start + 30
+
+
+async def test_a_pause_holds_every_budget_sharing_the_token() -> None:
+    clock = FakeClock()
+    shared = MemoryShared(clock)
+    one, other = budget(clock), budget(clock)
+    one.share(shared)
+    other.share(shared)
+    await one.pause(MESSAGES, 12)  # a 429's Retry-After, seen by one
+    start = clock.now
+    await other.release(await other.acquire(MESSAGES))
+    assert clock.now == start + 12
+
+
+async def test_a_shared_slot_counts_from_when_its_response_came_back() -> None:
+    clock = FakeClock()
+    shared = MemoryShared(clock)
+    rates = budget(clock, requests=1, window=10.0)
+    rates.share(shared)
+    grant = await rates.acquire(OTHER)
+    await clock.sleep(4)
+    await rates.release(grant)  # re-stamped at +4 in the shared budget too
+    other = budget(clock, requests=1, window=10.0)
+    other.share(shared)
+    started = clock.now
+    await other.release(await other.acquire(OTHER))
+    assert clock.now == started + 10

@@ -66,17 +66,43 @@ async def test_auth_failure_carries_the_microblogs_message() -> None:
             await client.current_user()
 
 
-async def test_non_json_and_malformed_bodies_are_payload_errors() -> None:
-    _, handler = scripted(
+async def test_a_200_that_is_not_json_is_retried_like_a_5xx() -> None:
+    # A proxy's maintenance page, then a document cut short on the way, then the real answer.
+    clock = FakeClock()
+    seen, handler = scripted(
         httpx.Response(200, text="<html>maintenance</html>"),
+        httpx.Response(200, text='{"type": "user", "id": 18421'),
+        ok_user(),
+    )
+    async with make_client(handler, clock) as client:
+        user = await client.current_user()
+        assert client.stats.retries == 2
+        assert client.stats.by_status["bad_body"] == 2
+    assert user.id == 1842170699776
+    assert len(seen) == 3
+    assert len(clock.sleeps) == 2  # backed off like a 5xx
+
+
+async def test_a_body_that_stays_unreadable_fails_clearly() -> None:
+    seen, handler = scripted(*[httpx.Response(200, text="<html>maintenance</html>")] * 5)
+    async with make_client(handler) as client:
+        with pytest.raises(PayloadError, match="not JSON after 5 attempts") as caught:
+            await client.current_user()
+    assert len(seen) == 5
+    assert caught.value.path == "/api/v1/users/current.json"
+
+
+async def test_json_of_the_wrong_shape_is_a_payload_error_at_once() -> None:
+    # Valid JSON that is not the documented shape is a schema change, not a glitch on the
+    # way: asking again would only spend the budget.
+    seen, handler = scripted(
         httpx.Response(200, json=envelope([message(ids(1)[0]) | {"created_at": "yesterday"}])),
     )
     async with make_client(handler) as client:
-        with pytest.raises(PayloadError, match="not JSON"):
-            await client.current_user()
         with pytest.raises(PayloadError, match=r"messages\.0\.created_at") as caught:
             await client.feed("in_group", 5, older_than=99)
     assert caught.value.path == "/api/v1/messages/in_group/5.json?limit=20&older_than=99"
+    assert len(seen) == 1
 
 
 # -- the budget, end to end --------------------------------------------------------------------
