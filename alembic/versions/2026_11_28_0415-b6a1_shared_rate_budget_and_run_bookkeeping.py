@@ -5,7 +5,7 @@ The rate budget and the moments of periodic work move into the database, so rest
 died can be closed as ABANDONED.
 
 Revision ID: b6a1
-Revises: 0002
+Revises: c9a1
 Create Date: 2026-11-28 04:15:00
 
 """
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = "b6a1"
-down_revision: Union[str, Sequence[str], None] = "0002"
+down_revision: Union[str, Sequence[str], None] = 'c9a1'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
