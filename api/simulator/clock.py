@@ -1,0 +1,42 @@
+"""The campaign clock: the simulator's "now", replaying the demo's weeks in minutes.
+
+It starts at a position (the campaign's first Monday for a new demo, the saved time for a
+resumed one) and runs ``pace`` times faster than real time until it has caught up with real
+time; from then on it is real time.  It never runs ahead of the present, so everything the
+simulator stamps (message times, the ``Date`` header) is a moment that has really passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+
+def real_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CampaignClock:
+    def __init__(
+        self, position: datetime, pace: float = 1.0, *, real: Callable[[], datetime] = real_now
+    ) -> None:
+        if pace < 1:
+            raise ValueError("the pace must be at least 1 (real time)")
+        self.pace = pace
+        self.real = real
+        self._since = real()
+        self._position = min(position, self._since)
+        self._last = self._position
+
+    def now(self) -> datetime:
+        real = self.real()
+        replayed = self._position + (real - self._since) * self.pace
+        # Monotonic even if the real clock steps back.
+        self._last = max(self._last, min(replayed, real))
+        return self._last
+
+    __call__ = now
+
+    @property
+    def caught_up(self) -> bool:
+        return self.now() >= self.real()
