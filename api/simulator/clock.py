@@ -1,7 +1,9 @@
 """The campaign clock: the simulator's "now", replaying the demo's weeks in minutes.
 
 It starts at a position (the campaign's first Monday for a new demo, the saved time for a
-resumed one) and runs ``pace`` times faster than real time until it has caught up with real
+resumed one), stands there until ``start()`` (the simulator calls it on the first API request,
+so the story begins when a worker is there to watch it, and the first reading it takes is the
+campaign's first), and then runs ``pace`` times faster than real time until it has caught up with real
 time; from then on it is real time.  It never runs ahead of the present, so everything the
 simulator stamps (message times, the ``Date`` header) is a moment that has really passed.
 """
@@ -18,17 +20,31 @@ def real_now() -> datetime:
 
 class CampaignClock:
     def __init__(
-        self, position: datetime, pace: float = 1.0, *, real: Callable[[], datetime] = real_now
+        self,
+        position: datetime,
+        pace: float = 1.0,
+        *,
+        real: Callable[[], datetime] = real_now,
+        started: bool = True,
     ) -> None:
         if pace < 1:
             raise ValueError("the pace must be at least 1 (real time)")
         self.pace = pace
         self.real = real
-        self._since = real()
-        self._position = min(position, self._since)
+        self._since: datetime | None = None
+        self._position = min(position, real())
         self._last = self._position
+        if started:
+            self.start()
+
+    def start(self) -> None:
+        """Set the clock going (again: no effect)."""
+        if self._since is None:
+            self._since = self.real()
 
     def now(self) -> datetime:
+        if self._since is None:
+            return self._last
         real = self.real()
         replayed = self._position + (real - self._since) * self.pace
         # Monotonic even if the real clock steps back.

@@ -71,6 +71,8 @@ class SimulatorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["path"].startswith(PREFIX) and self.state.replay is not None:
+            self.state.replay.clock.start()  # the story begins with its first reader
         self.state.tick()  # the network as of now, saved before anything of it is served
         send = _dated(send, self.state.now())
         if not scope["path"].startswith(PREFIX):

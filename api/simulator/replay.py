@@ -73,11 +73,11 @@ class Replay:
         real: Callable[[], datetime] = real_now,
     ) -> Replay:
         """The saved demo if it is for ``anchor`` (any anchor when None), else a new one
-        (anchored three weeks back when None)."""
+        (anchored three weeks back when None).  Its clock stands still until ``clock.start()``."""
         saved = load(store) if store is not None else None
         if saved is not None and anchor in (None, saved.anchor):
             log.info("resuming the demo saved in %s at %s", store, saved.position.isoformat())
-            clock = CampaignClock(saved.position, pace, real=real)
+            clock = CampaignClock(saved.position, pace, real=real, started=False)
             return cls(
                 saved.anchor,
                 saved.network,
@@ -91,7 +91,8 @@ class Replay:
         anchor = anchor or default_anchor()
         network = Network()
         script = demo_script(network, anchor, colleagues=colleagues)
-        clock = CampaignClock(campaign_start(anchor) if from_start else real(), pace, real=real)
+        position = campaign_start(anchor) if from_start else real()
+        clock = CampaignClock(position, pace, real=real, started=False)
         return cls(anchor, network, script, clock, store=store)
 
     def tick(self, activity: Any) -> None:

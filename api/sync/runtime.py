@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from api.db.session import Database
 from api.settings import Settings
@@ -29,11 +30,20 @@ def build_client(
 
 
 def build_worker(
-    settings: Settings, db: Database, client: MicroblogClient, *, source: str
+    settings: Settings,
+    db: Database,
+    client: MicroblogClient,
+    *,
+    source: str,
+    clock: Callable[[], datetime] | None = None,
 ) -> Worker:
+    """The worker; ``clock`` stamps what it reads (default: real time; the demo's campaign
+    clock under `campaign up`, so readings carry the simulated moment they describe)."""
     config = WorkerConfig(
         poll_interval=settings.sync_poll_seconds,
         horizon=timedelta(days=settings.sync_horizon_days),
         source=source,
     )
-    return Worker(db, client, config)
+    if clock is None:
+        return Worker(db, client, config)
+    return Worker(db, client, config, clock=clock)

@@ -56,6 +56,10 @@ def test_the_script_lands_as_the_clock_reaches_it() -> None:
     real = RealTime(NOW)
     replay = Replay.start(ANCHOR, pace=86_400, real=real)  # a campaign day per second
     network, activity = replay.network, LiveActivity(replay.network)
+    real.now += timedelta(minutes=5)
+    replay.tick(activity)
+    assert replay.clock.now() == START  # standing until started
+    replay.clock.start()
     replay.tick(activity)
     assert lead_followers(network) == 17
     assert not network.messages
@@ -74,6 +78,7 @@ def test_the_script_lands_as_the_clock_reaches_it() -> None:
 def test_live_activity_in_a_replay_keeps_ids_in_creation_order() -> None:
     real = RealTime(NOW)
     replay = Replay.start(ANCHOR, pace=86_400, real=real)
+    replay.clock.start()
     activity = LiveActivity(replay.network, seed=2)
     for _ in range(40):
         real.now += timedelta(milliseconds=500)
@@ -89,6 +94,7 @@ def test_a_saved_demo_resumes_where_it_stopped(tmp_path: Path) -> None:
     store = tmp_path / "simulator.pickle"
     real = RealTime(NOW)
     first = Replay.start(ANCHOR, pace=86_400, store=store, real=real)
+    first.clock.start()
     activity = LiveActivity(first.network, seed=5)
     real.now += timedelta(seconds=9)
     first.tick(activity)
@@ -100,6 +106,7 @@ def test_a_saved_demo_resumes_where_it_stopped(tmp_path: Path) -> None:
     real.now += timedelta(hours=1)  # down for an hour of real time
     again = Replay.start(pace=86_400, store=store, real=real)  # any anchor: the saved one
     assert again.anchor == ANCHOR
+    again.clock.start()
     assert again.clock.now() == stopped_at  # the clock resumes, it does not start over
     assert again.network.messages.keys() == first.network.messages.keys()
     assert again.script.played == first.script.played
@@ -116,6 +123,7 @@ def test_a_damaged_save_starts_anew(tmp_path: Path) -> None:
     store = tmp_path / "simulator.pickle"
     store.write_bytes(b"not a pickle")
     replay = Replay.start(ANCHOR, store=store, from_start=False, real=RealTime(NOW))
+    replay.clock.start()
     assert replay.clock.now() == NOW  # not replayed: the present, with the history played
     replay.tick(LiveActivity(replay.network))
     assert replay.script.finished
