@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import httpx
+
 from api.db.session import Database
 from api.settings import Settings
 from api.sync.budget import RateBudget
@@ -13,7 +15,11 @@ from api.sync.scheduler import Worker, WorkerConfig
 
 
 def build_client(
-    settings: Settings, *, url: str | None = None, token: str | None = None
+    settings: Settings,
+    *,
+    url: str | None = None,
+    token: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> MicroblogClient:
     base = url or settings.microblog_url
     secret = token or (
@@ -26,7 +32,7 @@ def build_client(
     budget = RateBudget(
         requests=settings.sync_budget_requests, window=settings.sync_budget_window_seconds
     )
-    return MicroblogClient(base, secret, budget=budget)
+    return MicroblogClient(base, secret, budget=budget, transport=transport)
 
 
 def build_worker(
