@@ -1,11 +1,13 @@
 """The campaign clock: the simulator's "now", replaying the demo's weeks in minutes.
 
 It starts at a position (the campaign's first Monday for a new demo, the saved time for a
-resumed one), stands there until ``start()`` (the simulator calls it on the first API request,
-so the story begins when a worker is there to watch it, and the first reading it takes is the
-campaign's first), and then runs ``pace`` times faster than real time until it has caught up with real
-time; from then on it is real time.  It never runs ahead of the present, so everything the
-simulator stamps (message times, the ``Date`` header) is a moment that has really passed.
+resumed one) and stands there until ``start()``: the simulator calls it on the first API
+request, so the story begins when a worker is there to watch it and the first reading it
+takes is the campaign's first.  Then it runs ``pace`` times faster than real time until it
+has caught up with real time, and is real time from then on.  At pace 1 there is no replay:
+once started it is real time (a resumed demo does not lag by the time it was down).  It never
+runs ahead of the present, so everything the simulator stamps (message times, the ``Date``
+header) is a moment that has really passed.
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ class CampaignClock:
         if self._since is None:
             return self._last
         real = self.real()
-        replayed = self._position + (real - self._since) * self.pace
+        # At pace 1, no replay: the present, whatever the clock stood at.
+        elapsed = (real - self._since) * self.pace
+        replayed = real if self.pace == 1 else self._position + elapsed
         # Monotonic even if the real clock steps back.
         self._last = max(self._last, min(replayed, real))
         return self._last

@@ -48,6 +48,11 @@ def test_the_clock_runs_at_its_pace_until_it_reaches_the_present() -> None:
     assert clock.caught_up
     real.now -= timedelta(seconds=5)  # the wall clock steps back; the campaign's does not
     assert clock.now() == real.now + timedelta(seconds=5)
+    # Pace 1 is no replay: real time once started, not the time it stood at.
+    standing = CampaignClock(START, pace=1, real=real, started=False)
+    assert standing.now() == START
+    standing.start()
+    assert standing.now() == real.now
     with pytest.raises(ValueError, match="pace"):
         CampaignClock(START, pace=0.5)
 
@@ -131,7 +136,7 @@ def test_a_damaged_save_starts_anew(tmp_path: Path) -> None:
 
 async def test_answers_are_dated_by_the_campaign_clock(tmp_path: Path) -> None:
     store = tmp_path / "simulator.pickle"
-    replay = Replay.start(ANCHOR, pace=1, store=store)
+    replay = Replay.start(ANCHOR, pace=2, store=store)  # barely moving
     config = SimulatorConfig(rate_limits_enabled=False)
     app = create_simulator(replay.network, config, replay=replay)
     transport = httpx.ASGITransport(app=app)
