@@ -56,7 +56,7 @@ def _check_listen(settings: Settings, host: str) -> None:
     default=None,
     type=click.FloatRange(min=1),
     help="How many times faster than real time the demo replays its weeks "
-    "(default CAMPAIGN_DEMO_PACE, 1440: a campaign day a minute).",
+    "(default CAMPAIGN_DEMO_PACE, 1440: a campaign day a minute; 1: no replay).",
 )
 @click.pass_context
 def up(ctx: click.Context, host: str | None, port: int | None, pace: float | None) -> None:
