@@ -14,8 +14,11 @@ COPY . .
 # Installed in place (-e): api.db.migrations finds pyproject.toml ([tool.alembic]) and the
 # alembic/ folder next to the api package, and a regular install into site-packages would
 # leave both behind.
+# .campaign-data is the data folder (the simulator keeps its network there in compose); a
+# volume mounted on it takes this ownership.
 RUN pip install -e . \
-    && useradd --create-home --uid 10001 campaign
+    && useradd --create-home --uid 10001 campaign \
+    && mkdir .campaign-data && chown campaign .campaign-data
 
 USER campaign
 EXPOSE 8000

@@ -7,7 +7,8 @@ import asyncio
 import contextlib
 import logging
 import socket
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 
 import uvicorn
 
@@ -54,11 +55,13 @@ async def serve_with_worker(
     token: str,
     source: str,
     demo_anchor: date | None,
+    clock: Callable[[], datetime] | None = None,
 ) -> None:
     """Serve the API on ``sock`` (see `listen`) and run the worker until interrupted.
 
     With ``demo_anchor`` (the simulator), an empty database first mirrors the microblog's
     directory and then gets the demo campaign's set-up; its posts arrive through the worker.
+    ``clock`` is the worker's (the simulator's campaign clock for the demo).
     """
     from api.seed.demo import seed_demo_campaign
 
@@ -68,7 +71,7 @@ async def serve_with_worker(
     server = uvicorn.Server(uvicorn.Config(create_app(app_settings, db=db), host=host, port=port))
     try:
         async with build_client(settings, url=microblog_url, token=token, db=db) as client:
-            worker = build_worker(settings, db, client, source=source)
+            worker = build_worker(settings, db, client, source=source, clock=clock)
             if demo_anchor is not None and await _is_empty(db):
                 log.info("mirroring the simulator's directory, then setting up the demo campaign")
                 await worker.run_exclusive(trigger="SETUP")

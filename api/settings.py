@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     sync_budget_requests: int = Field(default=10, ge=1)
     sync_budget_window_seconds: float = Field(default=30.0, gt=0)
     sync_horizon_days: int = Field(default=90, ge=1)
+    # `campaign up`'s demo: how many times faster than real time the campaign clock replays the
+    # demo's weeks (1440: a campaign day a minute; 1: no replay) until it reaches the present, and the
+    # seconds between new simulated posts, replies, likes and followers (0: none).
+    demo_pace: float = Field(default=1440.0, ge=1)
+    demo_activity_seconds: float = Field(default=10.0, ge=0)
 
     # Query cost (schema/cost.py) and budgets (schema/budgets.py). One operation may cost at
     # most `query_cost_max` points; each principal's bucket holds `query_budget_<role>` points

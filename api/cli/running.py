@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 from datetime import date
+from pathlib import Path
 
 import click
 from starlette.applications import Starlette
@@ -13,6 +14,8 @@ from starlette.applications import Starlette
 from api.cli.base import _settings, database, main
 from api.domain.enums import Role
 from api.settings import Settings
+
+SIMULATOR_STORE = "simulator.pickle"  # in the data folder
 
 
 # -- running ----------------------------------------------------------------------------------
@@ -48,12 +51,21 @@ def _check_listen(settings: Settings, host: str) -> None:
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default 8000).")
+@click.option(
+    "--pace",
+    default=None,
+    type=click.FloatRange(min=1),
+    help="How many times faster than real time the demo replays its weeks "
+    "(default CAMPAIGN_DEMO_PACE, 1440: a campaign day a minute; 1: no replay).",
+)
 @click.pass_context
-def up(ctx: click.Context, host: str | None, port: int | None) -> None:
+def up(ctx: click.Context, host: str | None, port: int | None, pace: float | None) -> None:
     """Everything a newcomer needs: database, migrations, the microblog mirror, the API.
 
     Without MICROBLOG_TOKEN the bundled simulator serves the demo network on loopback and the
-    worker mirrors it; the demo campaign's set-up is seeded once, on an empty database.
+    worker mirrors it; the demo campaign's set-up is seeded once, on an empty database. The
+    simulator replays the demo's weeks by a campaign clock (the worker's clock too) and keeps
+    its network in the data folder, so a restart resumes it.
     """
     from api.auth import issue_token
     from api.db import migrations
@@ -89,34 +101,46 @@ def up(ctx: click.Context, host: str | None, port: int | None) -> None:
                 )
                 return
             from api.seed.demo import campaign_start
+            from api.simulator.app import simulator_state
             from api.simulator.config import DEFAULT_TOKEN
-            from api.simulator.demo import default_anchor
             from api.simulator.server import BackgroundServer
 
             # The demo keeps its dates across restarts: the campaign's start anchors the network.
-            anchor = asyncio.run(campaign_start(url)) or default_anchor()
-            with BackgroundServer(_demo_simulator(settings, anchor)) as simulator:
-                click.echo(banner + f"Simulated microblog: {simulator.url} (demo network)\n")
+            anchor = asyncio.run(campaign_start(url))
+            app = _demo_simulator(settings, anchor, pace or settings.demo_pace)
+            replay = simulator_state(app).replay
+            assert replay is not None
+            with BackgroundServer(app) as simulator:
+                click.echo(
+                    banner + f"Simulated microblog: {simulator.url} (demo network, campaign "
+                    f"clock at {replay.clock.now():%Y-%m-%d %H:%M} UTC, pace {replay.clock.pace:g})\n"
+                )
                 asyncio.run(
                     serve(
                         microblog_url=simulator.url,
                         token=DEFAULT_TOKEN,
                         source=f"simulator {simulator.url}",
-                        demo_anchor=anchor,
+                        demo_anchor=replay.anchor,
+                        clock=replay.clock.now,
                     )
                 )
 
 
-def _demo_simulator(settings: Settings, anchor: date) -> Starlette:
-    """The demo network with live activity, limited as the worker's budget is."""
-    from api.simulator.config import DEFAULT_TOKEN, SimulatorConfig
-    from api.simulator.network import Network
-    from api.simulator.server import create_simulator
+def _demo_simulator(settings: Settings, anchor: date | None, pace: float) -> Starlette:
+    """The demo network, replayed and saved in the data folder, limited as the worker's budget
+    is.  A database without the campaign gets the demo from its first Monday; one with it
+    resumes the saved network (or, with none saved, starts at the present: the mirror's
+    history is already stamped)."""
+    from api.simulator.server import demo_app
 
-    config = SimulatorConfig(tokens={DEFAULT_TOKEN}, live_activity_seconds=30.0)
-    limits = (settings.sync_budget_requests, settings.sync_budget_window_seconds)
-    config.rate_limits.update(messages=limits, other=limits)
-    return create_simulator(Network.demo(anchor), config)
+    return demo_app(
+        anchor=anchor,
+        live_activity_seconds=settings.demo_activity_seconds or None,
+        pace=pace,
+        store=settings.data_dir / SIMULATOR_STORE,
+        from_start=anchor is None,
+        rate_limits=(settings.sync_budget_requests, settings.sync_budget_window_seconds),
+    )
 
 
 @main.command()
@@ -129,9 +153,32 @@ def _demo_simulator(settings: Settings, anchor: date) -> Starlette:
     show_default=True,
     help="Seconds between new posts, likes and followers (0: none).",
 )
-def simulator(host: str, port: int, live_activity: float) -> None:
+@click.option(
+    "--pace",
+    default=1.0,
+    type=click.FloatRange(min=1),
+    show_default=True,
+    help="Replay the demo from the campaign's first Monday this many times faster than real "
+    "time (1: the demo as of now, no replay).",
+)
+@click.option(
+    "--state-file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep the network in this file and resume it on start.",
+)
+def simulator(
+    host: str, port: int, live_activity: float, pace: float, state_file: Path | None
+) -> None:
     """Serve the bundled microblog simulator (demo network) alone."""
     from api.simulator.server import run
 
     click.echo(f"Simulated microblog at http://{host}:{port} (token: simulator-token)")
-    run(host, port, live_activity_seconds=live_activity or None)
+    run(
+        host,
+        port,
+        live_activity_seconds=live_activity or None,
+        pace=pace,
+        store=state_file,
+        from_start=pace > 1,
+    )

@@ -12,6 +12,9 @@ in ``reference/yammer-api.md`` rather than against itself.
   ``simulator_state(app)`` returns what it holds (network, config, request log, live activity).
 - ``RequestLog`` (log.py): every API request (time, token, path, status) for budget checks.
 - ``build_export_zip(network, since, until)`` (export.py): the network data export ZIP.
+- ``Replay`` (replay.py): the demo's history (``DemoScript``, script.py) played by a
+  ``CampaignClock`` (clock.py) that replays its weeks fast, and the network saved and resumed;
+  ``demo_app(...)`` (server.py) serves it, dating every answer by that clock.
 - ``run(...)`` / ``BackgroundServer`` (server.py): uvicorn in the foreground or in a thread.
 """
 

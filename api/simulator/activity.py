@@ -2,12 +2,14 @@
 
 ``LiveActivity.step()`` makes one change, chosen by a seeded RNG; the app's background task
 calls it every ``config.live_activity_seconds`` (when set), and ``POST /_sim/activity`` can too.
+Under a demo replay its changes happen at the campaign clock's time (``Network.clock``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from typing import Any
 
 from api.domain import demo_content as content
@@ -30,6 +32,7 @@ REPLIES = [
     "Great point.",
     "Adding this to my notes.",
 ]
+TICK_SECONDS = 0.2
 KINDS = ("post", "reply", "like", "followers")
 WEIGHTS = (3, 3, 3, 1)
 
@@ -39,6 +42,14 @@ class LiveActivity:
         self.network = network
         self.rng = random.Random(seed)
         self.posts = 0
+
+    def snapshot(self) -> tuple[Any, int]:
+        """What a saved demo keeps of it, so a resumed one does not repeat its choices."""
+        return self.rng.getstate(), self.posts
+
+    def restore(self, snapshot: tuple[Any, int]) -> None:
+        state, self.posts = snapshot
+        self.rng.setstate(state)
 
     def _staff(self) -> list[int]:
         emails = [content.LEAD, *(manager for *_, manager in content.TOPICS)]
@@ -96,13 +107,23 @@ class LiveActivity:
         return {"action": "followers", "user_id": user.id, "followers": user.followers}
 
 
-async def run_live_activity(activity: LiveActivity, config: SimulatorConfig) -> None:
-    """Forever: one step per ``config.live_activity_seconds``; idle while it is None or 0."""
+async def run_live_activity(
+    activity: LiveActivity, config: SimulatorConfig, tick: Callable[[], None] = lambda: None
+) -> None:
+    """Forever: ``tick`` (the demo's clock plays its script) a few times a second, and one
+    step per ``config.live_activity_seconds`` (idle while it is None or 0)."""
+    loop = asyncio.get_running_loop()
+    due: float | None = None
     while True:
+        interval = config.live_activity_seconds  # re-read: it may be flipped at runtime
+        await asyncio.sleep(min(TICK_SECONDS, interval or TICK_SECONDS))
+        tick()
         interval = config.live_activity_seconds
         if not interval:
-            await asyncio.sleep(0.2)  # re-read the switch, which may be flipped at runtime
+            due = None
             continue
-        await asyncio.sleep(interval)
-        if config.live_activity_seconds:
+        if due is None:
+            due = loop.time() + interval
+        if loop.time() >= due:
             activity.step()
+            due = loop.time() + interval

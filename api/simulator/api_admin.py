@@ -60,8 +60,22 @@ async def state_summary(request: Request) -> Response:
                 },
             },
             "config": state.config.to_json(),
+            "demo": _demo(state),
         }
     )
+
+
+def _demo(state: SimulatorState) -> dict[str, Any] | None:
+    """The replay, for a worker that sets up the demo campaign over it (compose)."""
+    replay = state.replay
+    if replay is None:
+        return None
+    return {
+        "anchor": replay.anchor.isoformat(),
+        "clock": replay.clock.now().isoformat(),
+        "pace": replay.clock.pace,
+        "played": replay.script.finished,
+    }
 
 
 def apply_activity(state: SimulatorState, data: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from api.simulator.config import SimulatorConfig
 from api.simulator.log import RequestLog
 from api.simulator.middleware import SimulatorMiddleware
 from api.simulator.network import Network
+from api.simulator.replay import Replay
 from api.simulator.state import SimulatorState
 
 
@@ -25,24 +26,30 @@ def create_simulator(
     *,
     log: RequestLog | None = None,
     clock: Callable[[], float] = time.monotonic,
+    replay: Replay | None = None,
 ) -> Starlette:
     """The app; ``simulator_state(app)`` gives back the network, config and log it uses.
 
     ``clock`` (seconds, monotonic) drives the rate limiter and the log's ``at``; tests inject
-    a fake one to move windows without sleeping.
+    a fake one to move windows without sleeping.  ``replay`` (over the same network) plays the
+    demo by its campaign clock and saves it; the ``Date`` header of every answer is that clock's.
     """
-    state = SimulatorState(network, config or SimulatorConfig(), log or RequestLog(), clock)
+    state = SimulatorState(
+        network, config or SimulatorConfig(), log or RequestLog(), clock, replay=replay
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         # Only servers that run the lifespan (uvicorn, LifespanManager) get live activity.
-        task = asyncio.create_task(run_live_activity(state.activity, state.config))
+        task = asyncio.create_task(run_live_activity(state.activity, state.config, state.tick))
         try:
             yield
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            if state.replay is not None and state.replay.store is not None:
+                state.replay.save(state.activity)  # the clock where it stopped
 
     app = Starlette(
         routes=[

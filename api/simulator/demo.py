@@ -1,8 +1,12 @@
 """Seed a ``Network`` with the demo campaign from ``api/domain/demo_content.py``.
 
 Times in the demo content are (day, hour) offsets from the campaign's first Monday (the anchor).
-Only what has happened by ``now`` exists.  A few things the content module leaves open are
-decided here, so the simulator exercises the edge cases the reference lists:
+People and groups exist from the start; the campaign's history is a ``DemoScript`` (messages,
+likes one at a time over the following day, a deletion, follower changes).  ``build_demo``
+plays it up to ``now``; ``demo_script`` hands it to a campaign clock to play (``replay``).
+
+A few things the content module leaves open are decided here, so the simulator exercises the
+edge cases the reference lists:
 
 - the token's user is the lead, who is not in the private "Leadership Circle"; that group gets
   a short thread (tagged #leadership) that the lead must never see;
@@ -18,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from api.domain import demo_content as content
 from api.simulator.network import Network
+from api.simulator.script import DemoScript
 
 # The verified admin of the network (the export token acts on their behalf in real life).
 ADMIN_EMAIL = "ivan.petrov@example.com"
@@ -57,8 +62,16 @@ def campaign_start(anchor: date) -> datetime:
 
 
 def build_demo(network: Network, anchor: date, now: datetime | None, *, colleagues: int) -> Network:
+    """The demo as it stands at ``now`` (default: the present)."""
+    script = demo_script(network, anchor, colleagues=colleagues)
+    script.advance(network, now or datetime.now(UTC))
+    return network
+
+
+def demo_script(network: Network, anchor: date, *, colleagues: int) -> DemoScript:
+    """People and groups (they predate the campaign) in ``network``, and the campaign's
+    history as a script to play (see ``DemoScript.advance``)."""
     start = campaign_start(anchor)
-    now = now or datetime.now(UTC)
 
     def at(offset: tuple[int, int], minutes: int = 0) -> datetime:
         return start + timedelta(days=offset[0], hours=offset[1], minutes=minutes)
@@ -66,44 +79,38 @@ def build_demo(network: Network, anchor: date, now: datetime | None, *, colleagu
     people = _people(network, start, colleagues)
     network.current_user_id = people[content.LEAD]
     groups = _groups(network, start, people)
+    script = DemoScript()
 
-    # Every message, in creation order, so ids grow with time.
-    events: list[tuple[datetime, int, str, tuple[object, ...]]] = []
-    for key, author, when, group, body, likes, replies in content.POSTS:
-        events.append((at(when), 0, key, (author, group, body, likes)))
+    def thread(
+        key: str,
+        starter: tuple[str, datetime, str | None, str, int],
+        replies: list[tuple[str, tuple[int, int], str, int]],
+    ) -> None:
+        author, when, group, body, likes = starter
+        group_id = groups[group] if group else None
+        script.message(when, key, people[author], body, group_id=group_id)
+        _likes(script, key, when, likes)
         for n, (r_author, r_when, r_body, r_likes) in enumerate(replies):
-            events.append((at(r_when), 1, f"{key}.{n}", (r_author, key, r_body, r_likes)))
+            parent = REPLY_TO_REPLY.get((key, n))
+            parent_key = f"{key}.{parent}" if parent is not None else key
+            script.message(at(r_when), f"{key}.{n}", people[r_author], r_body, parent=parent_key)
+            _likes(script, f"{key}.{n}", at(r_when), r_likes)
+
+    for key, author, when, group, body, likes, replies in content.POSTS:
+        thread(key, (author, at(when), group, body, likes), replies)
     author, when, body, likes, replies = PRIVATE_THREAD
-    events.append((at(when), 0, "private", (author, "Leadership Circle", body, likes)))
-    for n, (r_author, r_when, r_body, r_likes) in enumerate(replies):
-        events.append((at(r_when), 1, f"private.{n}", (r_author, "private", r_body, r_likes)))
+    thread("private", (author, at(when), "Leadership Circle", body, likes), replies)
     d_author, d_when, d_body, d_likes = content.DELETED_POST
-    events.append((at(d_when), 0, "deleted", (d_author, None, d_body, d_likes)))
+    thread("deleted", (d_author, at(d_when), None, d_body, d_likes), [])
+    script.delete(at(d_when, minutes=30), "deleted")
+    _followers(script, people, at)
+    return script
 
-    ids: dict[str, int] = {}
-    for moment, is_reply, key, (who, where, body_text, like_count) in sorted(events):
-        if moment > now:
-            continue
-        if is_reply:
-            post, _, index = key.partition(".")
-            parent = REPLY_TO_REPLY.get((post, int(index)))
-            replied_to = ids[f"{post}.{parent}"] if parent is not None else ids[str(where)]
-            message = network.add_message(
-                people[str(who)], str(body_text), replied_to_id=replied_to, at=moment
-            )
-        else:
-            group_id = groups[str(where)] if where else None
-            message = network.add_message(
-                people[str(who)], str(body_text), group_id=group_id, at=moment
-            )
-        network.like(message.id, int(str(like_count)))
-        ids[key] = message.id
 
-    removed_at = at(d_when, minutes=30)
-    if "deleted" in ids and removed_at <= now:
-        network.delete(ids["deleted"], at=removed_at)
-    _followers(network, people, at, now)
-    return network
+def _likes(script: DemoScript, key: str, created: datetime, likes: int) -> None:
+    # Likes trickle in over the day after a post, one at a time.
+    for n in range(1, likes + 1):
+        script.likes(created + timedelta(hours=24 * n / (likes + 1)), key, 1)
 
 
 def _people(network: Network, start: datetime, colleagues: int) -> dict[str, int]:
@@ -162,14 +169,12 @@ def _groups(network: Network, start: datetime, people: dict[str, int]) -> dict[s
 
 
 def _followers(
-    network: Network, people: dict[str, int], when: Callable[..., datetime], now: datetime
+    script: DemoScript, people: dict[str, int], at: Callable[[tuple[int, int]], datetime]
 ) -> None:
     # The lead's history is in the content; managers gain a few a week, as the seed has it.
-    lead = [count for offset, count in content.LEAD_FOLLOWERS if when(offset) <= now]
-    if lead:
-        network.set_followers(people[content.LEAD], lead[-1])
+    for offset, count in content.LEAD_FOLLOWERS:
+        script.followers(at(offset), people[content.LEAD], count)
     for n, (_tag, _name, _description, manager) in enumerate(content.TOPICS):
         base = next(p[4] for p in content.PEOPLE if p[0] == manager)
-        weeks = [week for week in range(1, 4) if when((week * 7 - 3, 12)) <= now]
-        if weeks:
-            network.set_followers(people[manager], base + weeks[-1] * (2 + n))
+        for week in range(1, 4):
+            script.followers(at((week * 7 - 3, 12)), people[manager], base + week * (2 + n))

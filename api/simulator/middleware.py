@@ -1,6 +1,7 @@
 """The request pipeline in front of every ``/api/v1`` route, in the order a real service would
 apply it: auth (401), forced 429 storms, the rate limiter (429), then injected faults (5xx,
-hangs, latency, malformed pages), then the route.  Every request ends up in the log.
+hangs, latency, malformed pages), then the route.  Every request ends up in the log.  Before
+any of it the network is brought up to its clock, and every answer is dated by that clock.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -41,6 +43,21 @@ async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes,
     await send({"type": "http.response.body", "body": body})
 
 
+def _dated(send: Send, now: datetime) -> Send:
+    """``send`` with the network's present as the ``Date`` header (the campaign clock's under a
+    demo replay): a client that follows it stamps what it reads with the demo's time.  The
+    server's own Date header is off (``server.py``)."""
+    date = format_datetime(now.astimezone(UTC), usegmt=True).encode()
+
+    async def dated(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+            message = {**message, "headers": [*headers, (b"date", date)]}
+        await send(message)
+
+    return dated
+
+
 def _json(payload: Any) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     return json.dumps(payload).encode(), [(b"content-type", b"application/json")]
 
@@ -51,7 +68,14 @@ class SimulatorMiddleware:
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith(PREFIX) and self.state.replay is not None:
+            self.state.replay.clock.start()  # the story begins with its first reader
+        self.state.tick()  # the network as of now, saved before anything of it is served
+        send = _dated(send, self.state.now())
+        if not scope["path"].startswith(PREFIX):
             await self.app(scope, receive, send)
             return
         state, config = self.state, self.state.config

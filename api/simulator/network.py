@@ -49,6 +49,11 @@ class Network(NetworkReads):
 
         return build_demo(cls(), anchor, now, colleagues=colleagues)
 
+    @property
+    def latest(self) -> datetime:
+        """The newest moment anything was added at."""
+        return self._latest
+
     def _when(self, at: datetime | None) -> datetime:
         # Live additions never go back in time, so their ids stay the largest.
         moment = at if at is not None else max(self.clock(), self._latest)
@@ -223,3 +228,18 @@ class Network(NetworkReads):
         message.body = new_body
         message.topic_ids = self._topics_of(new_body, message.edited_at, message.sender_id)
         self.version += 1
+
+    # --- saving (``store``) ----------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, object]:
+        # The lock, the clock and the derived cache belong to the running process.
+        state = self.__dict__.copy()
+        for name in ("lock", "clock", "_derived"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.lock = threading.RLock()
+        self.clock = lambda: datetime.now(UTC)
+        self._derived = Derived()

@@ -8,15 +8,16 @@ import threading
 import time
 from collections.abc import Iterable
 from datetime import date
+from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 
 from api.simulator.app import create_simulator
 from api.simulator.config import DEFAULT_ADMIN_TOKEN, DEFAULT_TOKEN, SimulatorConfig
-from api.simulator.demo import default_anchor
-from api.simulator.network import Network
+from api.simulator.replay import Replay
 
 DEFAULT_PORT = 8900
 
@@ -27,32 +28,34 @@ def demo_app(
     tokens: Iterable[str] = (DEFAULT_TOKEN,),
     admin_token: str | None = DEFAULT_ADMIN_TOKEN,
     live_activity_seconds: float | None = 30.0,
+    pace: float = 1.0,
+    store: Path | None = None,
+    from_start: bool = True,
+    rate_limits: tuple[int, float] | None = None,
 ) -> Starlette:
-    """The demo network (anchored like the database seed) behind the simulator app."""
+    """The demo network behind the simulator app, played by a campaign clock at ``pace`` from
+    the campaign's first Monday (``from_start``) or the present, and saved in ``store`` (a
+    saved demo is resumed; see ``replay``).  ``rate_limits``: (requests, window seconds) for
+    the messages and other buckets, instead of the microblog's documented ones."""
     config = SimulatorConfig(
         tokens=set(tokens), admin_token=admin_token, live_activity_seconds=live_activity_seconds
     )
-    return create_simulator(Network.demo(anchor or default_anchor()), config)
+    if rate_limits is not None:
+        config.rate_limits.update(messages=rate_limits, other=rate_limits)
+    replay = Replay.start(anchor, pace=pace, store=store, from_start=from_start)
+    return create_simulator(replay.network, config, replay=replay)
 
 
 def run(
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
     *,
-    anchor: date | None = None,
-    tokens: Iterable[str] = (DEFAULT_TOKEN,),
-    admin_token: str | None = DEFAULT_ADMIN_TOKEN,
-    live_activity_seconds: float | None = 30.0,
     log_level: str = "info",
+    **demo: Any,
 ) -> None:
-    """Serve the demo network until interrupted."""
-    app = demo_app(
-        anchor=anchor,
-        tokens=tokens,
-        admin_token=admin_token,
-        live_activity_seconds=live_activity_seconds,
-    )
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    """Serve the demo network (``demo_app(**demo)``) until interrupted."""
+    # The app sets the Date header itself (the campaign clock's): uvicorn's would repeat it.
+    uvicorn.run(demo_app(**demo), host=host, port=port, log_level=log_level, date_header=False)
 
 
 class BackgroundServer:
@@ -69,7 +72,10 @@ class BackgroundServer:
         self.host = host
         self.port = port
         # Hanging requests must not hold up a test's teardown for long.
-        config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
+        # The app sets the Date header itself (the campaign clock's): uvicorn's would repeat it.
+        config = uvicorn.Config(
+            app, log_level="warning", timeout_graceful_shutdown=1, date_header=False
+        )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 

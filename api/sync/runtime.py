@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import httpx
 
 from api.db.session import Database
 from api.settings import Settings
@@ -18,6 +21,7 @@ def build_client(
     url: str | None = None,
     token: str | None = None,
     db: Database | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> MicroblogClient:
     """The client for the microblog; with ``db``, its rate budget is shared through the
     database with every process using the same token (see ``api.sync.shared_budget``)."""
@@ -34,15 +38,24 @@ def build_client(
     )
     if db is not None:
         budget.share(PostgresBudget(db, secret))
-    return MicroblogClient(base, secret, budget=budget)
+    return MicroblogClient(base, secret, budget=budget, transport=transport)
 
 
 def build_worker(
-    settings: Settings, db: Database, client: MicroblogClient, *, source: str
+    settings: Settings,
+    db: Database,
+    client: MicroblogClient,
+    *,
+    source: str,
+    clock: Callable[[], datetime] | None = None,
 ) -> Worker:
+    """The worker; ``clock`` stamps what it reads (default: real time; the demo's campaign
+    clock under `campaign up`, so readings carry the simulated moment they describe)."""
     config = WorkerConfig(
         poll_interval=settings.sync_poll_seconds,
         horizon=timedelta(days=settings.sync_horizon_days),
         source=source,
     )
-    return Worker(db, client, config)
+    if clock is None:
+        return Worker(db, client, config)
+    return Worker(db, client, config, clock=clock)

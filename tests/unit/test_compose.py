@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import shlex
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 import pytest
@@ -211,6 +213,64 @@ def test_the_secret_is_required_and_production_settings_validate(
         assert settings.database_url == env["DATABASE_URL"]
 
 
+def default_of(value: str) -> str:
+    """The default of a ``${NAME:-default}`` interpolation."""
+    match = re.fullmatch(r"\$\{\w+:-([^}]*)\}", value)
+    assert match, f"{value!r} has no default"
+    return match.group(1)
+
+
+def option(args: list[str], name: str) -> str:
+    return args[args.index(name) + 1]
+
+
+def test_the_simulator_serves_the_demo_and_keeps_it_in_a_volume() -> None:
+    simulator = services()["simulator"]
+    args = argv(simulator)
+    assert args[:2] == ["campaign", "simulator"]
+    assert option(args, "--host") == "0.0.0.0"
+    assert float(option(args, "--pace")) > 1  # the demo's weeks replayed
+    state_file = Path(option(args, "--state-file"))
+    named = set(compose().get("volumes") or {})
+    mounts = dict(str(volume).split(":", 1) for volume in simulator["volumes"])
+    assert any(
+        volume in named and state_file.parent == Path(target) for volume, target in mounts.items()
+    ), "the simulator's network outlives its container"
+
+
+def test_the_worker_mirrors_the_simulator_unless_given_a_microblog() -> None:
+    from api.simulator.config import DEFAULT_TOKEN
+
+    worker, simulator = services()["worker"], services()["simulator"]
+    assert argv(worker)[:2] == ["campaign", "worker"]
+    env = environment(worker)
+    url = urlsplit(default_of(env["MICROBLOG_URL"]))
+    assert url.hostname == "simulator"
+    assert str(url.port) == option(argv(simulator), "--port")
+    # The simulator's token is what makes the worker follow the demo (api/cli/mirror.py).
+    assert default_of(env["MICROBLOG_TOKEN"]) == DEFAULT_TOKEN
+    depends = worker["depends_on"]
+    assert depends["simulator"]["condition"] == "service_healthy"
+    assert depends["migrate"]["condition"] == "service_completed_successfully"
+    assert "_sim/state" in " ".join(simulator["healthcheck"]["test"])
+    assert f":{option(argv(simulator), '--port')}/" in " ".join(simulator["healthcheck"]["test"])
+
+
+def test_the_header_comments_are_true() -> None:
+    header = COMPOSE.read_text().split("\nx-environment", 1)[0]
+    # Every service is introduced, the worker and the simulator included.
+    for word in ("PostgreSQL", "migrations", "API", "worker", "simulator"):
+        assert word in header, word
+    # GraphiQL is off in production; the comment says how to turn it on, not that it is there.
+    env = environment(services()["api"])
+    assert env["CAMPAIGN_ENVIRONMENT"] == "production"
+    production = Settings(_env_file=None, environment="production", jwt_secret=SECRET)  # type: ignore[call-arg]
+    assert not production.graphiql_enabled
+    assert "GraphiQL" not in header or "CAMPAIGN_GRAPHIQL=true" in header
+    pace = option(argv(services()["simulator"]), "--pace")
+    assert f"--pace {pace}" in header
+
+
 # -- the image --------------------------------------------------------------------------------
 def test_dockerfile_entrypoint_is_the_declared_console_script() -> None:
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
@@ -229,6 +289,13 @@ def test_dockerfile_base_image_and_install() -> None:
     text = DOCKERFILE.read_text()
     assert "FROM python:3.11-slim" in text
     assert "pip install" in text
+
+
+def test_the_image_has_a_data_folder_its_user_may_write() -> None:
+    # A volume mounted on it (the simulator's) takes the image folder's ownership.
+    text = DOCKERFILE.read_text()
+    assert "mkdir .campaign-data && chown campaign .campaign-data" in text
+    assert "USER campaign" in text
 
 
 def test_dockerignore_keeps_local_state_out_and_the_project_in() -> None:
