@@ -9,7 +9,8 @@ here first, each fragment once (memoised), and a document over them is never val
 
 Depth counts field levels: ``{ topics { nodes { id } } }`` is 3 deep. Fragments and inline
 fragments add no level of their own; their fields count where they are spread. Introspection
-subtrees (``__schema``, ``__type``) are bounded by the schema and do not count toward depth.
+subtrees (``__schema``, ``__type``, fragments on ``__Type`` and the like) are bounded by the
+schema and do not count toward depth.
 """
 
 from __future__ import annotations
@@ -122,18 +123,14 @@ def too_complex(document: DocumentNode, limits: Limits) -> GraphQLError | None:
         else:
             continue
         name = definition.name.value if definition.name else "anonymous"
-        if size.depth > limits.max_depth:
+        on_introspection = isinstance(
+            definition, FragmentDefinitionNode
+        ) and definition.type_condition.name.value.startswith("__")
+        if size.depth > limits.max_depth and not on_introspection:
             return _error(
                 f"`{name}` is {size.depth} levels deep; at most {limits.max_depth} are allowed.",
                 depth=size.depth,
                 maxDepth=limits.max_depth,
-            )
-        if size.fields > limits.max_fields:
-            return _error(
-                f"`{name}` selects {size.fields} fields (a fragment counts wherever it is "
-                f"spread); at most {limits.max_fields} are allowed.",
-                fields=size.fields,
-                maxFields=limits.max_fields,
             )
         count, field_name = size.worst
         if count > limits.max_repeats:
@@ -142,6 +139,13 @@ def too_complex(document: DocumentNode, limits: Limits) -> GraphQLError | None:
                 f"{limits.max_repeats} are allowed.",
                 repeats=count,
                 maxRepeats=limits.max_repeats,
+            )
+        if size.fields > limits.max_fields:
+            return _error(
+                f"`{name}` selects {size.fields} fields (a fragment counts wherever it is "
+                f"spread); at most {limits.max_fields} are allowed.",
+                fields=size.fields,
+                maxFields=limits.max_fields,
             )
     if aliases > limits.max_aliases:
         return _error(
