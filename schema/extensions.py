@@ -67,6 +67,9 @@ class IntrospectionForAdmins(SchemaExtension):
 
 
 _parse: Callable[..., DocumentNode] = lru_cache(maxsize=256)(parse)
+# Client operations are a few kB; a longer text (a huge string literal or comment costs one
+# token) is parsed and validated every time rather than held: 256 entries of up to 32 kB each.
+MAX_CACHED_TEXT = 32_000
 
 
 class ParseCache(SchemaExtension):
@@ -74,7 +77,7 @@ class ParseCache(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         ec = self.execution_context
-        if ec.query:
+        if ec.query and len(ec.query) <= MAX_CACHED_TEXT:
             # On a syntax error Strawberry parses again where it reports the error in the
             # answer; the token limit bounds that second parse.
             with suppress(GraphQLError):
@@ -105,6 +108,8 @@ class _Validated:
             return found
         too_big = too_complex(document, limits)
         errors = [too_big] if too_big is not None else validate_document(schema, document, rules)
+        if len(text) > MAX_CACHED_TEXT:
+            return errors
         self.results[key] = errors
         if len(self.results) > self.maxsize:
             self.results.popitem(last=False)
