@@ -95,6 +95,17 @@ async def test_in_development_tracked_links_use_the_listen_address(
     assert url.startswith("http://127.0.0.1:8123/r/"), url
 
 
+@pytest.mark.parametrize("token", ["%00", "abc%00def", "x" * 5000, "a.b"])
+async def test_a_tracked_link_token_that_is_not_one_of_ours_is_404_without_sql(
+    reader: Api, token: str
+) -> None:
+    reader.statements.clear()
+    for method in ("GET", "HEAD"):
+        response = await reader.client.request(method, f"/r/{token}")
+        assert response.status_code == 404, (method, response.text)
+    assert reader.statements == []
+
+
 # -- INTERNAL resources ----------------------------------------------------------------------------
 async def test_internal_resources_never_reach_the_lms(api: Api) -> None:
     hashtag = (await api.data(f'{{ node(id: "{TOPIC}") {{ ... on Topic {{ hashtag }} }} }}'))[
