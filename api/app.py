@@ -11,7 +11,7 @@ from starlette.routing import Route
 from api.auth import key_uses
 from api.db.migrations import head_revision
 from api.db.session import Database
-from api.graphql import GraphQLView
+from api.graphql import BodyLimit, GraphQLView
 from api.health import healthz, readyz
 from api.links import follow
 from api.settings import Settings, get_settings
@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     database = db or Database.connect(
         settings.database_url or "", settings.database_read_url, pool_size=settings.db_pool_size
     )
-    graphql = GraphQLView(settings, database)
+    graphql = BodyLimit(GraphQLView(settings, database), settings.max_body_bytes)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -10,6 +10,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from api.db.repositories import resources
 
 _CLIENT = re.compile(r"^[a-z0-9_-]{1,32}$")
+# Tokens are `secrets.token_urlsafe`; anything else (a NUL, which PostgreSQL text cannot hold,
+# or a megabyte of path) is unknown without asking the database.
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def _not_found() -> Response:
@@ -18,6 +21,8 @@ def _not_found() -> Response:
 
 async def follow(request: Request) -> Response:
     token = request.path_params["token"]
+    if not _TOKEN.match(token):
+        return _not_found()
     db = request.app.state.db
     if request.method == "HEAD":
         # Link-preview bots and unfurlers probe with HEAD; nobody is following the link, so

@@ -61,8 +61,12 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    # The public base URL of this service, used to build tracked links.
+    # The public base URL of this service, used to build tracked links. Required outside
+    # development: without it a link would have to come from the request's Host header, which
+    # any client can set.
     public_url: str | None = None
+    # Step 1 of the order of defence (schema/extensions.py): larger bodies are refused, 413.
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
 
     # GraphiQL in the browser (GET /graphql); by default only in development. The page holds
     # no data (queries still need a token), but production need not advertise the API.
@@ -115,6 +119,17 @@ class Settings(BaseSettings):
         # any of them would be accepted here.
         if self.jwks_url and not self.jwt_audience:
             raise ValueError("CAMPAIGN_JWKS_URL needs CAMPAIGN_JWT_AUDIENCE (this API's audience)")
+        return self
+
+    @model_validator(mode="after")
+    def _require_public_url(self) -> Settings:
+        if self.environment != "development" and not self.public_url:
+            raise ValueError(
+                "CAMPAIGN_PUBLIC_URL (this service's public base URL, for tracked links) "
+                "must be set outside development"
+            )
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise ValueError("CAMPAIGN_PUBLIC_URL must start with http:// or https://")
         return self
 
     @property

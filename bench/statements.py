@@ -50,7 +50,12 @@ CASES: list[tuple[str, Role, dict[str, Any]]] = [
 
 
 async def run(url: str, runs: int) -> None:
-    settings = Settings(environment="test", database_url=url, jwt_secret="x" * 40)
+    settings = Settings(
+        environment="test",
+        database_url=url,
+        jwt_secret="x" * 40,
+        public_url="http://bench.test",
+    )
     db = Database.connect(url)
     app = create_app(settings, db=db)
     statements: list[str] = []

@@ -12,6 +12,7 @@ from api.db.repositories.resources import ResourceFilter
 from api.domain import enums
 from api.domain.text import InvalidHashtag, normalise_hashtag
 from api.errors import BadUserInput
+from schema.boundary import HASHTAG_LENGTH, SEARCH_LENGTH, limit
 from schema.types.node import decode_id
 
 
@@ -30,8 +31,10 @@ class PostOrder:
 
 @strawberry.input
 class PostFilterInput:
-    text: str | None = strawberry.field(default=None, description="Full-text search over bodies.")
-    hashtags: list[str] | None = None
+    text: str | None = strawberry.field(
+        default=None, description="Full-text search over bodies.", metadata=limit(SEARCH_LENGTH)
+    )
+    hashtags: list[str] | None = strawberry.field(default=None, metadata=limit(HASHTAG_LENGTH))
     kinds: list[enums.PostKind] | None = None
     author_id: strawberry.ID | None = None
     group_id: strawberry.ID | None = None
@@ -56,7 +59,7 @@ class PostFilterInput:
 
 @strawberry.input
 class ResourceFilterInput:
-    hashtag: str | None = None
+    hashtag: str | None = strawberry.field(default=None, metadata=limit(HASHTAG_LENGTH))
     kinds: list[enums.ResourceKind] | None = None
 
     def to_filter(self) -> ResourceFilter:

@@ -25,6 +25,8 @@ ColumnLike = sa.ColumnElement[Any] | QueryableAttribute[Any]
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+# Ids and integer sort values are PostgreSQL bigints.
+_BIGINT = range(-(2**63), 2**63)
 
 
 class Direction(Enum):
@@ -55,7 +57,11 @@ class Cursor:
                 value = date.fromisoformat(value)
             elif value_type is not None and not isinstance(value, value_type):
                 raise TypeError("value")
-            if not isinstance(id_, int):
+            if isinstance(value, int) and value not in _BIGINT:
+                raise ValueError("value out of range")
+            if isinstance(value, str) and "\x00" in value:
+                raise ValueError("NUL in text")
+            if not isinstance(id_, int) or isinstance(id_, bool) or id_ not in _BIGINT:
                 raise TypeError("id")
         except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
             raise BadUserInput(

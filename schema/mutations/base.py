@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.db.repositories import people, topics
 from api.domain.enums import Role
 from api.errors import BadUserInput
+from schema.boundary import field_problems
 from schema.context import Info
 from schema.types.node import decode_id
 
@@ -87,6 +88,8 @@ async def run(
     """Run ``work`` in one transaction; roll everything back when it reports a user error."""
     errors = UserErrors()
     result: T | None = None
+    if _check_input(info, errors):
+        return None, errors
     try:
         async with info.context.db.unit_of_work() as session:
             result = await work(session, errors)
@@ -113,6 +116,16 @@ async def run(
         )
         result = None
     return result, errors
+
+
+def _check_input(info: Info, errors: UserErrors) -> bool:
+    """Report input beyond the declared limits (schema.boundary) before any SQL runs."""
+    field = info._raw_info.parent_type.fields[info._raw_info.field_name]
+    for problem in field_problems(
+        field, info._raw_info.field_nodes[0], info._raw_info.variable_values
+    ):
+        errors.append(UserError(field=list(problem.path), message=problem.message, code="INVALID"))
+    return bool(errors)
 
 
 def id_of(errors: UserErrors, value: str | None, field: str, expect: str) -> int | None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.db.repositories import campaigns, people, topics
 from api.domain.enums import GoalMetric, PromotionKind
 from api.domain.text import InvalidHashtag, normalise_hashtag
+from schema.boundary import HASHTAG_LENGTH, LONG_TEXT_LENGTH, NAME_LENGTH, SLUG_LENGTH, limit
 from schema.context import Info
 from schema.mutations.base import (
     UserError,
@@ -77,10 +78,10 @@ async def _topic_ids(
 
 @strawberry.input
 class CreateCampaignInput:
-    slug: str
-    name: str
+    slug: str = strawberry.field(metadata=limit(SLUG_LENGTH))
+    name: str = strawberry.field(metadata=limit(NAME_LENGTH))
     starts_on: date
-    description: str | None = None
+    description: str | None = strawberry.field(default=None, metadata=limit(LONG_TEXT_LENGTH))
     owner_id: strawberry.ID | None = None
     ends_on: date | None = None
 
@@ -94,9 +95,11 @@ class CreateCampaignPayload:
 @strawberry.input
 class CreateTopicInput:
     campaign_id: strawberry.ID
-    hashtag: str = strawberry.field(description="With or without '#'; stored lower-case.")
-    name: str
-    description: str | None = None
+    hashtag: str = strawberry.field(
+        description="With or without '#'; stored lower-case.", metadata=limit(HASHTAG_LENGTH)
+    )
+    name: str = strawberry.field(metadata=limit(NAME_LENGTH))
+    description: str | None = strawberry.field(default=None, metadata=limit(LONG_TEXT_LENGTH))
 
 
 @strawberry.type
@@ -152,11 +155,11 @@ class SetCampaignGoalPayload:
 class RecordPromotionInput:
     campaign_id: strawberry.ID
     kind: PromotionKind
-    title: str
+    title: str = strawberry.field(metadata=limit(NAME_LENGTH))
     held_on: date
     audience_size: int | None = None
     topic_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
-    notes: str | None = None
+    notes: str | None = strawberry.field(default=None, metadata=limit(LONG_TEXT_LENGTH))
 
 
 @strawberry.type

@@ -12,6 +12,7 @@ from api.db.repositories import ingest, resources
 from api.db.repositories import posts as post_repo
 from api.domain.enums import PostKind, ResourceKind, Visibility
 from api.domain.text import normalise_url
+from schema.boundary import LONG_TEXT_LENGTH, NAME_LENGTH, URL_LENGTH, limit
 from schema.context import Info
 from schema.mutations.base import (
     UserError,
@@ -31,12 +32,12 @@ from schema.types.resource import Resource
 @strawberry.input
 class AddResourceInput:
     kind: ResourceKind
-    title: str
-    url: str
+    title: str = strawberry.field(metadata=limit(NAME_LENGTH))
+    url: str = strawberry.field(metadata=limit(URL_LENGTH))
     topic_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
-    provider: str | None = None
-    lms_course_id: str | None = None
-    description: str | None = None
+    provider: str | None = strawberry.field(default=None, metadata=limit(NAME_LENGTH))
+    lms_course_id: str | None = strawberry.field(default=None, metadata=limit(NAME_LENGTH))
+    description: str | None = strawberry.field(default=None, metadata=limit(LONG_TEXT_LENGTH))
     series_id: strawberry.ID | None = strawberry.field(
         default=None, description="For an episode: its series."
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from api.db.pagination import Direction, Page
 from api.db.repositories import campaigns, topics
+from schema.boundary import HASHTAG_LENGTH, SLUG_LENGTH, limit
 from schema.context import Info
 from schema.inputs import hashtag_argument
 from schema.pagination import Connection, root_connection
@@ -17,7 +20,9 @@ from schema.types.topic import Topic
 @strawberry.type
 class CampaignQueries:
     @strawberry.field(permission_classes=[STAFF])
-    async def campaign(self, info: Info, slug: str) -> Campaign | None:
+    async def campaign(
+        self, info: Info, slug: Annotated[str, strawberry.argument(metadata=limit(SLUG_LENGTH))]
+    ) -> Campaign | None:
         async with info.context.db.reading() as session:
             row = await campaigns.get_campaign_by_slug(session, slug)
         return Campaign.from_row(row) if row is not None else None
@@ -39,7 +44,11 @@ class CampaignQueries:
     @strawberry.field(
         permission_classes=[EVERYONE], description="A topic by hashtag ('#' optional)."
     )
-    async def topic(self, info: Info, hashtag: str) -> Topic | None:
+    async def topic(
+        self,
+        info: Info,
+        hashtag: Annotated[str, strawberry.argument(metadata=limit(HASHTAG_LENGTH))],
+    ) -> Topic | None:
         row = await info.context.loaders.topic_by_hashtag.load(hashtag_argument(hashtag))
         return Topic.from_row(row) if row is not None else None
 

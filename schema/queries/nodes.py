@@ -8,9 +8,9 @@ from typing import Any
 import strawberry
 
 from api.domain.enums import Role
-from api.errors import BadUserInput, Forbidden
+from api.errors import ApiError, BadUserInput, Forbidden
 from schema.context import Info
-from schema.permissions import EVERYONE
+from schema.permissions import EVERYONE, is_lms, shown_resources
 from schema.types.campaign import Campaign
 from schema.types.node import Node, decode_id
 from schema.types.person import Group, Person
@@ -47,10 +47,14 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     row = await getattr(info.context.loaders, loader_name).load(pk)
     if row is None:
         return None
-    lms = principal is not None and principal.role is Role.LMS
-    # The LMS reads the posts that promote resources, not the rest of the network.
-    if lms and type_name == "Post" and not await info.context.loaders.post_resources.load(row.id):
-        raise Forbidden("The LMS role may read only posts that link a learning resource.")
+    if is_lms(info):
+        if type_name == "Resource" and not shown_resources(info, [row]):
+            return None  # as if unknown: the LMS never learns that an internal one exists
+        # The LMS reads the posts that promote resources, not the rest of the network.
+        if type_name == "Post" and not shown_resources(
+            info, await info.context.loaders.post_resources.load(row.id)
+        ):
+            raise Forbidden("The LMS role may read only posts that link a learning resource.")
     return gql_type.from_row(row)
 
 
@@ -62,9 +66,21 @@ class NodeQueries:
 
     @strawberry.field(
         permission_classes=[EVERYONE],
-        description=f"Objects by global id, in order; null for unknown ones. At most {MAX_IDS}.",
+        description=(
+            f"Objects by global id, in order; null for unknown ones. At most {MAX_IDS}. "
+            "A malformed or forbidden id is null with an error at its index."
+        ),
     )
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_IDS:
             raise BadUserInput(f"At most {MAX_IDS} ids at a time.", field="ids")
-        return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))
+
+        async def one(global_id: str) -> Any:
+            try:
+                return await resolve_node(info, global_id)
+            except ApiError as exc:
+                # graphql-core raises an item that is an exception at that item's path, so
+                # only this id is null and the error says which one.
+                return exc
+
+        return list(await asyncio.gather(*(one(i) for i in ids)))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from api.db.pagination import Direction, Page
 from api.db.repositories import people
+from schema.boundary import SEARCH_LENGTH, limit
 from schema.context import Info
 from schema.pagination import Connection, root_connection
 from schema.permissions import PEOPLE, STAFF
@@ -21,7 +24,7 @@ class PeopleQueries:
     async def people(
         self,
         info: Info,
-        search: str | None = None,
+        search: Annotated[str | None, strawberry.argument(metadata=limit(SEARCH_LENGTH))] = None,
         first: int | None = 20,
         after: str | None = None,
     ) -> Connection[Person]:
@@ -37,7 +40,7 @@ class PeopleQueries:
     async def groups(
         self,
         info: Info,
-        search: str | None = None,
+        search: Annotated[str | None, strawberry.argument(metadata=limit(SEARCH_LENGTH))] = None,
         first: int | None = 20,
         after: str | None = None,
     ) -> Connection[Group]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import strawberry
 
 from api.db.pagination import Direction, Page
@@ -10,7 +12,7 @@ from api.db.repositories.scopes import Scope
 from schema.context import Info
 from schema.inputs import PostFilterInput, PostOrder, ResourceFilterInput
 from schema.pagination import Connection, root_connection
-from schema.permissions import EVERYONE, STAFF
+from schema.permissions import EVERYONE, STAFF, is_lms
 from schema.resolvers import posts_connection
 from schema.types.post import Post
 from schema.types.resource import Resource
@@ -41,6 +43,7 @@ class PostQueries:
         filter: ResourceFilterInput | None = None,
     ) -> Connection[Resource]:
         flt = filter.to_filter() if filter is not None else resources.ResourceFilter()
+        flt = dataclasses.replace(flt, public_only=is_lms(info))
         page = Page.build(first, after, direction=Direction.ASC, value_type=int)
         return await root_connection(
             info.context.db,

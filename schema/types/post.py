@@ -13,7 +13,7 @@ from api.domain import text
 from api.domain.enums import PostKind
 from schema.context import Info
 from schema.pagination import Connection, connection
-from schema.permissions import PEOPLE, STAFF
+from schema.permissions import PEOPLE, STAFF, shown_resources
 from schema.resolvers import posts_connection
 from schema.types.node import Node, encode_id
 
@@ -111,7 +111,7 @@ class Post(Node):
         from schema.types.resource import Resource
 
         rows = await info.context.loaders.post_resources.load(self._row.id)
-        return [Resource.from_row(r) for r in rows]
+        return [Resource.from_row(r) for r in shown_resources(info, rows)]
 
     @strawberry.field(permission_classes=[STAFF], description="The thread starter, for a reply.")
     async def thread(self, info: Info) -> Post | None:

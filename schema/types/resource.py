@@ -10,6 +10,7 @@ from api.db.repositories.scopes import Scope
 from api.domain.enums import ResourceKind, Visibility
 from schema.context import Info
 from schema.pagination import Connection
+from schema.permissions import shown_resources
 from schema.resolvers import posts_connection
 from schema.types.node import Node, encode_id
 
@@ -64,12 +65,13 @@ class Resource(Node):
     async def series(self, info: Info) -> Resource | None:
         if self._row.series_id is None:
             return None
-        return Resource.from_row(await info.context.loaders.resource.load(self._row.series_id))
+        row = await info.context.loaders.resource.load(self._row.series_id)
+        return next((Resource.from_row(r) for r in shown_resources(info, [row])), None)
 
     @strawberry.field(description="A series' episodes in order; empty for other resources.")
     async def episodes(self, info: Info) -> list[Resource]:
         rows = await info.context.loaders.episodes.load(self._row.id)
-        return [Resource.from_row(r) for r in rows]
+        return [Resource.from_row(r) for r in shown_resources(info, rows)]
 
     @strawberry.field(description="Clicks through `trackedUrl`.")
     async def click_count(self, info: Info) -> int:

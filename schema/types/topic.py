@@ -11,7 +11,7 @@ from api.db.repositories.scopes import Scope
 from schema.context import Info
 from schema.inputs import PostOrder
 from schema.pagination import Connection
-from schema.permissions import PEOPLE, STAFF
+from schema.permissions import PEOPLE, STAFF, shown_resources
 from schema.resolvers import performance, posts_connection
 from schema.types.analytics import Performance
 from schema.types.node import Node, encode_id
@@ -84,7 +84,7 @@ class Topic(Node):
         from schema.types.resource import Resource
 
         rows = await info.context.loaders.topic_resources.load(self._row.id)
-        return [Resource.from_row(r) for r in rows]
+        return [Resource.from_row(r) for r in shown_resources(info, rows)]
 
 
 @strawberry.type

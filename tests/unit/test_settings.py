@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from api.cli import main
 from api.settings import DEVELOPMENT_SECRET, Settings, get_settings
 
+PUBLIC = "https://campaign.example.com"
 ENV_NAMES = ("DATABASE_URL", "DATABASE_READ_URL")
 
 
@@ -50,9 +51,17 @@ def test_production_refuses_a_short_secret() -> None:
 def test_production_accepts_a_long_secret() -> None:
     secret = "0123456789abcdefghij0123456789abcdefghij"
     assert len(secret) == 40
-    settings = Settings(environment="production", jwt_secret=secret)
+    settings = Settings(environment="production", jwt_secret=secret, public_url=PUBLIC)
     assert settings.environment == "production"
     assert settings.jwt_secret.get_secret_value() == secret
+
+
+def test_outside_development_the_public_url_is_required() -> None:
+    # Tracked links would otherwise be built from the request's Host header.
+    with pytest.raises(ValidationError, match="CAMPAIGN_PUBLIC_URL"):
+        Settings(environment="production", jwt_secret="x" * 40)
+    with pytest.raises(ValidationError, match="CAMPAIGN_PUBLIC_URL"):
+        Settings(environment="test", jwt_secret="x" * 40, public_url="campaign.example.com")
 
 
 def test_development_keeps_the_default_secret() -> None:
@@ -80,8 +89,12 @@ def test_serving_publicly_with_the_development_secret_is_refused(command: str) -
 
 def test_graphiql_by_default_only_in_development() -> None:
     assert Settings().graphiql_enabled
-    assert not Settings(environment="production", jwt_secret="x" * 40).graphiql_enabled
-    assert Settings(environment="production", jwt_secret="x" * 40, graphiql=True).graphiql_enabled
+    assert not Settings(
+        environment="production", jwt_secret="x" * 40, public_url=PUBLIC
+    ).graphiql_enabled
+    assert Settings(
+        environment="production", jwt_secret="x" * 40, public_url=PUBLIC, graphiql=True
+    ).graphiql_enabled
 
 
 def test_database_url_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -102,7 +102,8 @@ async def count_groups_by_campaign(
 
 
 def _group_search(search: str | None) -> list[sa.ColumnElement[bool]]:
-    return [Group.name.ilike(f"%{search}%")] if search else []
+    # autoescape: a '%' or '_' in the search is a character to find, not a wildcard.
+    return [Group.name.icontains(search, autoescape=True)] if search else []
 
 
 async def page_groups(session: AsyncSession, search: str | None, page: Page) -> PageResult:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.db import models
 from api.db.pagination import Page, PageResult
 from api.db.repositories.paging import count_all, page_all
-from api.domain.enums import ResourceKind
+from api.domain.enums import ResourceKind, Visibility
 
 Resource = models.Resource
 RESOURCE_COLUMNS = list(Resource.__table__.c)
@@ -23,6 +23,8 @@ RESOURCE_COLUMNS = list(Resource.__table__.c)
 class ResourceFilter:
     hashtag: str | None = None
     kinds: tuple[ResourceKind, ...] = ()
+    # For readers outside the company (the LMS): INTERNAL resources are left out.
+    public_only: bool = False
 
     def conditions(self) -> list[sa.ColumnElement[bool]]:
         out: list[sa.ColumnElement[bool]] = []
@@ -36,6 +38,8 @@ class ResourceFilter:
             )
         if self.kinds:
             out.append(Resource.kind.in_(self.kinds))
+        if self.public_only:
+            out.append(Resource.visibility == Visibility.PUBLIC)
         if ResourceKind.PODCAST_EPISODE not in self.kinds:
             # Episodes are listed under their series unless asked for by kind.
             out.append(Resource.series_id.is_(None))
