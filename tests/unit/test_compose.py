@@ -264,7 +264,12 @@ def test_the_header_comments_are_true() -> None:
     # GraphiQL is off in production; the comment says how to turn it on, not that it is there.
     env = environment(services()["api"])
     assert env["CAMPAIGN_ENVIRONMENT"] == "production"
-    production = Settings(_env_file=None, environment="production", jwt_secret=SECRET)  # type: ignore[call-arg]
+    production = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        environment="production",
+        jwt_secret=SECRET,
+        public_url=env["CAMPAIGN_PUBLIC_URL"],
+    )
     assert not production.graphiql_enabled
     assert "GraphiQL" not in header or "CAMPAIGN_GRAPHIQL=true" in header
     pace = option(argv(services()["simulator"]), "--pace")
