@@ -126,6 +126,7 @@ class PageMirror:
             if self.classifier is None:
                 self.classifier = await ingest.classifier(session)
             result = await ingest.upsert_posts(session, fresh, now, context=self.classifier)
+            unlinked = await _unlinked_replies(session, fresh, result.ids)
             if feed_id is not None:
                 await sync_state.advance_feed(
                     session, feed_id, items=len(posts), at=now, succeeded=succeeded,
@@ -135,7 +136,11 @@ class PageMirror:
             await notify(session, result.inserted, result.metrics_changed, follower_changes)
         self.owed_here = (self.owed_here | owed) - released
         # Only now, with the page committed, are these known to be written.
-        self.written.update((("post", p.external_id), _version(p)) for p in fresh)
+        # A reply whose parent is not stored yet was written without its link: it is not
+        # "written" until read again with its parent there (e.g. by the thread walk).
+        self.written.update(
+            (("post", p.external_id), _version(p)) for p in fresh if p.external_id not in unlinked
+        )
         self.written.update((("person", r["external_id"]), r) for r in people)
         self.written.update((("group", r["external_id"]), r) for r in groups_seen)
         self.written.update((("topic", i), tag) for i, tag in topics.items())
@@ -184,6 +189,16 @@ class PageMirror:
             if inaccessible and feed.kind is SyncFeedKind.GROUP:
                 await mirror.mark_group_inaccessible(session, feed.external_id)
             await self._count(session, errors=1)
+
+
+async def _unlinked_replies(
+    session: AsyncSession, posts: list[ingest.IncomingPost], written: dict[int, int]
+) -> set[int]:
+    """External ids of the replies among ``posts`` whose replied-to message is not stored."""
+    parents = {p.replied_to_external_id for p in posts if p.replied_to_external_id is not None}
+    missing = parents - set(written)
+    missing -= await mirror.existing_external_ids(session, missing)
+    return {p.external_id for p in posts if p.replied_to_external_id in missing}
 
 
 def _version(post: ingest.IncomingPost) -> tuple[Any, ...]:
