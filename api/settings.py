@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     sync_budget_requests: int = Field(default=10, ge=1)
     sync_budget_window_seconds: float = Field(default=30.0, gt=0)
     sync_horizon_days: int = Field(default=90, ge=1)
+    # The freshness policy (api.domain.freshness): threads active within the last
+    # `active_hours` are read again every pass, within `recent_days` every
+    # `recent_every_minutes`, older ones every `older_every_hours`; their walks take at most
+    # `share` of the messages budget of a poll interval, after the feeds' new posts.
+    sync_fresh_active_hours: float = Field(default=24.0, ge=0)
+    sync_fresh_recent_days: float = Field(default=7.0, ge=0)
+    sync_fresh_recent_every_minutes: float = Field(default=60.0, ge=0)
+    sync_fresh_older_every_hours: float = Field(default=24.0, ge=0)
+    sync_fresh_share: float = Field(default=0.5, gt=0, le=1)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
@@ -69,6 +78,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "CAMPAIGN_JWT_SECRET must be set to a secret of at least 32 characters "
                 "outside development"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _fresh_tiers_in_order(self) -> Settings:
+        if self.sync_fresh_recent_days * 24 < self.sync_fresh_active_hours:
+            raise ValueError(
+                "CAMPAIGN_SYNC_FRESH_RECENT_DAYS must cover CAMPAIGN_SYNC_FRESH_ACTIVE_HOURS"
             )
         return self
 

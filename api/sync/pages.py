@@ -15,10 +15,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.repositories import ingest, mirror, sync_state
+from api.db.repositories import freshness, ingest, mirror, sync_state
 from api.db.session import Database
 from api.domain.enums import SyncFeedKind
+from api.domain.freshness import FreshnessPolicy
 from api.sync import mapping
+from api.sync.freshness import thread_observations
 from api.sync.notify import notify
 from api.sync.payloads import FeedPage, Message
 
@@ -36,6 +38,8 @@ class PassStats:
     # Threads owed a walk (replies waiting for their starter) left for a later pass: recorded
     # in sync_feed, so deferred rather than lost.
     deferred_threads: int = 0
+    # Requests spent reading threads (in_thread pages, and a starter checked after a 404).
+    thread_requests: int = 0
 
 
 @dataclass
@@ -63,6 +67,8 @@ class PageMirror:
     settle_threads: int = 50
     # Managers and campaign hashtags, read once a pass rather than once a page.
     classifier: ingest.Classifier | None = None
+    # When each thread is read again (``threads.refresh_threads``); pages record what they show.
+    freshness: FreshnessPolicy = field(default_factory=FreshnessPolicy)
 
     # -- units of work ----------------------------------------------------------------------
     async def _commit_page(
@@ -127,6 +133,7 @@ class PageMirror:
                 self.classifier = await ingest.classifier(session)
             result = await ingest.upsert_posts(session, fresh, now, context=self.classifier)
             unlinked = await _unlinked_replies(session, fresh, result.ids)
+            await freshness.observe(session, thread_observations(page), now, self.freshness)
             if feed_id is not None:
                 await sync_state.advance_feed(
                     session, feed_id, items=len(posts), at=now, succeeded=succeeded,

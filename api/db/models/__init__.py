@@ -14,6 +14,7 @@ from api.db.models.operations import ApiKey, SyncFeed, SyncRun, SyncWorker
 from api.db.models.people import FollowerSnapshot, MicroblogGroup, Person
 from api.db.models.posts import Post, PostHashtag, PostMetricsSnapshot, PostResource
 from api.db.models.resources import Resource, ResourceClick, ResourceTopic
+from api.db.models.threads import SyncThread
 
 __all__ = [
     "ApiKey",
@@ -35,6 +36,7 @@ __all__ = [
     "ResourceTopic",
     "SyncFeed",
     "SyncRun",
+    "SyncThread",
     "SyncWorker",
     "Topic",
     "TopicManager",
