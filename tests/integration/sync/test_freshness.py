@@ -22,6 +22,7 @@ from api.domain.freshness import FreshnessPolicy
 from api.domain.text import hashtags
 from api.simulator.model import Message
 from api.sync.budget import RateBudget
+from api.sync.errors import MicroblogUnavailable
 from api.sync.scheduler import Worker, WorkerConfig
 from tests.integration.sync.conftest import Sim, make_client, rows, set_up_campaign
 from tests.integration.sync.test_worker import _visible
@@ -223,3 +224,41 @@ async def test_old_threads_are_not_read_again_before_they_are_due(fifty_days_on:
     assert await run.one_pass() == 0
     run.time.advance(timedelta(days=1))
     assert await run.one_pass() > 0  # a day on, they are due
+
+
+async def test_a_thread_that_fails_is_tried_again_on_its_schedule_not_every_pass(
+    fifty_days_on: Run,
+) -> None:
+    run = fifty_days_on
+    for _ in range(5):  # the threads the first sync could not complete
+        run.time.advance(timedelta(seconds=POLL))
+        if await run.one_pass() == 0:
+            break
+    [(broken,)] = await rows(run.db, "SELECT min(thread_id) FROM sync_thread")
+    client = run.worker.client
+    original = client.feed
+
+    async def failing(kind: str, feed_id: int, **kw: Any) -> Any:
+        if kind == "in_thread" and feed_id == broken:
+            raise MicroblogUnavailable("503 after 5 attempts")
+        return await original(kind, feed_id, **kw)
+
+    client.feed = failing
+    run.time.advance(timedelta(days=1))  # every thread is due
+    for _ in range(4):
+        await run.worker.run_once()  # PARTIAL: the broken thread fails
+        run.time.advance(timedelta(seconds=POLL))
+    [(failures, error)] = await rows(
+        run.db, "SELECT failures, last_error FROM sync_thread WHERE thread_id = :t", t=broken
+    )
+    assert failures == 1, "tried once, then left for its tier's interval"
+    assert "MicroblogUnavailable" in error
+    assert await run.one_pass() == 0  # the others were read; nothing is due
+
+    del client.feed  # mended
+    run.time.advance(timedelta(days=1))
+    await run.one_pass()
+    [(failures, error)] = await rows(
+        run.db, "SELECT failures, last_error FROM sync_thread WHERE thread_id = :t", t=broken
+    )
+    assert (failures, error) == (0, None)
