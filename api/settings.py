@@ -84,6 +84,16 @@ class Settings(BaseSettings):
     sync_budget_requests: int = Field(default=10, ge=1)
     sync_budget_window_seconds: float = Field(default=30.0, gt=0)
     sync_horizon_days: int = Field(default=90, ge=1)
+    # The freshness policy (api.domain.freshness): threads active within the last
+    # `active_hours` are read again every pass, within `recent_days` every
+    # `recent_every_minutes`, older ones every `older_every_hours`; their walks take at most
+    # `share` of the messages budget of a poll interval, after the feeds' new posts.
+    sync_fresh_active_hours: float = Field(default=24.0, ge=0)
+    sync_fresh_recent_days: float = Field(default=7.0, ge=0)
+    sync_fresh_recent_every_minutes: float = Field(default=60.0, ge=0)
+    sync_fresh_older_every_hours: float = Field(default=24.0, ge=0)
+    sync_fresh_share: float = Field(default=0.5, gt=0, le=1)
+
     # `campaign up`'s demo: how many times faster than real time the campaign clock replays the
     # demo's weeks (1440: a campaign day a minute; 1: no replay) until it reaches the present, and the
     # seconds between new simulated posts, replies, likes and followers (0: none).
@@ -130,6 +140,14 @@ class Settings(BaseSettings):
             )
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
             raise ValueError("CAMPAIGN_PUBLIC_URL must start with http:// or https://")
+        return self
+
+    @model_validator(mode="after")
+    def _fresh_tiers_in_order(self) -> Settings:
+        if self.sync_fresh_recent_days * 24 < self.sync_fresh_active_hours:
+            raise ValueError(
+                "CAMPAIGN_SYNC_FRESH_RECENT_DAYS must cover CAMPAIGN_SYNC_FRESH_ACTIVE_HOURS"
+            )
         return self
 
     @property

@@ -15,10 +15,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.repositories import ingest, mirror, sync_state
+from api.db.repositories import freshness, ingest, mirror, sync_state
 from api.db.session import Database
 from api.domain.enums import SyncFeedKind
+from api.domain.freshness import FreshnessPolicy
 from api.sync import mapping
+from api.sync.freshness import thread_observations
 from api.sync.notify import notify
 from api.sync.payloads import FeedPage, Message
 
@@ -36,6 +38,8 @@ class PassStats:
     # Threads owed a walk (replies waiting for their starter) left for a later pass: recorded
     # in sync_feed, so deferred rather than lost.
     deferred_threads: int = 0
+    # Requests spent reading threads (in_thread pages, and a starter checked after a 404).
+    thread_requests: int = 0
 
 
 @dataclass
@@ -65,6 +69,8 @@ class PageMirror:
     settle_threads: int = 50
     # Managers and campaign hashtags, read once a pass rather than once a page.
     classifier: ingest.Classifier | None = None
+    # When each thread is read again (``threads.refresh_threads``); pages record what they show.
+    freshness: FreshnessPolicy = field(default_factory=FreshnessPolicy)
 
     # -- units of work ----------------------------------------------------------------------
     async def _commit_page(
@@ -128,6 +134,8 @@ class PageMirror:
             if self.classifier is None:
                 self.classifier = await ingest.classifier(session)
             result = await ingest.upsert_posts(session, fresh, now, context=self.classifier)
+            unlinked = await _unlinked_replies(session, fresh, result.ids)
+            await freshness.observe(session, thread_observations(page), now, self.freshness)
             if feed_id is not None:
                 await sync_state.advance_feed(
                     session, feed_id, items=len(posts), at=now, succeeded=succeeded,
@@ -137,7 +145,11 @@ class PageMirror:
             await notify(session, result.inserted, result.metrics_changed, follower_changes)
         self.owed_here = (self.owed_here | owed) - released
         # Only now, with the page committed, are these known to be written.
-        self.written.update((("post", p.external_id), _version(p)) for p in fresh)
+        # A reply whose parent is not stored yet was written without its link: it is not
+        # "written" until read again with its parent there (e.g. by the thread walk).
+        self.written.update(
+            (("post", p.external_id), _version(p)) for p in fresh if p.external_id not in unlinked
+        )
         self.written.update((("person", r["external_id"]), r) for r in people)
         self.written.update((("group", r["external_id"]), r) for r in groups_seen)
         self.written.update((("topic", i), tag) for i, tag in topics.items())
@@ -186,6 +198,16 @@ class PageMirror:
             if inaccessible and feed.kind is SyncFeedKind.GROUP:
                 await mirror.mark_group_inaccessible(session, feed.external_id)
             await self._count(session, errors=1)
+
+
+async def _unlinked_replies(
+    session: AsyncSession, posts: list[ingest.IncomingPost], written: dict[int, int]
+) -> set[int]:
+    """External ids of the replies among ``posts`` whose replied-to message is not stored."""
+    parents = {p.replied_to_external_id for p in posts if p.replied_to_external_id is not None}
+    missing = parents - set(written)
+    missing -= await mirror.existing_external_ids(session, missing)
+    return {p.external_id for p in posts if p.replied_to_external_id in missing}
 
 
 def _version(post: ingest.IncomingPost) -> tuple[Any, ...]:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import httpx
 
 from api.db.session import Database
+from api.domain.freshness import FreshnessPolicy, policy_from_settings
 from api.settings import Settings
 from api.sync.budget import RateBudget
 from api.sync.client import MicroblogClient
@@ -54,8 +55,21 @@ def build_worker(
     config = WorkerConfig(
         poll_interval=settings.sync_poll_seconds,
         horizon=timedelta(days=settings.sync_horizon_days),
+        freshness=freshness_policy(settings),
         source=source,
     )
     if clock is None:
         return Worker(db, client, config)
     return Worker(db, client, config, clock=clock)
+
+
+def freshness_policy(settings: Settings) -> FreshnessPolicy:
+    return policy_from_settings(
+        active_within=timedelta(hours=settings.sync_fresh_active_hours),
+        recent_within=timedelta(days=settings.sync_fresh_recent_days),
+        recent_every=timedelta(minutes=settings.sync_fresh_recent_every_minutes),
+        older_every=timedelta(hours=settings.sync_fresh_older_every_hours),
+        share=settings.sync_fresh_share,
+        budget_requests=settings.sync_budget_requests,
+        budget_window=settings.sync_budget_window_seconds,
+    )

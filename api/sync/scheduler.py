@@ -21,6 +21,7 @@ from typing import Any
 from api.db.repositories import mirror, run_bookkeeping, sync_marks, sync_state
 from api.db.session import Database
 from api.domain.enums import SyncFeedKind
+from api.domain.freshness import FreshnessPolicy
 from api.sync.errors import AuthFailed, Interrupted, MicroblogError
 from api.sync.jobs import Mirror, PassStats
 
@@ -30,7 +31,6 @@ TOPIC_SEARCH = "topic-search:"  # + hashtag: the last search for a topic not yet
 HEARTBEAT_SECONDS = 10.0
 # Silent for this many heartbeats, a worker is taken for dead and its running pass abandoned.
 DEAD_AFTER_HEARTBEATS = 3
-MAX_WALKED_THREADS = 10_000  # a bound on what the worker remembers of walked threads
 
 
 @dataclass
@@ -40,9 +40,8 @@ class WorkerConfig:
     lock_check_interval: float = 5.0  # how often the active worker checks it still holds the lock
     horizon: timedelta = timedelta(days=90)
     directory_every: timedelta = timedelta(hours=6)
-    refresh_days: int = 7
-    refresh_threads: int = 20
-    backfill_threads: int = 50
+    # When threads are read again, and the share of the budget their walks may take.
+    freshness: FreshnessPolicy = field(default_factory=FreshnessPolicy)
     source: str = "microblog"
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     dead_after: timedelta = timedelta(seconds=HEARTBEAT_SECONDS * DEAD_AFTER_HEARTBEATS)
@@ -87,9 +86,6 @@ class Worker:
         self._lock_lost = asyncio.Event()
         # Rate-budget and back-off waits end early on either, instead of being sat out.
         client.budget.interrupt_when(self._halting)
-        # Threads that look incomplete, with the reply count they had when walked: one whose
-        # count has not changed since is not walked again (counts drift; see incomplete_threads).
-        self._walked_threads: dict[int, int] = {}
         self._role, self._state = "STANDBY", "IDLE"
 
     # -- one pass -----------------------------------------------------------------------------
@@ -105,7 +101,7 @@ class Worker:
             kinds = kinds or tuple(await sync_state.requested_kinds(session, run_id))
         job = Mirror(
             self.db, self.client, run_id, self.clock, self.config.horizon,
-            should_stop=self._halting,
+            should_stop=self._halting, freshness=self.config.freshness,
         )  # fmt: skip
         status, error = "SUCCEEDED", None
         try:
@@ -168,20 +164,9 @@ class Worker:
                 await job.sync_feed(feed)
                 await self._beat("ACTIVE", "SYNCING")
         if not kinds or "THREAD" in kinds:
-            async with self.db.reading() as session:
-                incomplete = await mirror.incomplete_threads(
-                    session, self.config.backfill_threads, self._walked_threads
-                )
-            for thread_id, replies in incomplete:
-                if self._halting():
-                    return
-                failed_before = job.stats.errors
-                await job.walk_thread(thread_id)
-                if job.stats.errors == failed_before:  # walked in full: wait for a new count
-                    self._walked_threads[thread_id] = replies
-                    if len(self._walked_threads) > MAX_WALKED_THREADS:  # forget the oldest
-                        del self._walked_threads[next(iter(self._walked_threads))]
-            await job.refresh_recent(self.config.refresh_days, self.config.refresh_threads)
+            # After the feeds: new posts first, then old threads within the budget's share.
+            policy = self.config.freshness
+            await job.refresh_threads(now, policy.requests_per_pass(self.config.poll_interval))
         if not kinds or "USER" in kinds:
             await job.sync_followers(already_read=followers_read)
 

@@ -81,3 +81,14 @@ class SyncRun:
             errors=row.errors,
             error=row.error,
         )
+
+
+@strawberry.type(description="How current the mirrored threads are (the freshness policy).")
+class ThreadFreshness:
+    stalest_thread_age_seconds: int | None = strawberry.field(
+        description="Seconds since the live thread read longest ago was last read in full "
+        "(null before any thread is mirrored)."
+    )
+    overdue_threads: int = strawberry.field(
+        description="Live threads the policy wanted read more than two poll intervals ago."
+    )

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from api.db.repositories import sync_state
+import sqlalchemy as sa
+
+from api.db.repositories import freshness, sync_state
 from api.db.session import Database
 from api.domain.enums import Role, SyncFeedKind
+from api.domain.freshness import FreshnessPolicy
 from tests.e2e.conftest import Api, operation
 
 SYNC = operation("admin/SyncStatus.graphql")
+FRESHNESS = "{ syncStatus { freshness { stalestThreadAgeSeconds overdueThreads } } }"
 
 
 async def test_offline_before_any_worker(empty_api: Api) -> None:
@@ -88,3 +92,33 @@ async def test_sync_control_is_for_admins(empty_api: Api) -> None:
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         body = await empty_api.post(SYNC, {"input": {}}, operation_name="RequestSync", role=role)
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_status_reports_how_fresh_the_threads_are(api: Api, demo_db: Database) -> None:
+    before = (await api.data(FRESHNESS))["syncStatus"]["freshness"]
+    assert before == {"stalestThreadAgeSeconds": None, "overdueThreads": 0}  # none enrolled yet
+    now = datetime.now(UTC)
+    async with demo_db.unit_of_work() as session:
+        await freshness.enroll(session, now, FreshnessPolicy())
+        await session.execute(
+            sa.text("UPDATE sync_thread SET refreshed_at = :now, due_at = :later"),
+            {"now": now, "later": now + timedelta(hours=1)},
+        )
+        # One thread read three days ago; two due an hour ago (past the grace of two polls).
+        await session.execute(
+            sa.text(
+                "UPDATE sync_thread SET refreshed_at = :then WHERE thread_id ="
+                " (SELECT min(thread_id) FROM sync_thread)"
+            ),
+            {"then": now - timedelta(days=3)},
+        )
+        await session.execute(
+            sa.text(
+                "UPDATE sync_thread SET due_at = :due WHERE thread_id IN"
+                " (SELECT thread_id FROM sync_thread ORDER BY thread_id DESC LIMIT 2)"
+            ),
+            {"due": now - timedelta(hours=1)},
+        )
+    after = (await api.data(FRESHNESS))["syncStatus"]["freshness"]
+    assert 3 * 86400 <= after["stalestThreadAgeSeconds"] < 3 * 86400 + 600
+    assert after["overdueThreads"] == 2

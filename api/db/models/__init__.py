@@ -16,6 +16,7 @@ from api.db.models.people import FollowerSnapshot, MicroblogGroup, Person
 from api.db.models.posts import Post, PostHashtag, PostMetricsSnapshot, PostResource
 from api.db.models.resources import Resource, ResourceClick, ResourceTopic
 from api.db.models.sync_bookkeeping import SyncMark, SyncRateBudget
+from api.db.models.threads import SyncThread
 
 __all__ = [
     "ApiKey",
@@ -40,6 +41,7 @@ __all__ = [
     "SyncMark",
     "SyncRateBudget",
     "SyncRun",
+    "SyncThread",
     "SyncWorker",
     "Topic",
     "TopicManager",

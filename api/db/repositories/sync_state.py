@@ -111,8 +111,9 @@ def _failed(where: Any, error: str, at: datetime, inaccessible: bool) -> Any:
 # -- threads owed a walk ---------------------------------------------------------------------
 # A reply read before its thread starter waits (in memory) for the starter.  Once the page
 # that brought it is committed, the feed's cursor has moved past it, and a starter the mirror
-# does not hold is not found by ``mirror.incomplete_threads``: so the thread is recorded here,
-# as a THREAD feed, in the same unit of work, and stays until a walk of it succeeds.
+# does not hold is not re-read by the freshness policy (it knows mirrored threads only): so the
+# thread is recorded here, as a THREAD feed, in the same unit of work, and stays until a walk
+# of it succeeds.
 
 
 async def owe_thread_walks(session: AsyncSession, thread_ids: Sequence[int]) -> set[int]:

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from api.db.session import Database
+from api.domain.freshness import EVERY_PASS, FreshnessPolicy, Tier
 from api.seed.demo import seed_demo_campaign
 from api.simulator.app import create_simulator, simulator_state
 from api.simulator.config import DEFAULT_TOKEN, SimulatorConfig
@@ -23,6 +24,10 @@ from api.sync.scheduler import Worker, WorkerConfig
 
 ANCHOR = date(2026, 10, 5)
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
+# The budget is lifted in these tests, and so is the walks' share of it.
+UNLIMITED = FreshnessPolicy(budget_requests=None)
+# Every live thread read again on every pass, whatever its age.
+EVERY_THREAD_EVERY_PASS = FreshnessPolicy(tiers=(Tier(None, EVERY_PASS),), budget_requests=None)
 
 
 @dataclass
@@ -57,6 +62,7 @@ def make_client(sim: Sim, budget: RateBudget | None = None, **kwargs: Any) -> Mi
 
 
 def make_worker(db: Database, client: MicroblogClient, **kwargs: Any) -> Worker:
+    kwargs.setdefault("freshness", UNLIMITED)
     config = WorkerConfig(poll_interval=0.5, standby_interval=0.2, source="simulator", **kwargs)
     return Worker(db, client, config, clock=lambda: datetime.now(UTC))
 

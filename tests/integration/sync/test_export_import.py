@@ -18,7 +18,7 @@ from api.simulator.network import Network
 from api.sync.export_format import BAD_TIME, ORPHAN, ExportError, described_at, parse_time
 from api.sync.export_import import import_export, read_export
 from api.sync.scheduler import Worker
-from tests.integration.sync.conftest import Sim, rows
+from tests.integration.sync.conftest import EVERY_THREAD_EVERY_PASS, Sim, rows
 
 ANCHOR = date(2026, 10, 5)
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -151,7 +151,7 @@ async def test_an_older_export_never_reverts_a_newer_mirrored_edit(
     have = set(await _values(db, "SELECT external_id FROM post WHERE deleted_at IS NULL"))
     target = next(m for m in network.messages.values() if m.id in have and m.is_starter)
     network.edit(target.id, "EDITED body #edited")
-    worker.config.refresh_days = 3650
+    worker.config.freshness = EVERY_THREAD_EVERY_PASS
     await worker.run_once()
     post = f"SELECT body FROM post WHERE external_id = {target.id}"
     tags = (

@@ -8,7 +8,13 @@ from api.db.repositories import topics
 from api.db.session import Database
 from api.domain.text import hashtags
 from api.sync.scheduler import Worker
-from tests.integration.sync.conftest import Sim, make_client, make_worker, rows
+from tests.integration.sync.conftest import (
+    EVERY_THREAD_EVERY_PASS,
+    Sim,
+    make_client,
+    make_worker,
+    rows,
+)
 
 
 def _visible(sim: Sim) -> dict[int, object]:
@@ -84,8 +90,8 @@ async def test_new_activity_arrives_on_the_next_pass(
     sim: Sim, mirrored: tuple[Database, Worker]
 ) -> None:
     db, worker = mirrored
-    # The demo's posts are weeks old; count them all as recent so their likes are refreshed.
-    worker.config.refresh_days = 3650
+    # Every thread read again each pass (the policy's schedule is tested in test_freshness).
+    worker.config.freshness = EVERY_THREAD_EVERY_PASS
     await worker.run_once()
     network = sim.network
     lead = network.current_user_id
@@ -120,7 +126,7 @@ async def test_deletions_are_marked_not_dropped(
     sim: Sim, mirrored: tuple[Database, Worker]
 ) -> None:
     db, worker = mirrored
-    worker.config.refresh_days = 3650  # the demo's threads count as recent: re-read them
+    worker.config.freshness = EVERY_THREAD_EVERY_PASS  # the demo's threads: re-read them
     await worker.run_once()
     network = sim.network
     reply = max((m for m in _visible(sim).values() if not m.is_starter), key=lambda m: m.created_at)
@@ -138,7 +144,7 @@ async def test_edits_replace_the_body_and_its_hashtags(
     sim: Sim, mirrored: tuple[Database, Worker]
 ) -> None:
     db, worker = mirrored
-    worker.config.refresh_days = 3650  # the demo's threads count as recent: re-read them
+    worker.config.freshness = EVERY_THREAD_EVERY_PASS  # the demo's threads: re-read them
     await worker.run_once()
     message = next(m for m in _visible(sim).values() if m.is_starter and "#change" in m.body)
     sim.network.edit(message.id, "Rewritten for the newsletter #Wellbeing")
