@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.repositories import ingest, mirror, sync_state
+from api.db.repositories import mirror, posts_write, sync_state
 from api.db.session import Database
 from api.domain.enums import SyncFeedKind
+from api.domain.post_rows import Classifier, PostRow
 from api.sync import mapping
 from api.sync.notify import notify
 from api.sync.payloads import FeedPage, Message
@@ -62,7 +63,7 @@ class PageMirror:
     written: dict[tuple[str, int], Any] = field(default_factory=dict)
     settle_threads: int = 50
     # Managers and campaign hashtags, read once a pass rather than once a page.
-    classifier: ingest.Classifier | None = None
+    classifier: Classifier | None = None
 
     # -- units of work ----------------------------------------------------------------------
     async def _commit_page(
@@ -89,59 +90,56 @@ class PageMirror:
             if ("topic", i) not in self.written
         }
         async with self.db.unit_of_work() as session:
-            person_ids, follower_changes = await mirror.upsert_people(session, people, now)
+            _, follower_changes = await mirror.upsert_people(session, people, now)
             await mirror.upsert_groups(session, groups_seen, now)
             await mirror.learn_topic_ids(session, topics)
             seen = mapping.ordered_messages(page)
-            held_before = {m.thread_id for m in self.held.values()}
-            messages = await self._ready(session, seen)
-            held = {m.thread_id for m in self.held.values()}
-            # The cursor moves past the held replies with this commit, and nothing else leads
-            # back to a thread whose starter is not stored: owe it a walk in the same commit.
-            owed = await sync_state.owe_thread_walks(session, sorted(held - held_before))
-            # Released, a thread's held replies are written with this page, and if it was owed
-            # for them alone (not by an earlier pass, whose replies memory no longer has), it
-            # is owed nothing more: no walk for a reply that merely came a page early.
-            released = (held_before - held) & self.owed_here
-            await sync_state.thread_walks_done(session, sorted(released))
-            person_ids.update(
-                await mirror.ensure_people(session, {m.sender_id for m in messages}, now)
-            )
-            groups = await mirror.group_ids(
-                session, {m.group_id for m in messages if m.group_id is not None}
-            )
+            messages, owed, released = await self._release(session, seen)
+            if self.classifier is None:
+                self.classifier = await posts_write.classifier(session)
+            # Map, write, move the cursor, notify.
             threads = page.threads()
-            posts = [
-                mapping.incoming_post(
-                    m,
-                    author_id=person_ids[m.sender_id],
-                    group_id=groups.get(m.group_id) if m.group_id is not None else None,
-                    thread=threads.get(m.thread_id),
-                )
+            rows = [
+                mapping.post_row(m, threads.get(m.thread_id), self.classifier)
                 for m in messages
                 # Direct messages are private conversations, not campaign content.
                 if not m.direct_message
             ]
-            fresh = [p for p in posts if self.written.get(("post", p.external_id)) != _version(p)]
-            if self.classifier is None:
-                self.classifier = await ingest.classifier(session)
-            result = await ingest.upsert_posts(session, fresh, now, context=self.classifier)
+            fresh = [r for r in rows if self.written.get(("post", r.external_id)) != _version(r)]
+            result = await posts_write.write_posts(session, fresh, now)
             if feed_id is not None:
                 await sync_state.advance_feed(
-                    session, feed_id, items=len(posts), at=now, succeeded=succeeded,
+                    session, feed_id, items=len(rows), at=now, succeeded=succeeded,
                     **(cursor or {}),
                 )  # fmt: skip
-            await self._count(session, posts=len(posts))
+            await self._count(session, posts=len(rows))
             await notify(session, result.inserted, result.metrics_changed, follower_changes)
         self.owed_here = (self.owed_here | owed) - released
         # Only now, with the page committed, are these known to be written.
-        self.written.update((("post", p.external_id), _version(p)) for p in fresh)
+        self.written.update((("post", r.external_id), _version(r)) for r in fresh)
         self.written.update((("person", r["external_id"]), r) for r in people)
         self.written.update((("group", r["external_id"]), r) for r in groups_seen)
         self.written.update((("topic", i), tag) for i, tag in topics.items())
         self.stats.pages += 1
-        self.stats.posts += len(posts)
+        self.stats.posts += len(rows)
         return {m.id for m in seen}
+
+    async def _release(
+        self, session: AsyncSession, seen: list[Message]
+    ) -> tuple[list[Message], set[int], set[int]]:
+        """Messages ready to write (see ``_ready``), and threads newly owed and no longer owed."""
+        held_before = {m.thread_id for m in self.held.values()}
+        messages = await self._ready(session, seen)
+        held = {m.thread_id for m in self.held.values()}
+        # The cursor moves past the held replies with this commit, and nothing else leads
+        # back to a thread whose starter is not stored: owe it a walk in the same commit.
+        owed = await sync_state.owe_thread_walks(session, sorted(held - held_before))
+        # Released, a thread's held replies are written with this page, and if it was owed
+        # for them alone (not by an earlier pass, whose replies memory no longer has), it
+        # is owed nothing more: no walk for a reply that merely came a page early.
+        released = (held_before - held) & self.owed_here
+        await sync_state.thread_walks_done(session, sorted(released))
+        return messages, owed, released
 
     def _unwritten(self, kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Rows that differ from what this pass already wrote (feeds repeat users and groups)."""
@@ -186,8 +184,8 @@ class PageMirror:
             await self._count(session, errors=1)
 
 
-def _version(post: ingest.IncomingPost) -> tuple[Any, ...]:
+def _version(row: PostRow) -> tuple[Any, ...]:
     return (
-        post.body, post.like_count, post.reply_count, post.share_count, post.group_id,
-        post.replied_to_external_id, post.message_type,
+        row.body, row.like_count, row.reply_count, row.share_count, row.group_external_id,
+        row.replied_to_external_id, row.message_type, row.kind,
     )  # fmt: skip
