@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from api.db.repositories.mirror import Placeholder
+from api.db.repositories.people_write import Placeholder
 from api.domain import post_rows
 from api.domain.enums import GroupPrivacy
 from api.domain.post_rows import Classifier, PostRow

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.repositories import mirror, posts_write, sync_state
+from api.db.repositories import groups_write, mirror, people_write, posts_write, sync_state
 from api.db.session import Database
 from api.domain.enums import SyncFeedKind
 from api.domain.post_rows import Classifier, PostRow
@@ -90,9 +90,9 @@ class PageMirror:
             if ("topic", i) not in self.written
         }
         async with self.db.unit_of_work() as session:
-            _, follower_changes = await mirror.upsert_people(session, people, now)
-            await mirror.upsert_groups(session, groups_seen, now)
-            await mirror.learn_topic_ids(session, topics)
+            _, follower_changes = await people_write.upsert_people(session, people, now)
+            await groups_write.upsert_groups(session, groups_seen, now)
+            await groups_write.learn_topic_ids(session, topics)
             seen = mapping.ordered_messages(page)
             messages, owed, released = await self._release(session, seen)
             if self.classifier is None:
@@ -180,7 +180,7 @@ class PageMirror:
                 inaccessible=inaccessible,
             )
             if inaccessible and feed.kind is SyncFeedKind.GROUP:
-                await mirror.mark_group_inaccessible(session, feed.external_id)
+                await groups_write.mark_group_inaccessible(session, feed.external_id)
             await self._count(session, errors=1)
 
 

@@ -1,9 +1,8 @@
 """The one write path for mirrored posts: staging rows, then set-based merge statements.
 
-A live page (``api.sync.pages``), an export import (``api.sync.export_import``) and the
-generator (``api.seed.generator``) all hand ``PostRow``s (keyed by microblog ids, text rules
-already applied: ``api.domain.post_rows``) to ``write_posts``, which loads them into session
-temp tables and merges them with the statements below.  The rules live here once:
+A live page (``api.sync.pages``), an export import and the generator all hand ``PostRow``s
+(keyed by microblog ids, text rules applied: ``api.domain.post_rows``) to ``write_posts``,
+which stages them in session temp tables and merges them.  The rules live here once:
 
 - monotonic: a row older than the stored observation (``synced_at``) changes nothing;
 - tombstones: a row that says "deleted" never revives a post; one read alive restores a
@@ -192,8 +191,7 @@ SELECT m.external_id, m.thread_ext, m.post_id, m.inserted,
        p.deleted_at IS NOT NULL AS deleted, p.synced_at > CAST(:at AS timestamptz) AS newer
 FROM s_post m LEFT JOIN post p ON p.id = m.post_id
 """)
-# Above this many rows the planner gets statistics for the staging table.
-_ANALYZE_FROM = 1000
+_ANALYZE_FROM = 1000  # rows from which the planner gets statistics of the staging tables
 
 
 async def write_posts(
