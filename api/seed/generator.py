@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.repositories import generated, posts_write
+from api.db.repositories import classification, generated, posts_write
 from api.db.session import Database
 from api.domain.post_rows import Classifier, post_row
 
@@ -184,7 +184,7 @@ async def generate(
 async def _generate(
     session: AsyncSession, rng: random.Random, people: int, posts: int, now: datetime
 ) -> dict[str, int]:
-    context = await posts_write.classifier(session)
+    context = await classification.classifier(session)
     resources = await generated.resources(session)
 
     first_ext = await generated.next_external_id(session, "person")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import unquote
 
-from api.db.repositories import bulk, posts_write
+from api.db.repositories import bulk, classification, posts_write
 from api.db.session import Database
 from api.domain import text
 from api.domain.enums import GroupPrivacy
@@ -296,12 +296,13 @@ async def import_export(url: str, source: Path | IO[bytes]) -> ImportStats:
     try:
         async with db.unit_of_work() as session:
             await bulk.merge_directory(session, rows, as_of)
-            context = await posts_write.classifier(session)
+            context = await classification.classifier(session)
             counts = await posts_write.write_posts(
                 session,
                 [export_post_row(m, context) for m in rows.messages],
                 as_of,
                 reply_floor=True,
+                web_url_fallback=True,
             )
     finally:
         await db.dispose()

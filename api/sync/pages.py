@@ -15,7 +15,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.repositories import groups_write, mirror, people_write, posts_write, sync_state
+from api.db.repositories import (
+    classification,
+    groups_write,
+    mirror,
+    people_write,
+    posts_write,
+    sync_state,
+)
 from api.db.session import Database
 from api.domain.enums import SyncFeedKind
 from api.domain.post_rows import Classifier, PostRow
@@ -96,7 +103,7 @@ class PageMirror:
             seen = mapping.ordered_messages(page)
             messages, owed, released = await self._release(session, seen)
             if self.classifier is None:
-                self.classifier = await posts_write.classifier(session)
+                self.classifier = await classification.classifier(session)
             # Map, write, move the cursor, notify.
             threads = page.threads()
             rows = [

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
-from api.db.repositories import posts_write
+from api.db.repositories import classification, posts_write
 from api.db.repositories.posts_write import WriteResult
 from api.domain.enums import PostKind
 from api.domain.post_rows import Classifier, post_row
@@ -75,7 +75,7 @@ async def upsert_posts(
         if group_ids
         else {}
     )
-    context = context or await posts_write.classifier(session)
+    context = context or await classification.classifier(session)
     rows = [
         post_row(
             context,

@@ -25,9 +25,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db import models
-from api.db.repositories.topics import current_assignment
-from api.domain.post_rows import Classifier, PostRow
+from api.domain.post_rows import PostRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +67,12 @@ SELECT * FROM unnest(CAST(:ext AS bigint[]), CAST(:thread AS bigint[]),
     CAST(:mtype AS text[]), CAST(:likes AS int[]), CAST(:replies AS int[]),
     CAST(:shares AS int[]), CAST(:deleted AS timestamptz[]), CAST(:kind AS text[]))
 """)
-_LOAD_HASHTAGS = sa.text(
-    "INSERT INTO s_post_hashtag SELECT * FROM unnest(CAST(:ext AS bigint[]), CAST(:v AS text[]))"
-)
-_LOAD_LINKS = sa.text(
-    "INSERT INTO s_post_link SELECT * FROM unnest(CAST(:ext AS bigint[]), CAST(:v AS text[]))"
-)
+_LOAD_PAIRS = {
+    table: sa.text(
+        f"INSERT INTO {table} SELECT * FROM unnest(CAST(:ext AS bigint[]), CAST(:v AS text[]))"
+    )
+    for table in ("s_post_hashtag", "s_post_link")
+}
 
 # A sender nobody has described yet (deleted or suspended users still have old messages,
 # references may omit them) gets a placeholder; never overwrites a person.
@@ -111,7 +109,9 @@ WITH up AS (
   ORDER BY m.external_id
   ON CONFLICT (external_id) DO UPDATE SET
     body = excluded.body,
-    web_url = coalesce(excluded.web_url, post.web_url),
+    -- An export's address (its api_url) only stands in where a page has not given one.
+    web_url = CASE WHEN CAST(:web_url_fallback AS boolean)
+      THEN coalesce(post.web_url, excluded.web_url) ELSE coalesce(excluded.web_url, post.web_url) END,
     group_id = excluded.group_id,
     like_count = excluded.like_count,
     reply_count = excluded.reply_count,
@@ -200,11 +200,13 @@ async def write_posts(
     observed_at: datetime,
     *,
     reply_floor: bool = False,
+    web_url_fallback: bool = False,
 ) -> WriteResult:
     """Merge ``rows`` (one per microblog id; the last wins) as observed at ``observed_at``.
 
-    ``reply_floor``: the source has no reply counts; raise a thread's count to its stored
-    live replies.
+    An export passes ``reply_floor`` (it has no reply counts: a thread's count rises to its
+    stored live replies) and ``web_url_fallback`` (its addresses are API ones: kept only
+    where a post has none).
     """
     if not rows:
         return WriteResult()
@@ -213,8 +215,8 @@ async def write_posts(
     await _stage(session, latest)
     at = {"at": observed_at}
     await session.execute(_PLACEHOLDER_SENDERS, at)
-    await session.execute(_UPSERT_STARTERS, at)
-    await session.execute(_UPSERT_REPLIES, at)
+    for statement in (_UPSERT_STARTERS, _UPSERT_REPLIES):
+        await session.execute(statement, {**at, "web_url_fallback": web_url_fallback})
     await session.execute(_STALE_IDS)
     await session.execute(_LINK_REPLIES)
     await session.execute(_CLEAR_HASHTAGS)
@@ -272,8 +274,8 @@ async def _stage(session: AsyncSession, rows: list[PostRow]) -> None:
         },
     )
     for statement, values in (
-        (_LOAD_HASHTAGS, [(r.external_id, t) for r in rows for t in r.hashtags]),
-        (_LOAD_LINKS, [(r.external_id, u) for r in rows for u in r.links]),
+        (_LOAD_PAIRS["s_post_hashtag"], [(r.external_id, t) for r in rows for t in r.hashtags]),
+        (_LOAD_PAIRS["s_post_link"], [(r.external_id, u) for r in rows for u in r.links]),
     ):
         if values:
             await session.execute(
@@ -281,20 +283,3 @@ async def _stage(session: AsyncSession, rows: list[PostRow]) -> None:
             )
     if len(rows) >= _ANALYZE_FROM:
         await session.execute(sa.text("ANALYZE s_post, s_post_hashtag, s_post_link"))
-
-
-async def classifier(session: AsyncSession) -> Classifier:
-    """Current managers (by microblog id), campaign hashtags and known resource URLs."""
-    TM, Person = models.TopicManager, models.Person
-    managers = await session.execute(
-        sa.select(Person.external_id)
-        .join(TM, TM.person_id == Person.id)
-        .where(current_assignment())
-    )
-    tags = await session.execute(sa.select(models.Topic.hashtag))
-    urls = await session.execute(sa.select(models.Resource.normalized_url))
-    return Classifier(
-        managers=frozenset(managers.scalars()),
-        campaign_tags=frozenset(tags.scalars()),
-        resource_urls=frozenset(urls.scalars()),
-    )
