@@ -69,7 +69,7 @@ class PageMirror:
     # and a message read again unchanged needs no second write.
     written: dict[tuple[str, int], Any] = field(default_factory=dict)
     settle_threads: int = 50
-    # Managers and campaign hashtags, read once a pass rather than once a page.
+    # Managers, campaign hashtags and resource URLs, read once a pass rather than once a page.
     classifier: Classifier | None = None
 
     # -- units of work ----------------------------------------------------------------------
