@@ -191,7 +191,20 @@ SELECT m.external_id, m.thread_ext, m.post_id, m.inserted,
        p.deleted_at IS NOT NULL AS deleted, p.synced_at > CAST(:at AS timestamptz) AS newer
 FROM s_post m LEFT JOIN post p ON p.id = m.post_id
 """)
-_ANALYZE_FROM = 1000  # rows from which the planner gets statistics of the staging tables
+# Never analysed, a temp table looks like ~10 pages of rows to the planner, which then hashes
+# whole tables (post, person) to join a page's 30 rows.  Analysed once (the statistics stay
+# with the connection's table), its density is scaled by its current size; a large batch is
+# analysed afresh.
+_ANALYZE_ONCE = sa.text("""
+DO $$ DECLARE t text; BEGIN
+  FOREACH t IN ARRAY ARRAY['s_post', 's_post_hashtag', 's_post_link'] LOOP
+    IF (SELECT reltuples FROM pg_class WHERE oid = ('pg_temp.' || t)::regclass) < 0 THEN
+      EXECUTE 'ANALYZE ' || t;
+    END IF;
+  END LOOP;
+END $$
+""")
+_ANALYZE_FROM = 1000
 
 
 async def write_posts(
@@ -283,3 +296,5 @@ async def _stage(session: AsyncSession, rows: list[PostRow]) -> None:
             )
     if len(rows) >= _ANALYZE_FROM:
         await session.execute(sa.text("ANALYZE s_post, s_post_hashtag, s_post_link"))
+    else:
+        await session.execute(_ANALYZE_ONCE)
