@@ -41,20 +41,27 @@ class WriteResult:
 
 # Session temp tables, emptied at commit; cleared at the start of each write so a caller may
 # write twice in one transaction.  Their rows stay until commit for the caller's questions.
+# No index: they are emptied at every commit, which rebuilds any index they have.
+# Never analysed, a temp table looks like ~10 pages of rows to the planner, which then hashes
+# whole tables (post, person) to join a page's 30 rows; analysed once when created, it is
+# sized by its current pages.  A large batch is analysed afresh (_stage).
 _STAGING = sa.text("""
 DO $$ BEGIN
-  CREATE TEMP TABLE IF NOT EXISTS s_post (
-    external_id bigint PRIMARY KEY, thread_ext bigint NOT NULL, replied_ext bigint,
-    sender_ext bigint NOT NULL, group_ext bigint, body text NOT NULL, web_url text,
-    created_at timestamptz NOT NULL, message_type text NOT NULL, like_count int,
-    reply_count int, share_count int, deleted_at timestamptz, kind text NOT NULL,
-    post_id bigint, written boolean NOT NULL DEFAULT false,
-    inserted boolean NOT NULL DEFAULT false) ON COMMIT DELETE ROWS;
-  CREATE TEMP TABLE IF NOT EXISTS s_post_hashtag (external_id bigint, hashtag text)
-    ON COMMIT DELETE ROWS;
-  CREATE TEMP TABLE IF NOT EXISTS s_post_link (external_id bigint, normalized_url text)
-    ON COMMIT DELETE ROWS;
-  DELETE FROM s_post; DELETE FROM s_post_hashtag; DELETE FROM s_post_link;
+  IF to_regclass('pg_temp.s_post') IS NULL THEN
+    CREATE TEMP TABLE s_post (
+      external_id bigint NOT NULL, thread_ext bigint NOT NULL, replied_ext bigint,
+      sender_ext bigint NOT NULL, group_ext bigint, body text NOT NULL, web_url text,
+      created_at timestamptz NOT NULL, message_type text NOT NULL, like_count int,
+      reply_count int, share_count int, deleted_at timestamptz, kind text NOT NULL,
+      post_id bigint, written boolean NOT NULL DEFAULT false,
+      inserted boolean NOT NULL DEFAULT false) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE s_post_hashtag (external_id bigint, hashtag text) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE s_post_link (external_id bigint, normalized_url text)
+      ON COMMIT DELETE ROWS;
+    ANALYZE s_post, s_post_hashtag, s_post_link;
+  ELSE
+    DELETE FROM s_post; DELETE FROM s_post_hashtag; DELETE FROM s_post_link;
+  END IF;
 END $$
 """)
 
@@ -191,19 +198,6 @@ SELECT m.external_id, m.thread_ext, m.post_id, m.inserted,
        p.deleted_at IS NOT NULL AS deleted, p.synced_at > CAST(:at AS timestamptz) AS newer
 FROM s_post m LEFT JOIN post p ON p.id = m.post_id
 """)
-# Never analysed, a temp table looks like ~10 pages of rows to the planner, which then hashes
-# whole tables (post, person) to join a page's 30 rows.  Analysed once (the statistics stay
-# with the connection's table), its density is scaled by its current size; a large batch is
-# analysed afresh.
-_ANALYZE_ONCE = sa.text("""
-DO $$ DECLARE t text; BEGIN
-  FOREACH t IN ARRAY ARRAY['s_post', 's_post_hashtag', 's_post_link'] LOOP
-    IF (SELECT reltuples FROM pg_class WHERE oid = ('pg_temp.' || t)::regclass) < 0 THEN
-      EXECUTE 'ANALYZE ' || t;
-    END IF;
-  END LOOP;
-END $$
-""")
 _ANALYZE_FROM = 1000
 
 
@@ -296,5 +290,3 @@ async def _stage(session: AsyncSession, rows: list[PostRow]) -> None:
             )
     if len(rows) >= _ANALYZE_FROM:
         await session.execute(sa.text("ANALYZE s_post, s_post_hashtag, s_post_link"))
-    else:
-        await session.execute(_ANALYZE_ONCE)
