@@ -41,7 +41,6 @@ class WriteResult:
 
 # Session temp tables, emptied at commit; cleared at the start of each write so a caller may
 # write twice in one transaction.  Their rows stay until commit for the caller's questions.
-# No index: they are emptied at every commit, which rebuilds any index they have.
 # Never analysed, a temp table looks like ~10 pages of rows to the planner, which then hashes
 # whole tables (post, person) to join a page's 30 rows; analysed once when created, it is
 # sized by its current pages.  A large batch is analysed afresh (_stage).
@@ -49,7 +48,7 @@ _STAGING = sa.text("""
 DO $$ BEGIN
   IF to_regclass('pg_temp.s_post') IS NULL THEN
     CREATE TEMP TABLE s_post (
-      external_id bigint NOT NULL, thread_ext bigint NOT NULL, replied_ext bigint,
+      external_id bigint PRIMARY KEY, thread_ext bigint NOT NULL, replied_ext bigint,
       sender_ext bigint NOT NULL, group_ext bigint, body text NOT NULL, web_url text,
       created_at timestamptz NOT NULL, message_type text NOT NULL, like_count int,
       reply_count int, share_count int, deleted_at timestamptz, kind text NOT NULL,
