@@ -1,9 +1,10 @@
-"""A large synthetic network for tests and benchmarks, bulk-loaded with COPY.
+"""A large synthetic network for tests and benchmarks.
 
-Rows go in through asyncpg's binary COPY rather than the ingest repository: 100k posts through
-INSERT .. RETURNING take minutes, COPY takes seconds.  Kinds, hashtags and resource links are
-still derived with api.domain.text exactly as ingest derives them, so generated posts look
-to every query like mirrored ones.  Everything happens in one transaction.
+Posts are ``PostRow``s written through the one write path for posts
+(``api.db.repositories.posts_write``), as a live page's or an export's are, so generated posts
+look to every query like mirrored ones; the set-based statements take 100k rows in seconds.
+People, groups and the histories a mirror would have gathered go through
+``api.db.repositories.generated``.  Everything happens in one transaction.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
-import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.session import asyncpg_connect_args
-from api.domain import text
+from api.db.repositories import classification, generated, posts_write
+from api.db.session import Database
+from api.domain.post_rows import Classifier, post_row
 
 DAYS = 120
 FALLBACK_TAGS = ["leadership", "managing", "change", "engagement"]
@@ -154,44 +156,6 @@ REPLIES = [
 ]
 OTHER_LINKS = ["https://example.com/blog/{}", "https://news.example.org/articles/{}"]
 
-PERSON_COLUMNS = [
-    "id",
-    "external_id",
-    "full_name",
-    "email",
-    "job_title",
-    "department",
-    "web_url",
-    "follower_count",
-    "following_count",
-]
-GROUP_COLUMNS = [
-    "id",
-    "external_id",
-    "name",
-    "description",
-    "privacy",
-    "member_count",
-    "web_url",
-    "joined",
-]
-POST_COLUMNS = [
-    "id",
-    "external_id",
-    "thread_starter_id",
-    "replied_to_id",
-    "author_id",
-    "group_id",
-    "body",
-    "web_url",
-    "created_at",
-    "message_type",
-    "like_count",
-    "reply_count",
-    "share_count",
-    "kind",
-]
-
 
 async def generate(
     url: str, *, people: int, posts: int, seed: int = 1, now: datetime | None = None
@@ -205,64 +169,50 @@ async def generate(
         raise ValueError("people and posts must not be negative")
     rng = random.Random(seed)
     now = now or datetime.now(UTC)
-    conn = await asyncpg.connect(**asyncpg_connect_args(url))
+    db = Database.connect(url, pool_size=1)
     try:
-        async with conn.transaction():
-            # Two generators at once would pick the same external ids; let one wait.
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('campaign-generator'))")
-            counts = await _generate(conn, rng, people, posts, now)
-        # Fresh statistics: autovacuum may take a while to notice a bulk load, and until it
-        # does the planner guesses from an empty table.
-        await conn.execute("ANALYZE")
+        async with db.unit_of_work() as session:
+            await generated.lock(session)
+            counts = await _generate(session, rng, people, posts, now)
+        async with db.unit_of_work() as session:
+            await generated.analyze(session)
         return counts
     finally:
-        await conn.close()
+        await db.dispose()
 
 
 async def _generate(
-    conn: asyncpg.Connection, rng: random.Random, people: int, posts: int, now: datetime
+    session: AsyncSession, rng: random.Random, people: int, posts: int, now: datetime
 ) -> dict[str, int]:
-    topics = [r[0] for r in await conn.fetch("SELECT hashtag FROM topic ORDER BY hashtag")]
-    resources = await conn.fetch("SELECT id, url, normalized_url FROM resource ORDER BY id")
-    managers = [
-        r[0]
-        for r in await conn.fetch(
-            "SELECT DISTINCT person_id FROM topic_manager"
-            " WHERE until IS NULL OR until > current_date ORDER BY person_id"
-        )
-    ]
+    context = await classification.classifier(session)
+    resources = await generated.resources(session)
 
-    person_ids = await _reserve(conn, "person", people)
-    first_ext = await _next_external_id(conn, "person")
-    persons, follower_rows = _people(rng, person_ids, first_ext, now)
-    await conn.copy_records_to_table("person", records=persons, columns=PERSON_COLUMNS)
-    await conn.copy_records_to_table(
-        "follower_snapshot",
-        records=follower_rows,
-        columns=["person_id", "observed_at", "followers"],
-    )
+    first_ext = await generated.next_external_id(session, "person")
+    persons, follower_rows = _people(rng, range(first_ext, first_ext + people), now)
+    await generated.insert_people(session, persons, now)
+    await generated.insert_follower_history(session, follower_rows)
 
-    group_ids = await _reserve(conn, "microblog_group", max(3, people // 500))
-    first_ext = await _next_external_id(conn, "microblog_group")
+    n_groups = max(3, people // 500)
+    first_ext = await generated.next_external_id(session, "microblog_group")
     groups = [
         (
-            gid,
-            first_ext + i,
-            f"{GROUP_WORDS[i % len(GROUP_WORDS)]} {first_ext + i}",
+            ext,
+            f"{GROUP_WORDS[i % len(GROUP_WORDS)]} {ext}",
             "A generated group.",
             "PRIVATE" if rng.random() < 0.2 else "PUBLIC",
             rng.randint(5, max(5, people)),
-            f"https://www.yammer.com/example.com/groups/{first_ext + i}",
+            f"https://www.yammer.com/example.com/groups/{ext}",
             rng.random() < 0.5,
         )
-        for i, gid in enumerate(group_ids)
+        for i, ext in enumerate(range(first_ext, first_ext + n_groups))
     ]
-    await conn.copy_records_to_table("microblog_group", records=groups, columns=GROUP_COLUMNS)
+    await generated.insert_groups(session, groups, now)
 
-    authors = person_ids or [r[0] for r in await conn.fetch("SELECT id FROM person ORDER BY id")]
+    authors = [p[0] for p in persons] or await generated.person_external_ids(session)
     if posts and not authors:
         raise ValueError("posts need authors: generate people too, or load some first")
-    stats = await _posts(conn, rng, posts, now, authors, group_ids, managers, topics, resources)
+    group_ids = [g[0] for g in groups]
+    stats = await _posts(session, rng, posts, now, authors, group_ids, context, resources)
     return {
         "people": len(persons),
         "groups": len(groups),
@@ -271,31 +221,16 @@ async def _generate(
     }
 
 
-async def _reserve(conn: asyncpg.Connection, table: str, n: int) -> list[int]:
-    """Take n ids from the table's identity sequence: COPY cannot return the ids it assigns."""
-    rows = await conn.fetch(
-        f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, $1)", n
-    )
-    return sorted(r[0] for r in rows)
-
-
-async def _next_external_id(conn: asyncpg.Connection, table: str) -> int:
-    # After the largest one, so the generator can run on top of demo or earlier generated data.
-    return int(await conn.fetchval(f"SELECT coalesce(max(external_id), 0) + 1 FROM {table}"))
-
-
 def _people(
-    rng: random.Random, ids: list[int], first_ext: int, now: datetime
+    rng: random.Random, external_ids: range, now: datetime
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     persons, snapshots = [], []
-    for i, pid in enumerate(ids):
-        ext = first_ext + i
+    for ext in external_ids:
         first, last = rng.choice(FIRST), rng.choice(LAST)
         followers = min(int(rng.paretovariate(1.3) * 4) - 4, 5000)
         email = _ascii(f"{first}.{last}.{ext}@example.com").lower()  # ext keeps it unique
         persons.append(
             (
-                pid,
                 ext,
                 f"{first} {last}",
                 email,
@@ -312,7 +247,7 @@ def _people(
         last_count = None
         for day, count in zip(days, counts, strict=True):
             if count != last_count:
-                snapshots.append((pid, now - timedelta(days=day), count))
+                snapshots.append((ext, now - timedelta(days=day), count))
                 last_count = count
     return persons, snapshots
 
@@ -323,16 +258,17 @@ def _ascii(value: str) -> str:
 
 
 async def _posts(
-    conn: asyncpg.Connection,
+    session: AsyncSession,
     rng: random.Random,
     n: int,
     now: datetime,
     authors: list[int],
     group_ids: list[int],
-    managers: list[int],
-    topics: list[str],
-    resources: list[Any],
+    context: Classifier,
+    resources: list[tuple[str, str]],
 ) -> dict[str, int]:
+    """``n`` posts by ``authors`` (microblog ids), written as one observation at ``now``."""
+    managers, topics = sorted(context.managers), sorted(context.campaign_tags)
     n_start = n - n * 3 // 10
     n_reply = n - n_start
     # Plan: when each post happens and which thread it belongs to (starters are 0..n_start-1).
@@ -354,21 +290,18 @@ async def _posts(
         for k, j in enumerate(later):
             replied_to[j] = start if k == 0 or rng.random() < 0.6 else later[rng.randrange(k)]
 
-    # Ids and external ids follow time, as the microblog's do: a starter precedes its replies.
-    order = sorted(range(n), key=times.__getitem__)
-    ids = await _reserve(conn, "post", n)
-    first_ext = await _next_external_id(conn, "post")
+    # External ids follow time, as the microblog's do: a starter precedes its replies (and the
+    # write path gives ids in external id order).
+    first_ext = await generated.next_external_id(session, "post")
     rank = [0] * n
-    for position, j in enumerate(order):
+    for position, j in enumerate(sorted(range(n), key=times.__getitem__)):
         rank[j] = position
 
     tags = topics or FALLBACK_TAGS
-    resource_by_url = {r["normalized_url"]: r["id"] for r in resources}
-    campaign_tags, manager_set = set(topics), set(managers)
-    rows, hashtag_rows, link_rows, metric_rows = [], [], [], []
+    rows, history = [], []
     group_of: list[int | None] = []
     for j in range(n):
-        post_id, ext, starter = ids[rank[j]], first_ext + rank[j], thread[j]
+        ext, starter = first_ext + rank[j], thread[j]
         is_starter = j < n_start
         if is_starter:
             # Some starters come from current topic managers, so TIPs exist when managers do.
@@ -382,64 +315,44 @@ async def _posts(
             author, body = _author(rng, authors), _reply_body(rng, tags)
             likes, replies, message_type = int(rng.paretovariate(2.0)) - 1, 0, "update"
         shares = rng.randint(1, 5) if is_starter and rng.random() < 0.1 else 0
-        post_tags = text.hashtags(body)
-        hashtag_rows += [(post_id, tag) for tag in post_tags]
-        matched = [resource_by_url[u] for u in text.normalised_links(body) if u in resource_by_url]
-        link_rows += [(post_id, rid, "URL") for rid in dict.fromkeys(matched)]
-        kind = text.classify(
-            body,
-            links_resource=bool(matched),
-            by_topic_manager=author in manager_set,
-            on_campaign_topic=not campaign_tags.isdisjoint(post_tags),
-            message_type=message_type,
-        )
         rows.append(
-            (
-                post_id,
-                ext,
-                None if is_starter else ids[rank[starter]],
-                None if is_starter else ids[rank[replied_to[j]]],
-                author,
-                group_of[starter],
-                body,
-                f"https://www.yammer.com/example.com/messages/{ext}",
-                times[j],
-                message_type,
-                likes,
-                replies,
-                shares,
-                kind.name,
+            post_row(
+                context,
+                external_id=ext,
+                sender_external_id=author,
+                body=body,
+                created_at=times[j],
+                thread_external_id=first_ext + rank[starter],
+                replied_to_external_id=None if is_starter else first_ext + rank[replied_to[j]],
+                group_external_id=group_of[starter],
+                web_url=f"https://www.yammer.com/example.com/messages/{ext}",
+                message_type=message_type,
+                like_count=likes,
+                reply_count=replies,
+                share_count=shares,
             )
         )
         if is_starter:
-            metric_rows += _metric_snapshots(
+            history += _metric_snapshots(
                 rng,
-                post_id,
+                ext,
                 times[j],
                 now,
                 [times[r] for r in in_thread.get(j, ())],
                 (likes, replies, shares),
             )
 
-    await conn.copy_records_to_table("post", records=rows, columns=POST_COLUMNS)
-    await conn.copy_records_to_table(
-        "post_hashtag", records=hashtag_rows, columns=["post_id", "hashtag"]
-    )
-    await conn.copy_records_to_table(
-        "post_resource", records=link_rows, columns=["post_id", "resource_id", "matched_by"]
-    )
-    await conn.copy_records_to_table(
-        "post_metrics_snapshot",
-        records=metric_rows,
-        columns=["post_id", "observed_at", "likes", "replies", "shares"],
-    )
+    # Written as observed now (a snapshot of today's figures each), then the earlier
+    # observations a mirror running all along would have made.
+    written = await posts_write.write_posts(session, rows, now)
+    await generated.insert_metric_history(session, history)
     return {
         "posts": n,
         "starters": n_start,
         "replies": n_reply,
-        "hashtags": len(hashtag_rows),
-        "resource_links": len(link_rows),
-        "metric_snapshots": len(metric_rows),
+        "hashtags": sum(len(r.hashtags) for r in rows),
+        "resource_links": sum(len(context.resource_urls.intersection(r.links)) for r in rows),
+        "metric_snapshots": len(written.ids) + len(history),  # today's for each, and earlier
     }
 
 
@@ -457,7 +370,7 @@ def _tag_words(rng: random.Random, tags: list[str], p: float) -> str:
     return " " + " ".join("#" + (t.capitalize() if rng.random() < 0.3 else t) for t in chosen)
 
 
-def _starter_body(rng: random.Random, tags: list[str], resources: list[Any]) -> str:
+def _starter_body(rng: random.Random, tags: list[str], resources: list[tuple[str, str]]) -> str:
     roll, doing = rng.random(), f"{rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(WHEN)}"
     if roll < 0.3:
         body = f"Tip: {doing}."
@@ -469,7 +382,7 @@ def _starter_body(rng: random.Random, tags: list[str], resources: list[Any]) -> 
     else:
         body = f"{rng.choice(OPENERS)} {doing}."
     if resources and rng.random() < 0.15:
-        link = rng.choice(resources)["url"]
+        link = rng.choice(resources)[0]
         if rng.random() < 0.5:  # tracking parameters must not defeat matching
             link += ("&" if "?" in link else "?") + "utm_source=microblog"
         body += f" {link}"
@@ -484,16 +397,13 @@ def _reply_body(rng: random.Random, tags: list[str]) -> str:
 
 def _metric_snapshots(
     rng: random.Random,
-    post_id: int,
+    external_id: int,
     created: datetime,
     now: datetime,
     reply_times: list[datetime],
     final: tuple[int, int, int],
 ) -> list[tuple[Any, ...]]:
-    """An early observation and today's, the latter only when something changed since."""
+    """An early observation, where it differs from today's (which the write path records)."""
     seen = created + (now - created) * rng.uniform(0.05, 0.5)
     early = (int(final[0] * rng.random()), bisect_left(reply_times, seen), 0)
-    rows = [(post_id, seen, *early)]
-    if early != final:
-        rows.append((post_id, now, *final))
-    return rows
+    return [(external_id, seen, *early)] if early != final else []

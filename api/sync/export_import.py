@@ -1,8 +1,9 @@
 """Loading a network data export (ZIP of CSVs, spec §6) without spending the rate budget.
 
-The CSVs are read as a stream, turned into rows here (pure Python: hashtags, links, kinds,
-exactly as the ingest path does), and handed to ``api.db.repositories.bulk`` which COPYs
-them into staging tables and merges them in one transaction.  Importing the same file twice
+The CSVs are read as a stream and turned into rows here; in one transaction the people,
+groups and topics are merged by ``api.db.repositories.bulk`` and the messages, mapped to
+``PostRow``s like a live page's, go through the one write path for posts
+(``api.db.repositories.posts_write``).  Importing the same file twice
 changes nothing the second time.  The rows carry the moment the export describes, not the
 time of the import, so an export never overwrites what a later live read stored.  Rows that
 cannot be imported are counted in ``ImportStats.skipped``, by reason, with their lines.
@@ -20,9 +21,11 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import unquote
 
-from api.db.repositories import bulk
+from api.db.repositories import bulk, classification, posts_write
+from api.db.session import Database
 from api.domain import text
 from api.domain.enums import GroupPrivacy
+from api.domain.post_rows import Classifier, PostRow, post_row
 from api.sync.export_format import (
     BAD_TIME,
     BAD_TOPIC,
@@ -250,21 +253,37 @@ def _message(
     created: datetime,
     deleted: datetime | None,
 ) -> bulk.ExportMessage:
-    body = row.get("body") or ""
-    links = text.normalised_links(body)
     return bulk.ExportMessage(
         external_id=mid,
         thread_external_id=thread,
         replied_to_external_id=_int(row.get("replied_to_id")),
         sender_external_id=sender,
         group_external_id=_int(row.get("group_id")),
-        body=body,
+        body=row.get("body") or "",
         created_at=created,
         deleted_at=deleted,
         message_type=(row.get("message_type") or "update").lower(),
         web_url=row.get("api_url") or None,
-        hashtags=tuple(text.hashtags(body)),
-        links=tuple(dict.fromkeys(links)),
+    )
+
+
+def export_post_row(message: bulk.ExportMessage, context: Classifier) -> PostRow:
+    """An export message's row for the write path; an export carries no likes or counts."""
+    return post_row(
+        context,
+        external_id=message.external_id,
+        sender_external_id=message.sender_external_id,
+        body=message.body,
+        created_at=message.created_at,
+        thread_external_id=message.thread_external_id,
+        replied_to_external_id=message.replied_to_external_id,
+        group_external_id=message.group_external_id,
+        web_url=message.web_url,
+        message_type=message.message_type,
+        like_count=None,
+        reply_count=None,
+        share_count=None,
+        deleted_at=message.deleted_at,
     )
 
 
@@ -273,7 +292,20 @@ async def import_export(url: str, source: Path | IO[bytes]) -> ImportStats:
     started = datetime.now(UTC)
     rows = read_export(source, now=started)
     as_of = described_at(rows, started)
-    counts = await bulk.merge_export(url, rows, observed_at=as_of)
+    db = Database.connect(url, pool_size=1)
+    try:
+        async with db.unit_of_work() as session:
+            await bulk.merge_directory(session, rows, as_of)
+            context = await classification.classifier(session)
+            counts = await posts_write.write_posts(
+                session,
+                [export_post_row(m, context) for m in rows.messages],
+                as_of,
+                reply_floor=True,
+                web_url_fallback=True,
+            )
+    finally:
+        await db.dispose()
     skipped = dict(rows.skipped)
     problems = list(rows.problems)
     if counts.orphans:
@@ -289,7 +321,7 @@ async def import_export(url: str, source: Path | IO[bytes]) -> ImportStats:
         users=len(rows.people),
         groups=len(rows.groups),
         topics=len(rows.topics),
-        messages=counts.messages,
+        messages=len(counts.ids),
         deleted=counts.deleted,
         seconds=(datetime.now(UTC) - started).total_seconds(),
         skipped=skipped,

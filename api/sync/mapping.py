@@ -7,9 +7,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from api.db.repositories.ingest import IncomingPost
-from api.db.repositories.mirror import Placeholder
+from api.db.repositories.people_write import Placeholder
+from api.domain import post_rows
 from api.domain.enums import GroupPrivacy
+from api.domain.post_rows import Classifier, PostRow
 from api.domain.text import InvalidHashtag, normalise_hashtag
 from api.sync.payloads import FeedPage, Group, Message, ThreadRef, TopicRef, User
 
@@ -106,28 +107,24 @@ def hashtags_of(topics: Iterable[TopicRef]) -> dict[int, str]:
     return out
 
 
-def incoming_post(
-    message: Message,
-    *,
-    author_id: int,
-    group_id: int | None,
-    thread: ThreadRef | None,
-) -> IncomingPost:
+def post_row(message: Message, thread: ThreadRef | None, context: Classifier) -> PostRow:
+    """A message's row for the write path, keyed by microblog ids, text rules applied."""
     starter = message.thread_id == message.id
-    reply_count = thread.reply_count if starter and thread is not None else None
-    shares = thread.stats.shares if starter and thread is not None else None
-    return IncomingPost(
+    # A starter without its thread reference on the page: counts unknown (None), keep ours.
+    reply_count = thread.reply_count if thread is not None else None
+    shares = thread.stats.shares if thread is not None else None
+    return post_rows.post_row(
+        context,
         external_id=message.id,
-        author_id=author_id,
+        sender_external_id=message.sender_id,
         body=plain_body(message),
         created_at=message.created_at,
-        group_id=group_id,
         thread_external_id=message.thread_id,
         replied_to_external_id=message.replied_to_id,
+        group_external_id=message.group_id,
         web_url=message.web_url,
         message_type="system" if message.system_message else message.message_type,
         like_count=message.liked_by.count,
-        # A starter without its thread reference on the page: counts unknown, keep ours.
         reply_count=reply_count if starter else 0,
         share_count=shares if starter else 0,
     )

@@ -15,10 +15,19 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.repositories import freshness, ingest, mirror, sync_state
+from api.db.repositories import (
+    classification,
+    freshness,
+    groups_write,
+    mirror,
+    people_write,
+    posts_write,
+    sync_state,
+)
 from api.db.session import Database
 from api.domain.enums import SyncFeedKind
 from api.domain.freshness import FreshnessPolicy
+from api.domain.post_rows import Classifier, PostRow
 from api.sync import mapping
 from api.sync.freshness import thread_observations
 from api.sync.notify import notify
@@ -67,8 +76,8 @@ class PageMirror:
     # and a message read again unchanged needs no second write.
     written: dict[tuple[str, int], Any] = field(default_factory=dict)
     settle_threads: int = 50
-    # Managers and campaign hashtags, read once a pass rather than once a page.
-    classifier: ingest.Classifier | None = None
+    # Managers, campaign hashtags and resource URLs, read once a pass rather than once a page.
+    classifier: Classifier | None = None
     # When each thread is read again (``threads.refresh_threads``); pages record what they show.
     freshness: FreshnessPolicy = field(default_factory=FreshnessPolicy)
 
@@ -97,65 +106,62 @@ class PageMirror:
             if ("topic", i) not in self.written
         }
         async with self.db.unit_of_work() as session:
-            person_ids, follower_changes = await mirror.upsert_people(session, people, now)
-            await mirror.upsert_groups(session, groups_seen, now)
-            await mirror.learn_topic_ids(session, topics)
+            _, follower_changes = await people_write.upsert_people(session, people, now)
+            await groups_write.upsert_groups(session, groups_seen, now)
+            await groups_write.learn_topic_ids(session, topics)
             seen = mapping.ordered_messages(page)
-            held_before = {m.thread_id for m in self.held.values()}
-            messages = await self._ready(session, seen)
-            held = {m.thread_id for m in self.held.values()}
-            # The cursor moves past the held replies with this commit, and nothing else leads
-            # back to a thread whose starter is not stored: owe it a walk in the same commit.
-            owed = await sync_state.owe_thread_walks(session, sorted(held - held_before))
-            # Released, a thread's held replies are written with this page, and if it was owed
-            # for them alone (not by an earlier pass, whose replies memory no longer has), it
-            # is owed nothing more: no walk for a reply that merely came a page early.
-            released = (held_before - held) & self.owed_here
-            await sync_state.thread_walks_done(session, sorted(released))
-            person_ids.update(
-                await mirror.ensure_people(session, {m.sender_id for m in messages}, now)
-            )
-            groups = await mirror.group_ids(
-                session, {m.group_id for m in messages if m.group_id is not None}
-            )
+            messages, owed, released = await self._release(session, seen)
+            if self.classifier is None:
+                self.classifier = await classification.classifier(session)
+            # Map, write, move the cursor, notify.
             threads = page.threads()
-            posts = [
-                mapping.incoming_post(
-                    m,
-                    author_id=person_ids[m.sender_id],
-                    group_id=groups.get(m.group_id) if m.group_id is not None else None,
-                    thread=threads.get(m.thread_id),
-                )
+            rows = [
+                mapping.post_row(m, threads.get(m.thread_id), self.classifier)
                 for m in messages
                 # Direct messages are private conversations, not campaign content.
                 if not m.direct_message
             ]
-            fresh = [p for p in posts if self.written.get(("post", p.external_id)) != _version(p)]
-            if self.classifier is None:
-                self.classifier = await ingest.classifier(session)
-            result = await ingest.upsert_posts(session, fresh, now, context=self.classifier)
+            fresh = [r for r in rows if self.written.get(("post", r.external_id)) != _version(r)]
+            result = await posts_write.write_posts(session, fresh, now)
             unlinked = await _unlinked_replies(session, fresh, result.ids)
             await freshness.observe(session, thread_observations(page), now, self.freshness)
             if feed_id is not None:
                 await sync_state.advance_feed(
-                    session, feed_id, items=len(posts), at=now, succeeded=succeeded,
+                    session, feed_id, items=len(rows), at=now, succeeded=succeeded,
                     **(cursor or {}),
                 )  # fmt: skip
-            await self._count(session, posts=len(posts))
+            await self._count(session, posts=len(rows))
             await notify(session, result.inserted, result.metrics_changed, follower_changes)
         self.owed_here = (self.owed_here | owed) - released
         # Only now, with the page committed, are these known to be written.
         # A reply whose parent is not stored yet was written without its link: it is not
         # "written" until read again with its parent there (e.g. by the thread walk).
         self.written.update(
-            (("post", p.external_id), _version(p)) for p in fresh if p.external_id not in unlinked
+            (("post", r.external_id), _version(r)) for r in fresh if r.external_id not in unlinked
         )
         self.written.update((("person", r["external_id"]), r) for r in people)
         self.written.update((("group", r["external_id"]), r) for r in groups_seen)
         self.written.update((("topic", i), tag) for i, tag in topics.items())
         self.stats.pages += 1
-        self.stats.posts += len(posts)
+        self.stats.posts += len(rows)
         return {m.id for m in seen}
+
+    async def _release(
+        self, session: AsyncSession, seen: list[Message]
+    ) -> tuple[list[Message], set[int], set[int]]:
+        """Messages ready to write (see ``_ready``), and threads newly owed and no longer owed."""
+        held_before = {m.thread_id for m in self.held.values()}
+        messages = await self._ready(session, seen)
+        held = {m.thread_id for m in self.held.values()}
+        # The cursor moves past the held replies with this commit, and nothing else leads
+        # back to a thread whose starter is not stored: owe it a walk in the same commit.
+        owed = await sync_state.owe_thread_walks(session, sorted(held - held_before))
+        # Released, a thread's held replies are written with this page, and if it was owed
+        # for them alone (not by an earlier pass, whose replies memory no longer has), it
+        # is owed nothing more: no walk for a reply that merely came a page early.
+        released = (held_before - held) & self.owed_here
+        await sync_state.thread_walks_done(session, sorted(released))
+        return messages, owed, released
 
     def _unwritten(self, kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Rows that differ from what this pass already wrote (feeds repeat users and groups)."""
@@ -196,22 +202,22 @@ class PageMirror:
                 inaccessible=inaccessible,
             )
             if inaccessible and feed.kind is SyncFeedKind.GROUP:
-                await mirror.mark_group_inaccessible(session, feed.external_id)
+                await groups_write.mark_group_inaccessible(session, feed.external_id)
             await self._count(session, errors=1)
 
 
 async def _unlinked_replies(
-    session: AsyncSession, posts: list[ingest.IncomingPost], written: dict[int, int]
+    session: AsyncSession, rows: list[PostRow], written: dict[int, int]
 ) -> set[int]:
-    """External ids of the replies among ``posts`` whose replied-to message is not stored."""
-    parents = {p.replied_to_external_id for p in posts if p.replied_to_external_id is not None}
+    """External ids of the replies among ``rows`` whose replied-to message is not stored."""
+    parents = {r.replied_to_external_id for r in rows if r.replied_to_external_id is not None}
     missing = parents - set(written)
     missing -= await mirror.existing_external_ids(session, missing)
-    return {p.external_id for p in posts if p.replied_to_external_id in missing}
+    return {r.external_id for r in rows if r.replied_to_external_id in missing}
 
 
-def _version(post: ingest.IncomingPost) -> tuple[Any, ...]:
+def _version(row: PostRow) -> tuple[Any, ...]:
     return (
-        post.body, post.like_count, post.reply_count, post.share_count, post.group_id,
-        post.replied_to_external_id, post.message_type,
+        row.body, row.like_count, row.reply_count, row.share_count, row.group_external_id,
+        row.replied_to_external_id, row.message_type, row.kind,
     )  # fmt: skip

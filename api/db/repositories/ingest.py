@@ -1,13 +1,16 @@
-"""Writing mirrored posts: upsert, hashtags, resource links, classification, metric snapshots.
+"""Writing posts described by internal ids (the demo seed, tests): a door to ``posts_write``.
 
-The worker and the seeders both come through here, so every post gets its kind, hashtags
-and resource links the same way whichever way it arrived.  Nothing here commits.
+Callers that hold person and group ids rather than microblog ids (the demo seed builds its
+people first) come through ``upsert_posts``, which maps their posts to ``PostRow``s and hands
+them to the one write path, ``posts_write.write_posts``; the worker, the export import and the
+generator build ``PostRow``s themselves.  Also: snapshots written as history, classification
+by hand.  Nothing here commits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,19 +19,15 @@ from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
-from api.db.repositories.resources import get_by_normalized_urls
-from api.db.repositories.topics import current_assignment
-from api.domain import text
-from api.domain.enums import PostKind, ResourceMatch
+from api.db.repositories import classification, posts_write
+from api.db.repositories.posts_write import WriteResult
+from api.domain.enums import PostKind
+from api.domain.post_rows import Classifier, post_row
 
 P = models.Post
 
-
-@dataclass(frozen=True, slots=True)
-class IngestResult:
-    ids: dict[int, int]  # external id -> post id, for every post given
-    inserted: set[int]  # post ids seen for the first time
-    metrics_changed: set[int]  # post ids (not new) whose likes, replies or shares changed
+# The result of a write: ids, inserted, metrics_changed (see posts_write.WriteResult).
+IngestResult = WriteResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,218 +47,57 @@ class IncomingPost:
     share_count: int | None = 0
 
 
-async def _internal_ids(session: AsyncSession, external_ids: set[int]) -> dict[int, int]:
-    if not external_ids:
-        return {}
-    rows = await session.execute(
-        sa.select(P.external_id, P.id).where(P.external_id.in_(external_ids))
-    )
-    return dict(rows.all())
-
-
-async def _known_counts(session: AsyncSession, posts: Sequence[IncomingPost]) -> list[IncomingPost]:
-    """Fill counts a payload left out with the stored ones (0 for a post not yet stored)."""
-    unknown = {p.external_id for p in posts if p.reply_count is None or p.share_count is None}
-    stored: dict[int, tuple[int, int]] = {}
-    if unknown:
-        rows = await session.execute(
-            sa.select(P.external_id, P.reply_count, P.share_count).where(P.external_id.in_(unknown))
-        )
-        stored = {e: (r, s) for e, r, s in rows.all()}
-    out = []
-    for p in posts:
-        if p.external_id in unknown:
-            replies, shares = stored.get(p.external_id, (0, 0))
-            p = replace(
-                p,
-                reply_count=replies if p.reply_count is None else p.reply_count,
-                share_count=shares if p.share_count is None else p.share_count,
-            )
-        out.append(p)
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class Classifier:
-    """What classification needs besides the post: current managers and campaign hashtags."""
-
-    managers: frozenset[int]
-    campaign_tags: frozenset[str]
-
-
-async def classifier(session: AsyncSession) -> Classifier:
-    managers = await session.execute(
-        sa.select(models.TopicManager.person_id).where(current_assignment())
-    )
-    tags = await session.execute(sa.select(models.Topic.hashtag))
-    return Classifier(frozenset(managers.scalars()), frozenset(tags.scalars()))
-
-
-def _upsert_statement() -> Any:
-    """INSERT .. ON CONFLICT for posts, built once: executemany reuses its compiled form."""
-    table: Any = P.__table__
-    stmt = insert(table)
-    excluded = stmt.excluded
-    c = table.c
-    return stmt.on_conflict_do_update(
-        index_elements=[c.external_id],
-        # Monotonic: an observation older than the stored one changes nothing.
-        where=c.synced_at <= excluded.synced_at,
-        set_={
-            "body": excluded.body,
-            "web_url": excluded.web_url,
-            "like_count": excluded.like_count,
-            "reply_count": excluded.reply_count,
-            "share_count": excluded.share_count,
-            "group_id": excluded.group_id,
-            "synced_at": excluded.synced_at,
-            # A reply first stored before its starter was known gets linked when re-read.
-            "thread_starter_id": sa.func.coalesce(c.thread_starter_id, excluded.thread_starter_id),
-            "replied_to_id": sa.func.coalesce(excluded.replied_to_id, c.replied_to_id),
-            # A kind set by hand sticks; otherwise an edit may change the kind.
-            "kind": sa.case((c.kind_set_by_hand, c.kind), else_=excluded.kind),
-            # Every post given here was read alive: a tombstone observed before that read was
-            # wrong (a 404 for lost access, a thread walk cut short) or is undone; one observed
-            # at or after it stands, so a replayed older page cannot resurrect a deletion.
-            "deleted_at": sa.case(
-                (c.deleted_at < excluded.synced_at, sa.null()), else_=c.deleted_at
-            ),
-        },
-    ).returning(c.external_id, c.id, sa.literal_column("xmax = 0").label("inserted"))
-
-
-_UPSERT = _upsert_statement()
-# Fixed statements run as executemany: compiled once, not once per page.
-_TABLES: dict[str, Any] = {
-    m.__tablename__: m.__table__
-    for m in (models.PostHashtag, models.PostResource, models.PostMetricsSnapshot)
-}
-_INSERT_HASHTAG = insert(_TABLES["post_hashtag"]).on_conflict_do_nothing()
-_INSERT_LINK = insert(_TABLES["post_resource"]).on_conflict_do_nothing()
-_INSERT_SNAPSHOT = insert(_TABLES["post_metrics_snapshot"]).on_conflict_do_nothing()
-
-
 async def upsert_posts(
     session: AsyncSession,
     posts: Sequence[IncomingPost],
     observed_at: datetime,
     *,
     context: Classifier | None = None,
-) -> IngestResult:
-    """Insert or update posts (starters before replies): which are new, whose figures changed."""
+) -> WriteResult:
+    """Insert or update posts through the one write path: which are new, whose figures changed."""
     if not posts:
-        return IngestResult(ids={}, inserted=set(), metrics_changed=set())
-    posts = await _known_counts(session, posts)
-    starters = [p for p in posts if p.thread_external_id in (None, p.external_id)]
-    replies = [p for p in posts if p.thread_external_id not in (None, p.external_id)]
-
-    links = {p.external_id: text.normalised_links(p.body) for p in posts}
-    resource_ids = await get_by_normalized_urls(
-        session, sorted({url for urls in links.values() for url in urls})
-    )
-    context = context or await classifier(session)
-    managers, campaign_tags = context.managers, context.campaign_tags
-    tags = {p.external_id: text.hashtags(p.body) for p in posts}
-
-    ids: dict[int, int] = {}
-    inserted: set[int] = set()
-    for batch, is_reply in ((starters, False), (replies, True)):
-        if not batch:
-            continue
-        parents = await _internal_ids(
-            session,
-            {
-                ext
-                for p in batch
-                for ext in (p.thread_external_id, p.replied_to_external_id)
-                if ext is not None
-            },
-        )
-        parents.update(ids)
-        rows = []
-        for p in batch:
-            matched = any(url in resource_ids for url in links[p.external_id])
-            rows.append(
-                {
-                    "external_id": p.external_id,
-                    "thread_starter_id": parents.get(p.thread_external_id)
-                    if is_reply and p.thread_external_id is not None
-                    else None,
-                    "replied_to_id": parents.get(p.replied_to_external_id)
-                    if p.replied_to_external_id
-                    else None,
-                    "author_id": p.author_id,
-                    "group_id": p.group_id,
-                    "body": p.body,
-                    "web_url": p.web_url,
-                    "created_at": p.created_at,
-                    "message_type": p.message_type,
-                    "like_count": p.like_count,
-                    "reply_count": p.reply_count,
-                    "share_count": p.share_count,
-                    "kind": text.classify(
-                        p.body,
-                        links_resource=matched,
-                        by_topic_manager=p.author_id in managers,
-                        on_campaign_topic=bool(campaign_tags.intersection(tags[p.external_id])),
-                        message_type=p.message_type,
-                    ),
-                    "synced_at": observed_at,
-                }
+        return WriteResult()
+    people = dict(
+        (
+            await session.execute(
+                sa.select(models.Person.id, models.Person.external_id).where(
+                    models.Person.id.in_({p.author_id for p in posts})
+                )
             )
-        result = await session.execute(_UPSERT, rows)
-        for external_id, post_id, was_inserted in result:
-            ids[external_id] = post_id
-            if was_inserted:
-                inserted.add(post_id)
-    # A reply to a reply of the same page: its parent had no id when the batch was written.
-    unlinked = [
-        {"b_id": ids[p.external_id], "b_parent": ids[p.replied_to_external_id]}
-        for p in replies
-        if p.external_id in ids
-        and p.replied_to_external_id in ids
-        and p.replied_to_external_id != p.thread_external_id
-    ]
-    if unlinked:
-        await session.execute(
-            sa.update(models.Post.__table__)  # type: ignore[arg-type]
-            .where(P.__table__.c.id == sa.bindparam("b_id"))
-            .values(replied_to_id=sa.bindparam("b_parent")),
-            unlinked,
+        ).all()
+    )
+    group_ids = {p.group_id for p in posts if p.group_id is not None}
+    G = models.MicroblogGroup
+    groups = (
+        dict(
+            (await session.execute(sa.select(G.id, G.external_id).where(G.id.in_(group_ids)))).all()
         )
-    stale = {p.external_id for p in posts} - set(ids)
-    posts = [p for p in posts if p.external_id in ids]
-    tags = {ext: t for ext, t in tags.items() if ext in ids}
-    links = {ext: u for ext, u in links.items() if ext in ids}
-    if stale:
-        # Replayed, older observations: their ids, but nothing of theirs is written.
-        ids.update(await _internal_ids(session, stale))
+        if group_ids
+        else {}
+    )
+    context = context or await classification.classifier(session)
+    rows = [
+        post_row(
+            context,
+            external_id=p.external_id,
+            sender_external_id=people[p.author_id],
+            body=p.body,
+            created_at=p.created_at,
+            thread_external_id=p.thread_external_id,
+            replied_to_external_id=p.replied_to_external_id,
+            group_external_id=groups.get(p.group_id) if p.group_id is not None else None,
+            web_url=p.web_url,
+            message_type=p.message_type,
+            like_count=p.like_count,
+            reply_count=p.reply_count,
+            share_count=p.share_count,
+        )
+        for p in posts
+    ]
+    return await posts_write.write_posts(session, rows, observed_at)
 
-    post_ids = [ids[p.external_id] for p in posts]
-    await session.execute(
-        sa.delete(models.PostHashtag).where(models.PostHashtag.post_id.in_(post_ids))
-    )
-    hashtag_rows = [
-        {"post_id": ids[ext], "hashtag": tag}
-        for ext, post_tags in tags.items()
-        for tag in post_tags
-    ]
-    if hashtag_rows:
-        await session.execute(_INSERT_HASHTAG, hashtag_rows)
-    link_rows = [
-        {"post_id": ids[ext], "resource_id": resource_ids[url], "matched_by": ResourceMatch.URL}
-        for ext, urls in links.items()
-        for url in dict.fromkeys(urls)
-        if url in resource_ids
-    ]
-    if link_rows:
-        await session.execute(_INSERT_LINK, link_rows)
-    changed = await record_metrics(
-        session,
-        [(ids[p.external_id], p.like_count, p.reply_count or 0, p.share_count or 0) for p in posts],
-        observed_at,
-    )
-    return IngestResult(ids=ids, inserted=inserted, metrics_changed=set(changed) - inserted)
+
+_INSERT_SNAPSHOT = insert(models.PostMetricsSnapshot).on_conflict_do_nothing()
 
 
 async def record_metrics(
