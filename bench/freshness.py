@@ -32,8 +32,7 @@ from api.db.session import Database  # noqa: E402
 from api.seed.demo import seed_demo_campaign  # noqa: E402
 from api.simulator.app import create_simulator, simulator_state  # noqa: E402
 from api.simulator.config import DEFAULT_TOKEN, SimulatorConfig  # noqa: E402
-from api.simulator.demo import default_anchor  # noqa: E402
-from api.simulator.network import Network  # noqa: E402
+from api.simulator.demo import default_anchor, demo_network  # noqa: E402
 from api.simulator.server import BackgroundServer  # noqa: E402
 from api.sync.budget import RateBudget  # noqa: E402
 from api.sync.client import MicroblogClient  # noqa: E402
@@ -64,7 +63,7 @@ async def measure(url: str, age_days: int, passes: int) -> list[tuple[int, int, 
     """(messages requests, of which thread reads, other requests) per steady-state pass."""
     now = datetime.now(UTC)
     anchor = default_anchor()
-    network = Network.demo(anchor, now)
+    network = demo_network(anchor, now)
     newest = max(m.created_at for m in network.messages.values())
     time = VirtualTime(newest + timedelta(days=age_days))
     network.clock = time.now

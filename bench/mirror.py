@@ -29,7 +29,7 @@ from api.db.session import Database  # noqa: E402
 from api.seed.demo import seed_demo_campaign  # noqa: E402
 from api.simulator.app import create_simulator, simulator_state  # noqa: E402
 from api.simulator.config import DEFAULT_TOKEN, SimulatorConfig  # noqa: E402
-from api.simulator.demo import default_anchor  # noqa: E402
+from api.simulator.demo import default_anchor, demo_network  # noqa: E402
 from api.simulator.network import Network  # noqa: E402
 from api.simulator.server import BackgroundServer  # noqa: E402
 from api.simulator.state import SimulatorState  # noqa: E402
@@ -126,7 +126,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=20_000)
     args = parser.parse_args()
     now, anchor = datetime.now(UTC), default_anchor()
-    network = Network.demo(anchor, now)
+    network = demo_network(anchor, now)
     grow(network, args.posts, now)
     config = SimulatorConfig(tokens={DEFAULT_TOKEN}, live_activity_seconds=None)
     config.lift_rate_limits()

@@ -5,7 +5,7 @@ worker's tests: it shares no code with ``api.sync`` (not even payload models) an
 our database, so a test of the worker against it checks the worker against the documented shapes
 in ``reference/yammer-api.md`` rather than against itself.
 
-- ``Network`` (network.py): the in-memory microblog; ``Network.demo(anchor, now)`` seeds it from
+- ``Network`` (network.py): the in-memory microblog; ``demo.demo_network(anchor, now)`` seeds it from
   ``api/domain/demo_content.py``; add_message / like / set_followers / delete / edit mutate it.
 - ``SimulatorConfig`` (config.py): tokens, rate limits and fault switches, adjustable at runtime.
 - ``create_simulator(network, config)`` (app.py): the ASGI app, ``/api/v1/...`` plus ``/_sim/...``;

@@ -61,6 +61,11 @@ def campaign_start(anchor: date) -> datetime:
     return datetime(monday.year, monday.month, monday.day, tzinfo=UTC)
 
 
+def demo_network(anchor: date, now: datetime | None = None, *, colleagues: int = 40) -> Network:
+    """The demo campaign as a live network, as it stands at ``now`` (default: the present)."""
+    return build_demo(Network(), anchor, now, colleagues=colleagues)
+
+
 def build_demo(network: Network, anchor: date, now: datetime | None, *, colleagues: int) -> Network:
     """The demo as it stands at ``now`` (default: the present)."""
     script = demo_script(network, anchor, colleagues=colleagues)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from api.simulator import text
 from api.simulator.formats import IdMint
@@ -41,13 +41,6 @@ class Network(NetworkReads):
         self._derived = Derived()
         # Held by every public method and by route handlers; re-entrant because methods nest.
         self.lock = threading.RLock()
-
-    @classmethod
-    def demo(cls, anchor: date, now: datetime | None = None, *, colleagues: int = 40) -> Network:
-        """The demo campaign as a live network (see ``api.simulator.demo``)."""
-        from api.simulator.demo import build_demo
-
-        return build_demo(cls(), anchor, now, colleagues=colleagues)
 
     @property
     def latest(self) -> datetime:

@@ -18,6 +18,7 @@ from api.simulator import (
     create_simulator,
     simulator_state,
 )
+from api.simulator.demo import demo_network
 from api.simulator.state import SimulatorState
 
 # Week 1 starts Monday 2026-10-05 (as tests/conftest.py anchors the database seed); by NOW the
@@ -43,7 +44,7 @@ class FakeClock:
 
 @pytest.fixture
 def network() -> Network:
-    return Network.demo(ANCHOR, NOW)
+    return demo_network(ANCHOR, NOW)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from asgi_lifespan import LifespanManager
 
 from api.simulator import Network, SimulatorConfig, create_simulator
 from api.simulator.activity import HASHTAGS, LiveActivity
+from api.simulator.demo import demo_network
 from tests.simulator.conftest import ANCHOR, AUTH, NOW
 
 pytestmark = pytest.mark.unit
@@ -35,7 +36,7 @@ def test_steps_add_posts_replies_likes_and_followers(network: Network) -> None:
 
 def test_steps_are_deterministic_per_seed() -> None:
     def bodies(seed: int) -> list[str]:
-        network = Network.demo(ANCHOR, NOW)
+        network = demo_network(ANCHOR, NOW)
         activity = LiveActivity(network, seed=seed)
         for _ in range(10):
             activity.step()

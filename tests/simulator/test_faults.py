@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from api.simulator import Network, SimulatorConfig, create_simulator
+from api.simulator.demo import demo_network
 from api.simulator.state import SimulatorState
 from tests.simulator.conftest import ANCHOR, AUTH, NOW, by_type
 
@@ -204,7 +205,7 @@ def test_faults_stay_off_a_fresh_config() -> None:
     assert config.storm_next == 0
     assert config.latency_seconds == 0
     assert config.live_activity_seconds is None
-    assert Network.demo(ANCHOR, NOW).summary()["messages"] > 0
+    assert demo_network(ANCHOR, NOW).summary()["messages"] > 0
 
 
 async def test_malformed_next_waits_for_a_json_page(

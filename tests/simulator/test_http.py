@@ -11,7 +11,8 @@ import time
 import httpx
 import pytest
 
-from api.simulator import DEFAULT_TOKEN, Network, SimulatorConfig, create_simulator, simulator_state
+from api.simulator import DEFAULT_TOKEN, SimulatorConfig, create_simulator, simulator_state
+from api.simulator.demo import demo_network
 from api.simulator.server import BackgroundServer
 from tests.simulator.conftest import ANCHOR, AUTH, NOW
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 
 async def test_feeds_limits_and_hangs_over_loopback() -> None:
-    network = Network.demo(ANCHOR, NOW)
+    network = demo_network(ANCHOR, NOW)
     config = SimulatorConfig()
     app = create_simulator(network, config)
     log = simulator_state(app).log
@@ -81,7 +82,7 @@ def test_run_serves_the_demo_network() -> None:
 
 async def test_network_changes_from_two_threads_while_serving() -> None:
     # Live activity mutates in the server's thread; this test mutates and reads in its own.
-    network = Network.demo(ANCHOR, NOW)
+    network = demo_network(ANCHOR, NOW)
     config = SimulatorConfig(rate_limits_enabled=False, live_activity_seconds=0.001)
     before = len(network.messages)
     with BackgroundServer(create_simulator(network, config)) as server:

@@ -8,7 +8,7 @@ import pytest
 
 from api.domain import demo_content as content
 from api.simulator import Network, NotFound
-from api.simulator.demo import campaign_start, default_anchor
+from api.simulator.demo import campaign_start, default_anchor, demo_network
 from tests.simulator.conftest import ANCHOR, NOW
 
 pytestmark = pytest.mark.unit
@@ -63,7 +63,7 @@ def test_one_reply_answers_another_reply(network: Network) -> None:
 
 def test_demo_only_holds_what_happened_by_now() -> None:
     start = campaign_start(ANCHOR)
-    early = Network.demo(ANCHOR, start + timedelta(days=2))
+    early = demo_network(ANCHOR, start + timedelta(days=2))
     assert all(m.created_at <= start + timedelta(days=2) for m in early.messages.values())
     assert early.summary()["threads"] == 4  # p1-p4 happened on days 0 and 1
     # The deleted post (day 5) does not exist yet; followers are as of day 2.
@@ -119,7 +119,7 @@ def test_like_followers_edit_and_delete(network: Network) -> None:
 
 def test_live_messages_never_go_back_in_time() -> None:
     # A network whose clock is behind its content still hands out growing ids.
-    network = Network.demo(ANCHOR, NOW)
+    network = demo_network(ANCHOR, NOW)
     network.clock = lambda: datetime(2020, 1, 1, tzinfo=UTC)
     latest = max(network.messages)
     first = network.add_message(network.current_user_id, "one")

@@ -15,7 +15,7 @@ from api.domain import demo_content as content
 from api.simulator import SimulatorConfig, create_simulator
 from api.simulator.activity import LiveActivity
 from api.simulator.clock import CampaignClock
-from api.simulator.demo import campaign_start
+from api.simulator.demo import campaign_start, demo_network
 from api.simulator.network import Network
 from api.simulator.replay import Replay
 from tests.simulator.conftest import ANCHOR, AUTH, NOW
@@ -158,7 +158,7 @@ async def test_answers_are_dated_by_the_campaign_clock(tmp_path: Path) -> None:
 def test_the_network_pickles_without_its_lock_or_clock() -> None:
     import pickle
 
-    network = Network.demo(ANCHOR, NOW)
+    network = demo_network(ANCHOR, NOW)
     network.clock = lambda: datetime(2030, 1, 1, tzinfo=UTC)
     copy = pickle.loads(pickle.dumps(network))
     assert copy.summary() == network.summary()

@@ -15,6 +15,7 @@ from api.domain.freshness import EVERY_PASS, FreshnessPolicy, Tier
 from api.seed.demo import seed_demo_campaign
 from api.simulator.app import create_simulator, simulator_state
 from api.simulator.config import DEFAULT_TOKEN, SimulatorConfig
+from api.simulator.demo import demo_network
 from api.simulator.network import Network
 from api.simulator.server import BackgroundServer
 from api.simulator.state import SimulatorState
@@ -49,7 +50,7 @@ def sim() -> Iterator[Sim]:
     """The demo network, rate limits lifted (tests that need them set them back)."""
     config = SimulatorConfig(tokens={DEFAULT_TOKEN}, live_activity_seconds=None)
     config.lift_rate_limits()
-    app = create_simulator(Network.demo(ANCHOR, NOW), config)
+    app = create_simulator(demo_network(ANCHOR, NOW), config)
     with BackgroundServer(app) as server:
         yield Sim(server.url, simulator_state(app))
 

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from api.db.session import Database
 from api.domain import text
+from api.simulator.demo import demo_network
 from api.simulator.export import build_export_zip
-from api.simulator.network import Network
 from api.sync.export_format import BAD_TIME, ORPHAN, ExportError, described_at, parse_time
 from api.sync.export_import import import_export, read_export
 from api.sync.scheduler import Worker
@@ -25,7 +25,7 @@ NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def _export(tmp_path: Path) -> tuple[Path, list[dict[str, str]]]:
-    network = Network.demo(ANCHOR, NOW)
+    network = demo_network(ANCHOR, NOW)
     data = build_export_zip(network, datetime(2026, 1, 1, tzinfo=UTC))
     path = tmp_path / "export.zip"
     path.write_bytes(data)
