@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.repositories import sync_state
+from api.db.repositories import signals
 
 CHANNEL = "campaign_activity"
 
@@ -38,4 +38,4 @@ async def notify(
             "truncated": True,
         }
         body = json.dumps(payload, separators=(",", ":"))
-    await sync_state.notify(session, CHANNEL, body)
+    await signals.notify(session, CHANNEL, body)

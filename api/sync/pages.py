@@ -22,6 +22,7 @@ from api.db.repositories import (
     mirror,
     people_write,
     posts_write,
+    sync_runs,
     sync_state,
 )
 from api.db.session import Database
@@ -187,7 +188,7 @@ class PageMirror:
     async def _count(self, session: AsyncSession, *, posts: int = 0, errors: int = 0) -> None:
         """Add the requests made since the last count, and this page's figures, to the run."""
         made = self.client.take_stats().requests
-        await sync_state.count_run(session, self.run_id, requests=made, posts=posts, errors=errors)
+        await sync_runs.count_run(session, self.run_id, requests=made, posts=posts, errors=errors)
 
     async def _feed_failed(self, feed: Any, exc: Exception, *, inaccessible: bool = False) -> None:
         self.stats.errors += 1

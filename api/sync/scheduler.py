@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from api.db.repositories import mirror, run_bookkeeping, sync_marks, sync_state
+from api.db.repositories import mirror, run_bookkeeping, signals, sync_marks, sync_runs, sync_state
 from api.db.session import Database
 from api.domain.enums import SyncFeedKind
 from api.domain.freshness import FreshnessPolicy
@@ -95,10 +95,10 @@ class Worker:
         self.client.take_stats()  # requests made outside any pass are no run's
         async with self.db.unit_of_work() as session:
             await self._close_dead_runs(session)
-            run_id = await sync_state.start_run(
+            run_id = await sync_runs.start_run(
                 session, trigger, self.clock(), self.config.worker_id
             )
-            kinds = kinds or tuple(await sync_state.requested_kinds(session, run_id))
+            kinds = kinds or tuple(await sync_runs.requested_kinds(session, run_id))
         job = Mirror(
             self.db, self.client, run_id, self.clock, self.config.horizon,
             should_stop=self._halting, freshness=self.config.freshness,
@@ -122,7 +122,7 @@ class Worker:
             raise
         finally:
             async with self.db.unit_of_work() as session:
-                await sync_state.finish_run(
+                await sync_runs.finish_run(
                     session, run_id, status, error, self.clock(),
                     requests=self.client.take_stats().requests, errors=job.stats.errors,
                 )  # fmt: skip
@@ -211,7 +211,7 @@ class Worker:
         budget = getattr(self.client, "budget", None)
         in_window = sum(s.requests_in_window for s in budget.status().values()) if budget else 0
         async with self.db.unit_of_work() as session:
-            await sync_state.heartbeat(
+            await sync_runs.heartbeat(
                 session,
                 worker_id=self.config.worker_id,
                 role=role,
@@ -244,12 +244,12 @@ class Worker:
 
     @staticmethod
     async def _try_lock(conn: Any) -> bool:
-        return await sync_state.try_polling_lock(conn)
+        return await signals.try_polling_lock(conn)
 
     @staticmethod
     async def _unlock(conn: Any) -> None:
         with contextlib.suppress(Exception):  # a lost connection has released it already
-            await sync_state.release_polling_lock(conn)
+            await signals.release_polling_lock(conn)
 
     # -- forever ------------------------------------------------------------------------------
     async def run_forever(self) -> None:
@@ -299,7 +299,7 @@ class Worker:
         while True:
             await asyncio.sleep(self.config.lock_check_interval)
             try:
-                held = await sync_state.holds_polling_lock(conn)
+                held = await signals.holds_polling_lock(conn)
             except Exception as exc:  # the connection itself is gone
                 log.warning("polling lock connection lost: %s", exc)
                 held = False
@@ -322,7 +322,7 @@ class Worker:
                 return
             await self._sleep(min(left, 2.0))
             async with self.db.reading() as session:
-                if await sync_state.has_queued(session):
+                if await sync_runs.has_queued(session):
                     return
 
     async def _sleep(self, seconds: float) -> None:

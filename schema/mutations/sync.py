@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.repositories import sync_state
+from api.db.repositories import sync_runs
 from api.domain.enums import SyncFeedKind
 from schema.context import Info
 from schema.mutations.base import UserError, UserErrors, run
@@ -38,7 +38,7 @@ class SyncMutations:
 
         async def work(session: AsyncSession, errors: UserErrors) -> Any:
             kinds = [k.value for k in dict.fromkeys(input.feeds or [])]
-            return await sync_state.queue_run(session, kinds, principal.subject)
+            return await sync_runs.queue_run(session, kinds, principal.subject)
 
         accepted, errors = await run(info, work)
         return RequestSyncPayload(accepted=bool(accepted), user_errors=errors)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import strawberry
 
 from api.db.pagination import Direction, Page
-from api.db.repositories import freshness, sync_state
+from api.db.repositories import freshness, sync_runs, sync_state
 from schema.context import Info
 from schema.pagination import Connection, root_connection
 from schema.permissions import SYNC_STATE
@@ -39,8 +39,8 @@ class SyncStatus:
         page = Page.build(first, after, direction=Direction.DESC, value_type=int)
         return await root_connection(
             info.context.db,
-            lambda session: sync_state.page_runs(session, page),
-            sync_state.count_runs,
+            lambda session: sync_runs.page_runs(session, page),
+            sync_runs.count_runs,
             SyncRun.from_row,
         )
 
@@ -50,9 +50,9 @@ class SyncQueries:
     @strawberry.field(permission_classes=[SYNC_STATE])
     async def sync_status(self, info: Info) -> SyncStatus:
         async with info.context.db.reading() as session:
-            worker = await sync_state.active_worker(session)
+            worker = await sync_runs.active_worker(session)
             feeds = await sync_state.list_feeds(session)
-            last = await sync_state.last_success(session)
+            last = await sync_runs.last_success(session)
             now = datetime.now(UTC)
             poll = worker.poll_interval_seconds if worker is not None else DEFAULT_POLL_SECONDS
             threads = await freshness.freshness(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from api.db.repositories import freshness, sync_state
+from api.db.repositories import freshness, sync_runs, sync_state
 from api.db.session import Database
 from api.domain.enums import Role, SyncFeedKind
 from api.domain.freshness import FreshnessPolicy
@@ -29,7 +29,7 @@ async def test_offline_before_any_worker(empty_api: Api) -> None:
 async def test_status_reports_worker_feeds_and_runs(empty_api: Api, fresh_db: Database) -> None:
     now = datetime.now(UTC)
     async with fresh_db.unit_of_work() as session:
-        await sync_state.heartbeat(
+        await sync_runs.heartbeat(
             session,
             worker_id="w1",
             role="ACTIVE",
@@ -43,9 +43,9 @@ async def test_status_reports_worker_feeds_and_runs(empty_api: Api, fresh_db: Da
         )
         feed = (await sync_state.list_feeds(session))[0]
         await sync_state.advance_feed(session, feed.id, newest_seen_id=10, items=20, at=now)
-        run_id = await sync_state.start_run(session, "SCHEDULE", now - timedelta(seconds=30))
-        await sync_state.count_run(session, run_id, requests=5, posts=20)
-        await sync_state.finish_run(session, run_id, "SUCCEEDED", None, now - timedelta(seconds=20))
+        run_id = await sync_runs.start_run(session, "SCHEDULE", now - timedelta(seconds=30))
+        await sync_runs.count_run(session, run_id, requests=5, posts=20)
+        await sync_runs.finish_run(session, run_id, "SUCCEEDED", None, now - timedelta(seconds=20))
     status = (await empty_api.data(SYNC, operation_name="SyncStatus"))["syncStatus"]
     assert (status["state"], status["source"], status["requestsInLastWindow"]) == (
         "SYNCING",

@@ -1,4 +1,6 @@
-"""The worker's own state: feeds and their cursors, runs, requests for a run, heartbeats."""
+"""The worker's feeds: what the campaigns ask it to follow, their cursors and errors, and the
+threads owed a walk. Runs and heartbeats are in ``sync_runs``; the polling lock and NOTIFY in
+``signals``."""
 
 from __future__ import annotations
 
@@ -12,8 +14,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
-from api.db.pagination import Page, PageResult
-from api.db.repositories.paging import count_all, page_all
 from api.domain.enums import SyncFeedKind
 
 Feed = models.SyncFeed
@@ -183,154 +183,6 @@ async def thread_walk_failed(
     )
 
 
-async def start_run(
-    session: AsyncSession, trigger: str, at: datetime, worker_id: str | None = None
-) -> int:
-    """Claim the oldest queued request, or open a scheduled run; returns the run id."""
-    queued = (
-        await session.execute(
-            sa.select(Run.id)
-            .where(Run.status == "QUEUED")
-            .order_by(Run.created_at, Run.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-    ).scalar_one_or_none()
-    if queued is not None:
-        await session.execute(
-            sa.update(Run)
-            .where(Run.id == queued)
-            .values(status="RUNNING", started_at=at, worker_id=worker_id)
-        )
-        return int(queued)
-    return int(
-        (
-            await session.execute(
-                sa.insert(Run)
-                .values(
-                    status="RUNNING",
-                    trigger=trigger,
-                    started_at=at,
-                    created_at=at,
-                    worker_id=worker_id,
-                )
-                .returning(Run.id)
-            )
-        ).scalar_one()
-    )
-
-
-async def requested_kinds(session: AsyncSession, run_id: int) -> list[str]:
-    return list(
-        (await session.execute(sa.select(Run.feed_kinds).where(Run.id == run_id))).scalar_one()
-    )
-
-
-async def count_run(
-    session: AsyncSession, run_id: int, *, requests: int = 0, posts: int = 0, errors: int = 0
-) -> None:
-    await session.execute(
-        sa.update(Run)
-        .where(Run.id == run_id)
-        .values(
-            requests=Run.requests + requests,
-            posts_upserted=Run.posts_upserted + posts,
-            errors=Run.errors + errors,
-        )
-    )
-
-
-async def finish_run(
-    session: AsyncSession,
-    run_id: int,
-    status: str,
-    error: str | None,
-    at: datetime,
-    *,
-    requests: int = 0,
-    errors: int | None = None,
-) -> None:
-    """Close a run: ``requests`` made since its last count are added, and ``errors``, when
-    given, is the pass's exact total (some failures are counted only in memory)."""
-    values: dict[str, Any] = {
-        "status": status,
-        "error": error[:500] if error else None,
-        "finished_at": at,
-        "requests": Run.requests + requests,
-    }
-    if errors is not None:
-        values["errors"] = errors
-    await session.execute(sa.update(Run).where(Run.id == run_id).values(**values))
-
-
-async def queue_run(session: AsyncSession, kinds: Sequence[str], requested_by: str) -> bool:
-    """Ask the active worker for a run; False when one is already waiting (no pile-up).
-
-    The unique partial index ``uq_sync_run_one_queued`` decides, so concurrent requests
-    cannot both queue one: the second waits for the first and then does nothing.
-    """
-    inserted = await session.execute(
-        insert(Run)
-        .values(
-            status="QUEUED", trigger="REQUEST", requested_by=requested_by, feed_kinds=list(kinds)
-        )
-        .on_conflict_do_nothing(index_elements=[Run.status], index_where=Run.status == "QUEUED")
-        .returning(Run.id)
-    )
-    return inserted.first() is not None
-
-
-async def has_queued(session: AsyncSession) -> bool:
-    return (
-        await session.execute(sa.select(Run.id).where(Run.status == "QUEUED").limit(1))
-    ).first() is not None
-
-
-async def page_runs(session: AsyncSession, page: Page) -> PageResult:
-    return await page_all(
-        session,
-        columns=list(Run.__table__.c),
-        where=[],
-        sort=Run.id,
-        id_col=Run.id,
-        page=page,
-    )
-
-
-async def count_runs(session: AsyncSession) -> int:
-    return await count_all(session, Run)
-
-
-async def last_success(session: AsyncSession) -> datetime | None:
-    """When the last complete pass ended: a partial, failed or abandoned one left the mirror
-    behind somewhere, so it does not make the mirror current."""
-    value = await session.execute(
-        sa.select(sa.func.max(Run.finished_at)).where(Run.status == "SUCCEEDED")
-    )
-    return value.scalar_one()
-
-
-async def heartbeat(session: AsyncSession, **values: Any) -> None:
-    stmt = insert(Worker).values(heartbeat_at=sa.func.now(), **values)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[Worker.worker_id],
-            set_={k: stmt.excluded[k] for k in (*values, "heartbeat_at") if k != "worker_id"},
-        )
-    )
-
-
-async def active_worker(session: AsyncSession) -> Any:
-    """The most recent heartbeat of a worker that holds the polling lock."""
-    rows = await session.execute(
-        sa.select(*Worker.__table__.c, (sa.func.now() - Worker.heartbeat_at).label("age"))
-        .where(Worker.role == "ACTIVE")
-        .order_by(Worker.heartbeat_at.desc())
-        .limit(1)
-    )
-    return rows.first()
-
-
 async def campaign_feeds(session: AsyncSession) -> list[FeedRef]:
     """What the campaigns ask to follow: tracked groups, topics whose microblog id is known,
     and the campaign staff (owners and current topic managers)."""
@@ -362,40 +214,3 @@ async def campaign_feeds(session: AsyncSession) -> list[FeedRef]:
         + [FeedRef(SyncFeedKind.TOPIC, e, f"#{tag}") for e, tag in topics.all() if e is not None]
         + [FeedRef(SyncFeedKind.USER, e, name) for e, name in staff.all()]
     )
-
-
-async def notify(session: AsyncSession, channel: str, payload: str) -> None:
-    """``pg_notify``: delivered to listeners when (and only if) the transaction commits."""
-    await session.execute(sa.select(sa.func.pg_notify(sa.literal(channel), sa.literal(payload))))
-
-
-# pg_advisory_lock key: the same for every replica of this service, on any database.
-POLLING_LOCK = 0x6361_6D70_6169_676E  # "campaign"
-
-
-async def try_polling_lock(conn: Any) -> bool:
-    """Take the session-level lock that makes one worker the poller (an AsyncConnection)."""
-    got = bool(await conn.scalar(sa.select(sa.func.pg_try_advisory_lock(POLLING_LOCK))))
-    await conn.commit()  # the lock is the session's; do not sit idle in a transaction
-    return got
-
-
-async def release_polling_lock(conn: Any) -> None:
-    await conn.execute(sa.select(sa.func.pg_advisory_unlock(POLLING_LOCK)))
-    await conn.commit()
-
-
-async def holds_polling_lock(conn: Any) -> bool:
-    """Whether this connection's session still holds the polling lock (it raises if the
-    connection is gone, which has released the lock server-side)."""
-    # A bigint advisory key shows in pg_locks as classid (high 32 bits) and objid (low 32).
-    held = await conn.scalar(
-        sa.text(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
-            " AND pid = pg_backend_pid() AND granted AND objsubid = 1"
-            " AND (classid::bigint << 32 | objid::bigint) = :key)"
-        ),
-        {"key": POLLING_LOCK},
-    )
-    await conn.commit()  # do not sit idle in a transaction on the lock's connection
-    return bool(held)

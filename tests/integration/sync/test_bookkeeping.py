@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from api.db.repositories import sync_state
+from api.db.repositories import sync_runs
 from api.db.session import Database
 from api.sync.scheduler import Worker
 from tests.integration.sync.conftest import Sim, make_client, make_worker, rows
@@ -43,11 +43,11 @@ async def test_a_killed_workers_run_is_abandoned_by_the_next_worker(
     # What a process killed mid-pass leaves: its run RUNNING, its worker row ACTIVE, and a
     # heartbeat that stopped (here an hour ago, rather than waiting for it to age).
     async with db.unit_of_work() as session:
-        await sync_state.heartbeat(
+        await sync_runs.heartbeat(
             session, worker_id="dead", role="ACTIVE", state="SYNCING", source="sim",
             requests_in_window=0, poll_interval_seconds=60,
         )  # fmt: skip
-        killed = await sync_state.start_run(session, "SCHEDULE", datetime.now(UTC), "dead")
+        killed = await sync_runs.start_run(session, "SCHEDULE", datetime.now(UTC), "dead")
     async with db.unit_of_work() as session:
         await session.execute(
             sa.text(
@@ -70,11 +70,11 @@ async def test_a_live_workers_run_is_left_alone(
 ) -> None:
     db, worker = mirrored
     async with db.unit_of_work() as session:
-        await sync_state.heartbeat(
+        await sync_runs.heartbeat(
             session, worker_id="alive", role="ACTIVE", state="SYNCING", source="sim",
             requests_in_window=0, poll_interval_seconds=60,
         )  # fmt: skip
-        running = await sync_state.start_run(session, "SCHEDULE", datetime.now(UTC), "alive")
+        running = await sync_runs.start_run(session, "SCHEDULE", datetime.now(UTC), "alive")
     await worker.run_once()
     assert (await _run(db, running))[0] == "RUNNING"
 
@@ -87,11 +87,11 @@ async def test_a_restarted_worker_abandons_its_own_previous_run(
         # A container restart: same host name and pid, so the same worker id, beating fresh.
         restarted = make_worker(db, client, worker_id="pod:1")
         async with db.unit_of_work() as session:
-            await sync_state.heartbeat(
+            await sync_runs.heartbeat(
                 session, worker_id="pod:1", role="ACTIVE", state="SYNCING", source="sim",
                 requests_in_window=0, poll_interval_seconds=60,
             )  # fmt: skip
-            before = await sync_state.start_run(session, "SCHEDULE", datetime.now(UTC), "pod:1")
+            before = await sync_runs.start_run(session, "SCHEDULE", datetime.now(UTC), "pod:1")
         await restarted.run_once()
     assert (await _run(db, before))[0] == "ABANDONED"
 
@@ -101,13 +101,13 @@ async def test_last_success_counts_only_complete_passes(
 ) -> None:
     db, worker = mirrored
     async with db.reading() as session:
-        complete = await sync_state.last_success(session)
+        complete = await sync_runs.last_success(session)
     assert complete is not None  # the set-up pass
     worker.stop.set()  # a pass stopped at once is partial
     partial = await worker.run_once()
     assert partial.status == "PARTIAL"
     async with db.reading() as session:
-        assert await sync_state.last_success(session) == complete
+        assert await sync_runs.last_success(session) == complete
 
 
 async def test_a_restarted_worker_reads_the_directory_on_its_interval_not_at_start(

@@ -12,7 +12,7 @@ import asyncpg
 import sqlalchemy as sa
 
 from api.db import models
-from api.db.repositories import sync_state
+from api.db.repositories import sync_runs
 from api.db.session import Database, asyncpg_connect_args
 from api.sync.notify import CHANNEL
 from api.sync.scheduler import Worker
@@ -74,7 +74,7 @@ async def test_requested_run_is_picked_up_by_the_active_worker(
                     break
                 await asyncio.sleep(0.1)
             async with fresh_db.unit_of_work() as session:
-                assert await sync_state.queue_run(session, ["GROUP"], "admin@example.com")
+                assert await sync_runs.queue_run(session, ["GROUP"], "admin@example.com")
             for _ in range(600):  # a bounded poll: up to a minute on a busy machine
                 done = await rows(fresh_db, "SELECT status FROM sync_run WHERE trigger = 'REQUEST'")
                 if done and done[0][0] == "SUCCEEDED":

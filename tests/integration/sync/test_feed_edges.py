@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from api.db.repositories import ingest, mirror, sync_state
+from api.db.repositories import ingest, mirror, sync_runs, sync_state
 from api.db.session import Database
 from api.domain.enums import SyncFeedKind
 from api.simulator.model import Message
@@ -288,7 +288,7 @@ async def test_threads_left_for_later_are_walked_after_a_restart(
 
     async def job(settle_threads: int) -> Mirror:
         async with db.unit_of_work() as session:
-            run_id = await sync_state.start_run(session, "TEST", datetime.now(UTC))
+            run_id = await sync_runs.start_run(session, "TEST", datetime.now(UTC))
         return Mirror(
             db, worker.client, run_id, lambda: datetime.now(UTC), settle_threads=settle_threads
         )

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from api.db.repositories.sync_state import POLLING_LOCK
+from api.db.repositories.signals import POLLING_LOCK
 from api.db.session import Database, asyncpg_connect_args
 from api.sync.scheduler import Worker
 from tests.integration.sync.conftest import Sim, make_client, make_worker, rows, set_up_campaign
