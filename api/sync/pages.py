@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.repositories import freshness, ingest, mirror, sync_state
+from api.db.repositories import data_version, freshness, ingest, mirror, sync_state
 from api.db.session import Database
 from api.domain.enums import SyncFeedKind
 from api.domain.freshness import FreshnessPolicy
@@ -143,6 +143,7 @@ class PageMirror:
                 )  # fmt: skip
             await self._count(session, posts=len(posts))
             await notify(session, result.inserted, result.metrics_changed, follower_changes)
+            await data_version.bump(session)  # last: GET answers' ETags change with the commit
         self.owed_here = (self.owed_here | owed) - released
         # Only now, with the page committed, are these known to be written.
         # A reply whose parent is not stored yet was written without its link: it is not

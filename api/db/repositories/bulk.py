@@ -275,6 +275,8 @@ async def merge_export(url: str, rows: ExportRows, *, observed_at: datetime) -> 
                 " WHERE NOT EXISTS (SELECT 1 FROM post p WHERE p.external_id = m.external_id)"
                 " GROUP BY m.thread_ext ORDER BY count(*) DESC, m.thread_ext"
             )
+            # GET answers' ETags change with this commit (repositories/data_version.py).
+            await conn.execute("UPDATE data_version SET version = version + 1 WHERE id = 1")
         return MergeCounts(
             messages=int(counts["messages"]),
             deleted=int(counts["deleted"]),
