@@ -11,6 +11,7 @@ from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -249,15 +250,25 @@ class GraphQLView(GraphQL[Context, None]):
             return await super().execute_operation(
                 request, request_adapter, request_data, context, root_value, sub_response
             )
+        rid = request.state.request_id
         try:
             to_register = await self._resolve_document(request_data, context)
         except Refusal as refusal:
-            log.info("%s (request %s)", refusal.code, request.state.request_id)
+            log.info("%s (request %s)", refusal.code, rid)
             error = GraphQLError(refusal.message, extensions={"code": refusal.code})
+            return ExecutionResult(data=None, errors=[error])
+        except (SQLAlchemyError, OSError):
+            log.exception("persisted documents unavailable (request %s)", rid)
+            code = {"code": "INTERNAL_SERVER_ERROR", "requestId": rid}
+            error = GraphQLError("Unexpected error.", extensions=code)
             return ExecutionResult(data=None, errors=[error])
         tag = None
         if request_adapter.method == "GET":
-            tag = await self._entity_tag(request_data, context, sub_response)
+            try:
+                tag = await self._entity_tag(request_data, context, sub_response)
+            except (SQLAlchemyError, OSError) as exc:
+                # No tag then; executing reports the database's trouble in the answer.
+                log.warning("no ETag, the data version is unreadable (request %s): %s", rid, exc)
             if tag is not None:
                 self._cache_headers(sub_response, tag)
                 if matches(request.headers.get("if-none-match"), tag):

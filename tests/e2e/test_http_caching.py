@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
-import httpx
+import json
 
+import httpx
+from asgi_lifespan import LifespanManager
+
+from api.app import create_app
 from api.domain.enums import Role
-from tests.e2e.conftest import Api, operation
+from tests.e2e.conftest import Api, operation, settings_for
+from tests.e2e.test_http import UNREACHABLE
 
 CAMPAIGNS = "query Campaigns { campaigns(first: 10) { edges { node { slug name } } } }"
 SETUP = operation("admin/SetUpCampaign.graphql")
@@ -102,3 +107,23 @@ async def test_clock_dependent_errors_and_post_answers_carry_no_tag(reader: Api)
         headers={"Authorization": f"Bearer {reader.token(Role.MEMBER, 'ann@example.com')}"},
     )
     assert "etag" not in posted.headers
+
+
+async def test_an_unreachable_database_is_an_error_answer_not_a_crash() -> None:
+    settings = settings_for(UNREACHABLE)
+    token = Api(client=None, settings=settings).token(Role.MEMBER)  # type: ignore[arg-type]
+    app = create_app(settings)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://campaign.test") as c:
+            headers = {"Authorization": f"Bearer {token}"}
+            response = await c.get("/graphql", params={"query": CAMPAIGNS}, headers=headers)
+            assert response.status_code == 200, response.text
+            assert "etag" not in response.headers
+            code = response.json()["errors"][0]["extensions"]["code"]
+            assert code == "INTERNAL_SERVER_ERROR"
+            by_hash = {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
+            params = {"extensions": json.dumps(by_hash)}
+            response = await c.get("/graphql", params=params, headers=headers)
+            assert response.status_code == 200, response.text
+            assert response.json()["errors"][0]["extensions"]["requestId"]
