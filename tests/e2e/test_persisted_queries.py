@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ from api.cli import main
 from api.db.session import Database
 from api.domain.enums import Role
 from api.persisted import register_documents
+from api.simulator.server import BackgroundServer
 from tests.e2e.conftest import OPERATIONS, SECRET, Api, operation, settings_for
+from tests.node import ensure_npm_packages, node
 
 QUERY = "query Campaigns { campaigns(first: 5) { edges { node { name slug } } } }"
 APOLLO_ACCEPT = "application/graphql-response+json,application/json;q=0.9"
@@ -179,3 +182,44 @@ def test_the_cli_registers_nothing_when_a_document_is_invalid(
     assert "noSuchField" in result.output
     listed = CliRunner().invoke(main, ["persisted", "register", str(tmp_path / "none")], env=env)
     assert listed.exit_code != 0
+
+
+def test_apollo_clients_persisted_query_link_registers_then_gets_by_hash(demo_url: str) -> None:
+    """The real link (Apollo Client 4, useGETForHashedQueries) against uvicorn."""
+    js = ensure_npm_packages()
+    settings = settings_for(demo_url)
+    token = Api(client=None, settings=settings).token(Role.MANAGER, "ann@example.com")  # type: ignore[arg-type]
+    with BackgroundServer(create_app(settings)) as server:
+        done = subprocess.run(
+            [
+                node(),
+                "apq.mjs",
+                f"{server.url}/graphql",
+                token,
+                str(OPERATIONS / "mobile" / "TopicFeed.graphql"),
+                json.dumps({"hashtag": "leadership"}),
+            ],
+            cwd=js,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    first, second = report["first"], report["second"]
+    # First client: the hash alone is unknown, so the link sends the text with it (POST).
+    assert [(e["method"], e["sentQuery"]) for e in first["exchanges"]] == [
+        ("GET", False),
+        ("POST", True),
+    ]
+    assert first["exchanges"][0]["status"] == 404  # graphql-response+json: a request error
+    # A second client (say, after a restart of the app) gets it by hash alone, over GET.
+    assert [(e["method"], e["sentQuery"], e["status"]) for e in second["exchanges"]] == [
+        ("GET", False, 200)
+    ]
+    assert second["exchanges"][0]["etag"]
+    assert first["error"] is None
+    assert second["error"] is None
+    assert second["data"] == first["data"]
+    assert first["data"]["topic"]["hashtag"] == "leadership"
