@@ -187,7 +187,7 @@ def test_the_cli_registers_nothing_when_a_document_is_invalid(
 def test_apollo_clients_persisted_query_link_registers_then_gets_by_hash(demo_url: str) -> None:
     """The real link (Apollo Client 4, useGETForHashedQueries) against uvicorn."""
     js = ensure_npm_packages()
-    settings = settings_for(demo_url)
+    settings = settings_for(demo_url).model_copy(update={"db_pool_size": 2})
     token = Api(client=None, settings=settings).token(Role.MANAGER, "ann@example.com")  # type: ignore[arg-type]
     with BackgroundServer(create_app(settings)) as server:
         done = subprocess.run(
