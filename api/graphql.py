@@ -4,21 +4,36 @@ body size limit (step 1 of the order of defence in schema/extensions.py)."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from typing import Any
 
-from cross_web import HTTPException
-from starlette.responses import JSONResponse
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from api.auth import authenticate
 from api.db.session import Database
 from api.errors import Unauthenticated
+from api.http_cache import CACHE_CONTROL, cacheable, current_version, entity_tag, matches
+from api.persisted import PersistedQueries, Refusal, sha256_of
 from api.settings import Settings
 from schema.context import Context
+from schema.extensions import SIGN_IN
 from schema.schema import build_schema
+
+log = logging.getLogger(__name__)
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 # A client may name its request (X-Request-ID) so its logs and ours meet; otherwise we do.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -74,15 +89,102 @@ class BodyLimit:
             await self._refusal()(scope, receive, send)
 
 
+class _NotModified(Exception):
+    def __init__(self, headers: dict[str, str]) -> None:
+        self.headers = headers
+
+
+class _SubResponse(Response):
+    """Strawberry's per-request response, knowing which media type the client wants."""
+
+    graphql_response: bool = False
+
+
+def prefers_graphql_response(accept: str | None) -> bool:
+    """Whether ``Accept`` prefers application/graphql-response+json to application/json
+    (GraphQL over HTTP); ``*/*`` and no Accept at all mean application/json."""
+    wanted = {GRAPHQL_RESPONSE: 0.0, "application/json": 0.0}
+    for part in (accept or "").split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        media = media.lower()
+        key = "application/json" if media in ("*/*", "application/*") else media
+        if key in wanted:
+            wanted[key] = max(wanted[key], quality)
+    return wanted[GRAPHQL_RESPONSE] > 0 and wanted[GRAPHQL_RESPONSE] >= wanted["application/json"]
+
+
+# A request error (nothing executed: the document, its variables, the credentials or the
+# budget refused it) in application/graphql-response+json is a 4xx, by its code.
+_REQUEST_ERROR_STATUS = {
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "PERSISTED_QUERY_NOT_FOUND": 404,
+    "RATE_LIMITED": 429,
+    "INTERNAL_SERVER_ERROR": 500,
+}
+
+
+def _request_error_status(body: GraphQLHTTPResponse) -> int | None:
+    """The status of an answer that executed nothing (no ``data``, no error with a path)."""
+    errors = body.get("errors") or []
+    if body.get("data") is not None or not errors:
+        return None
+    if any(isinstance(e, dict) and "path" in e for e in errors):
+        return None  # a field error: execution ran (a non-null root field failed)
+    codes = [e.get("extensions", {}).get("code") for e in errors if isinstance(e, dict)]
+    return next((_REQUEST_ERROR_STATUS[c] for c in codes if c in _REQUEST_ERROR_STATUS), 400)
+
+
+def _without_data(body: GraphQLHTTPResponse) -> GraphQLHTTPResponse:
+    out = GraphQLHTTPResponse()
+    out.update({k: v for k, v in body.items() if k != "data"})  # type: ignore[typeddict-item]
+    return out
+
+
+def _retry_after(body: GraphQLHTTPResponse) -> int | None:
+    for error in body.get("errors") or []:
+        retry = error.get("extensions", {}).get("retryAfter") if isinstance(error, dict) else None
+        if isinstance(retry, int):
+            return retry
+    return None
+
+
 class GraphQLView(GraphQL[Context, None]):
     def __init__(self, settings: Settings, db: Database) -> None:
+        schema = build_schema()
         super().__init__(
-            build_schema(),
+            schema,
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=True,
         )
         self.settings = settings
         self.db = db
+        self.persisted = PersistedQueries(db, trusted=settings.trusted_documents)
+        # Part of every ETag: a deploy that changes the schema changes them all.
+        self.schema_id = sha256_of(str(schema))[:16]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        response: Response
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except _NotModified as exc:
+            response = Response(status_code=304, headers=exc.headers)
+        except HTTPException as exc:
+            # GraphQL over HTTP: a mutation over GET is 405, naming the method that works.
+            headers = {"Allow": "POST"} if exc.status_code == 405 else None
+            response = PlainTextResponse(exc.reason, status_code=exc.status_code, headers=headers)
+        await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
         body = json.loads(data)
@@ -98,6 +200,19 @@ class GraphQLView(GraphQL[Context, None]):
         if not isinstance(body.get("operationName"), str | None):
             raise HTTPException(400, "`operationName` must be a string or null.")
         return body
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A persisted query over GET names its document in `extensions`, not `query`.
+        return request.query_params.get("extensions") is None and super().should_render_graphql_ide(
+            request
+        )
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = _SubResponse()
+        sub_response.status_code = None  # type: ignore[assignment]
+        del sub_response.headers["content-length"]
+        sub_response.graphql_response = prefers_graphql_response(request.headers.get("accept"))
+        return sub_response
 
     async def get_context(self, request: Any, response: Any) -> Context:
         sent = request.headers.get("x-request-id", "")
@@ -121,3 +236,123 @@ class GraphQLView(GraphQL[Context, None]):
             request=request,
             auth_error=auth_error,
         )
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        if isinstance(request_data, list):  # batching is off: Strawberry refuses it earlier
+            return await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+        rid = request.state.request_id
+        try:
+            to_register = await self._resolve_document(request_data, context)
+        except Refusal as refusal:
+            log.info("%s (request %s)", refusal.code, rid)
+            error = GraphQLError(refusal.message, extensions={"code": refusal.code})
+            return ExecutionResult(data=None, errors=[error])
+        except (SQLAlchemyError, OSError):
+            log.exception("persisted documents unavailable (request %s)", rid)
+            code = {"code": "INTERNAL_SERVER_ERROR", "requestId": rid}
+            error = GraphQLError("Unexpected error.", extensions=code)
+            return ExecutionResult(data=None, errors=[error])
+        tag = None
+        if request_adapter.method == "GET":
+            try:
+                tag = await self._entity_tag(request_data, context, sub_response)
+            except (SQLAlchemyError, OSError) as exc:
+                # No tag then; executing reports the database's trouble in the answer.
+                log.warning("no ETag, the data version is unreadable (request %s): %s", rid, exc)
+            if tag is not None:
+                self._cache_headers(sub_response, tag)
+                if matches(request.headers.get("if-none-match"), tag):
+                    raise _NotModified(dict(sub_response.headers))
+        try:
+            result = await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+        except HTTPException as exc:
+            if request_adapter.method == "GET" and isinstance(
+                exc.__cause__, InvalidOperationTypeError
+            ):
+                raise HTTPException(405, exc.reason) from exc
+            raise
+        if to_register is not None and context.validated:
+            await self.persisted.register(*to_register)
+        if tag is not None and getattr(result, "errors", None):
+            del sub_response.headers["ETag"]  # an error is not worth keeping: ask again
+        return result
+
+    async def _resolve_document(
+        self, request_data: GraphQLRequestData, context: Context
+    ) -> tuple[str, str] | None:
+        """Put the persisted document in place of a hash; what to register once validated."""
+        if context.principal is None:
+            # Anonymous requests learn nothing of stored documents, and store none.
+            if request_data.query is None and (request_data.extensions or {}).get("persistedQuery"):
+                raise Refusal("UNAUTHENTICATED", context.auth_error or SIGN_IN)
+            return None
+        resolved = await self.persisted.resolve(request_data.query, request_data.extensions)
+        request_data.query = resolved.query
+        return resolved.to_register
+
+    async def _entity_tag(
+        self, request_data: GraphQLRequestData, context: Context, sub_response: Response
+    ) -> str | None:
+        query = request_data.query
+        if context.principal is None or query is None or not cacheable(query):
+            return None
+        return entity_tag(
+            version=await current_version(self.db),
+            principal=context.principal,
+            schema_id=self.schema_id,
+            query=query,
+            variables=request_data.variables,
+            operation_name=request_data.operation_name,
+            media_type=GRAPHQL_RESPONSE
+            if getattr(sub_response, "graphql_response", False)
+            else "application/json",
+        )
+
+    @staticmethod
+    def _cache_headers(sub_response: Response, tag: str) -> None:
+        sub_response.headers["ETag"] = tag
+        sub_response.headers["Cache-Control"] = CACHE_CONTROL
+        sub_response.headers["Vary"] = "Accept, Authorization, X-API-Key"
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        status = 200
+        media_type = "application/json"
+        if getattr(sub_response, "graphql_response", False):
+            media_type = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+            if isinstance(response_data, dict):
+                refused = _request_error_status(response_data)
+                if refused is not None:
+                    # GraphQL over HTTP: a request error carries no `data` and a 4xx.
+                    status = refused
+                    response_data = _without_data(response_data)
+        response = Response(
+            self.encode_json(response_data), status_code=status, media_type=media_type
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        if status == 429 and isinstance(response_data, dict):
+            retry = _retry_after(response_data)
+            if retry is not None:
+                response.headers["Retry-After"] = str(retry)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     # Step 1 of the order of defence (schema/extensions.py): larger bodies are refused, 413.
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
 
+    # Trusted documents (production): only documents registered beforehand
+    # (`campaign persisted register DIR`) run, and clients cannot register new ones. Off,
+    # clients register documents themselves with Apollo's automatic persisted queries.
+    trusted_documents: bool = False
+
     # GraphiQL in the browser (GET /graphql); by default only in development. The page holds
     # no data (queries still need a token), but production need not advertise the API.
     graphiql: bool | None = None

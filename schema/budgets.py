@@ -90,7 +90,10 @@ class QueryCostAndBudget(SchemaExtension):
     report: dict[str, Any] | None = None
 
     async def on_execute(self) -> AsyncIterator[None]:
-        refusal = await self._admit()
+        try:
+            refusal = await self._admit()
+        except Exception as exc:  # a defect or an outage; escaping from here it goes unmasked
+            refusal = GraphQLError(str(exc), original_error=exc)
         if refusal is not None:
             # graphql-core's result type: Strawberry returns it instead of executing.
             self.execution_context.result = GraphQLExecutionResult(data=None, errors=[refusal])

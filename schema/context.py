@@ -21,6 +21,9 @@ class Context:
     request: Any = None
     # Why the credentials sent were refused, when they were.
     auth_error: str | None = None
+    # Set by the order of defence once the document has passed validation (a persisted
+    # query is stored only then: never an anonymous or invalid document).
+    validated: bool = False
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -151,6 +151,8 @@ class Defence(SchemaExtension):
         errors = _VALIDATED.errors(schema, ec.query, document, ec.validation_rules, self.limits)
         if errors:
             return errors
+        with suppress(AttributeError):  # a script's context may be any object
+            context.validated = True
         operation = get_operation_ast(document, ec.operation_name)
         if operation is None:
             return []  # execution names the problem (unknown or ambiguous operation)

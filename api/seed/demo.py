@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
-from api.db.repositories import ingest, seeding
+from api.db.repositories import data_version, ingest, seeding
 from api.db.repositories.people import record_followers
 from api.db.session import Database
 from api.domain import demo_content as content
@@ -88,6 +88,7 @@ async def _seed(db: Database, anchor: date) -> None:
         await _posts(session, clock, person_ids, group_ids)
         await _followers(session, clock, person_ids)
         await _promotions_goals_clicks(session, clock, campaign_id, topic_ids, resource_ids)
+        await data_version.bump(session)
 
 
 async def seed_demo_campaign(db: Database, anchor: date) -> None:
@@ -108,6 +109,7 @@ async def seed_demo_campaign(db: Database, anchor: date) -> None:
         campaign_id, topic_ids = await _campaign(session, clock, person_ids, group_ids)
         resource_ids = await _resources(session, topic_ids)
         await _promotions_goals_clicks(session, clock, campaign_id, topic_ids, resource_ids)
+        await data_version.bump(session)
 
 
 async def _people(session: AsyncSession, clock: _Clock) -> dict[str, int]:

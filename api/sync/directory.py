@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable
 
-from api.db.repositories import mirror
+from api.db.repositories import data_version, mirror
 from api.sync import mapping
 from api.sync.errors import AuthFailed, MicroblogError
 from api.sync.notify import notify
@@ -31,6 +31,7 @@ class DirectorySync(PageMirror):
                     rows = [mapping.group_row(g, joined=True if mine else None) for g in groups]
                     await mirror.upsert_groups(session, rows, now)
                     await self._count(session)
+                    await data_version.bump(session)
         async for users in self.client.iter_users():
             async with self.db.unit_of_work() as session:
                 _, changes = await mirror.upsert_people(
@@ -38,6 +39,7 @@ class DirectorySync(PageMirror):
                 )
                 await notify(session, set(), set(), changes)
                 await self._count(session)
+                await data_version.bump(session)
             followers_read.update(
                 u.id for u in users if u.stats is not None and u.stats.followers is not None
             )
@@ -69,6 +71,7 @@ class DirectorySync(PageMirror):
             if learnt:
                 await mirror.learn_topic_ids(session, learnt)
             await self._count(session)
+            await data_version.bump(session)
         return learnt
 
     async def sync_followers(self, already_read: Collection[int] = ()) -> None:
@@ -93,3 +96,4 @@ class DirectorySync(PageMirror):
                 )
                 await notify(session, set(), set(), changes)
                 await self._count(session)
+                await data_version.bump(session)

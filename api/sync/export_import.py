@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import unquote
 
-from api.db.repositories import bulk, classification, posts_write
+from api.db.repositories import bulk, classification, data_version, posts_write
 from api.db.session import Database
 from api.domain import text
 from api.domain.enums import GroupPrivacy
@@ -304,6 +304,7 @@ async def import_export(url: str, source: Path | IO[bytes]) -> ImportStats:
                 reply_floor=True,
                 web_url_fallback=True,
             )
+            await data_version.bump(session)  # last: GET answers' ETags change with the commit
     finally:
         await db.dispose()
     skipped = dict(rows.skipped)

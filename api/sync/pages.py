@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db.repositories import (
     classification,
+    data_version,
     freshness,
     groups_write,
     mirror,
@@ -133,6 +134,7 @@ class PageMirror:
                 )  # fmt: skip
             await self._count(session, posts=len(rows))
             await notify(session, result.inserted, result.metrics_changed, follower_changes)
+            await data_version.bump(session)  # last: GET answers' ETags change with the commit
         self.owed_here = (self.owed_here | owed) - released
         # Only now, with the page committed, are these known to be written.
         # A reply whose parent is not stored yet was written without its link: it is not

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from api.db.repositories import freshness, mirror, sync_state
+from api.db.repositories import data_version, freshness, mirror, sync_state
 from api.sync.errors import AuthFailed, Forbidden, IncompleteWalk, MicroblogError, NotFound
 from api.sync.freshness import counted_as_read
 from api.sync.pages import PageMirror
@@ -86,6 +86,7 @@ class ThreadWalks(PageMirror):
                 )  # fmt: skip
             else:
                 await freshness.forget(session, [thread_id])
+            await data_version.bump(session)
         self.stats.deleted += len(deleted)
         # Read alive again later this pass, they must be written again (and so live again).
         for external_id in gone:

@@ -9,7 +9,7 @@ import strawberry
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.repositories import people, topics
+from api.db.repositories import data_version, people, topics
 from api.domain.enums import Role
 from api.errors import BadUserInput
 from schema.boundary import field_problems
@@ -95,6 +95,7 @@ async def run(
             result = await work(session, errors)
             if errors:
                 raise _Rollback
+            await data_version.bump(session)  # last: GET answers' ETags change with the commit
     except _Rollback:
         result = None
     except IntegrityError as exc:

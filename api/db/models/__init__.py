@@ -11,6 +11,7 @@ from api.db.models.campaigns import (
     Topic,
     TopicManager,
 )
+from api.db.models.http_api import DataVersion, PersistedQuery
 from api.db.models.operations import ApiKey, SyncFeed, SyncRun, SyncWorker
 from api.db.models.people import FollowerSnapshot, MicroblogGroup, Person
 from api.db.models.posts import Post, PostHashtag, PostMetricsSnapshot, PostResource
@@ -24,8 +25,10 @@ __all__ = [
     "Campaign",
     "CampaignGoal",
     "CampaignGroup",
+    "DataVersion",
     "FollowerSnapshot",
     "MicroblogGroup",
+    "PersistedQuery",
     "Person",
     "Post",
     "PostHashtag",

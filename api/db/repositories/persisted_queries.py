@@ -1,0 +1,32 @@
+"""Persisted GraphQL documents, by the SHA-256 of their text (``api/persisted.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.db import models
+
+PQ = models.PersistedQuery
+
+
+async def find(session: AsyncSession, sha256: str) -> str | None:
+    found: str | None = await session.scalar(sa.select(PQ.document).where(PQ.sha256 == sha256))
+    return found
+
+
+async def register(session: AsyncSession, documents: Mapping[str, str]) -> int:
+    """Store documents (hash -> text) not stored yet; how many were new."""
+    if not documents:
+        return 0
+    rows = [{"sha256": h, "document": text} for h, text in sorted(documents.items())]
+    result = await session.execute(
+        insert(PQ)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=[PQ.sha256])
+        .returning(PQ.sha256)
+    )
+    return len(result.all())
