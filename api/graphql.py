@@ -9,13 +9,15 @@ import uuid
 from typing import Any
 
 from cross_web import HTTPException
-from starlette.responses import JSONResponse
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from api.auth import authenticate
 from api.db.session import Database
 from api.errors import Unauthenticated
+from api.graphiql.page import render as render_graphiql
 from api.settings import Settings
 from schema.context import Context
 from schema.schema import build_schema
@@ -83,6 +85,11 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.settings = settings
         self.db = db
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Our page, whose assets this service serves (api/graphiql), not Strawberry's CDN one.
+        status, page = render_graphiql(self.settings.graphiql_assets)
+        return HTMLResponse(page, status_code=status)
 
     def decode_json(self, data: str | bytes) -> object:
         body = json.loads(data)
