@@ -88,8 +88,8 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # Our page, whose assets this service serves (api/graphiql), not Strawberry's CDN one.
-        status, page = render_graphiql(self.settings.graphiql_assets)
-        return HTMLResponse(page, status_code=status)
+        page = render_graphiql(self.settings.graphiql_assets)
+        return HTMLResponse(page.html, status_code=page.status, headers=page.headers)
 
     def decode_json(self, data: str | bytes) -> object:
         body = json.loads(data)

@@ -68,6 +68,11 @@ async def test_the_page_loads_only_this_services_assets(
         assert f'"{asset.url}" integrity="{asset.file.sri}"' in page
     # No address of another host anywhere in the page (the CDN's page named unpkg.com).
     assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", page), page
+    # And the browser is told to load nothing from elsewhere.
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'none'" in policy
+    assert re.search(r"script-src 'self' 'sha256-[A-Za-z0-9+/=]+';", policy), policy
+    assert "connect-src 'self'" in policy
 
 
 async def test_assets_are_served_whole_and_cached_for_a_year(

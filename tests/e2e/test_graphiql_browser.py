@@ -80,6 +80,15 @@ async def browsing(service: str) -> AsyncIterator[Browsing]:
             await context.route("**/*", browsing.only_this_service)
             page.on("websocket", lambda ws: browsing.seen.append(ws.url))
             page.on("pageerror", lambda error: browsing.errors.append(str(error)))
+            # The page's Content-Security-Policy must not be what keeps it working or not.
+            page.on(
+                "console",
+                lambda message: (
+                    browsing.errors.append(message.text)
+                    if "Content Security Policy" in message.text
+                    else None
+                ),
+            )
             yield browsing
         finally:
             await browser.close()
