@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from api.auth import key_uses
 from api.db.migrations import head_revision
 from api.db.session import Database
+from api.graphiql.assets import STATIC_PATH
+from api.graphiql.static import static_app
 from api.graphql import BodyLimit, GraphQLView
 from api.health import healthz, readyz
 from api.links import follow
@@ -36,15 +38,15 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             if db is None:  # ours to close
                 await database.dispose()
 
-    app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/r/{token}", follow, methods=["GET", "HEAD"]),
-        ],
-        lifespan=lifespan,
-    )
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/r/{token}", follow, methods=["GET", "HEAD"]),
+    ]
+    if settings.graphiql_enabled:
+        routes.append(Mount(STATIC_PATH, app=static_app(settings.graphiql_assets)))
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.db = database
     app.state.settings = settings
     app.state.migration_head = head_revision()

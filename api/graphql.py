@@ -13,7 +13,7 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -24,6 +24,7 @@ from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from api.auth import authenticate
 from api.db.session import Database
 from api.errors import Unauthenticated
+from api.graphiql.page import render as render_graphiql
 from api.http_cache import CACHE_CONTROL, cacheable, current_version, entity_tag, matches
 from api.persisted import PersistedQueries, Refusal, sha256_of
 from api.settings import Settings
@@ -185,6 +186,11 @@ class GraphQLView(GraphQL[Context, None]):
             headers = {"Allow": "POST"} if exc.status_code == 405 else None
             response = PlainTextResponse(exc.reason, status_code=exc.status_code, headers=headers)
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Our page, whose assets this service serves (api/graphiql), not Strawberry's CDN one.
+        page = render_graphiql(self.settings.graphiql_assets)
+        return HTMLResponse(page.html, status_code=page.status, headers=page.headers)
 
     def decode_json(self, data: str | bytes) -> object:
         body = json.loads(data)

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     # GraphiQL in the browser (GET /graphql); by default only in development. The page holds
     # no data (queries still need a token), but production need not advertise the API.
     graphiql: bool | None = None
+    # Where GraphiQL's pinned assets are kept (api/graphiql; default: `graphiql` in the data
+    # folder). `campaign up` fetches them there with npm on its first start, and
+    # `campaign graphiql install` does so anywhere, e.g. when building an image.
+    graphiql_assets_dir: Path | None = None
 
     # The microblog to mirror; without a token `campaign up` runs the bundled simulator.
     microblog_url: str | None = Field(
@@ -158,6 +162,10 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.environment == "development" if self.graphiql is None else self.graphiql
+
+    @property
+    def graphiql_assets(self) -> Path:
+        return self.graphiql_assets_dir or self.data_dir / "graphiql"
 
     def check_listen(self, host: str) -> None:
         """Refuse to serve beyond this machine while tokens are signed with the public

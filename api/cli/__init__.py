@@ -3,7 +3,7 @@
 One module per area registers its commands on the group defined in ``api.cli.base``.
 """
 
-from api.cli import admin, mirror, persisted, running  # noqa: F401  (registers the commands)
+from api.cli import admin, graphiql, mirror, persisted, running  # noqa: F401  (registers the commands)
 from api.cli.base import main
 
 __all__ = ["main"]

@@ -68,6 +68,7 @@ def up(ctx: click.Context, host: str | None, port: int | None, pace: float | Non
     its network in the data folder, so a restart resumes it.
     """
     from api.auth import issue_token
+    from api.cli.graphiql import ensure_graphiql
     from api.db import migrations
     from api.runner import listen, serve_with_worker
 
@@ -78,12 +79,15 @@ def up(ctx: click.Context, host: str | None, port: int | None, pace: float | Non
         sock = listen(host, port)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    ensure_graphiql(settings)  # before the banner, which stays the last thing printed
     with sock, database(settings) as url:
         migrations.upgrade(url)
         token = issue_token(settings, Role.ADMIN, "admin@example.com")
         base = settings.public_url or f"http://{host}:{port}"
         banner = (
-            f"\nGraphiQL:    {base}/graphql\nAdmin token: {token}\n"
+            # The token rides in the fragment, which the browser keeps to itself; the page
+            # moves it into GraphiQL's headers.
+            f"\nGraphiQL:    {base}/graphql#token={token}\nAdmin token: {token}\n"
             f'(GraphiQL headers: {{"Authorization": "Bearer {token}"}})\n'
         )
         serve = functools.partial(serve_with_worker, settings, url, sock=sock)

@@ -114,3 +114,17 @@ async def reader(shared_demo_url: str) -> AsyncIterator[Api]:
 async def empty_api(fresh_url: str) -> AsyncIterator[Api]:
     async for a in _api(fresh_url):
         yield a
+
+
+@pytest.fixture(scope="session")
+def graphiql_assets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """GraphiQL's pinned assets, fetched with npm as `campaign graphiql install` does (npm's
+    cache makes later runs quick). A machine without npm fails here, loudly."""
+    from api.graphiql.assets import InstallError, install
+
+    folder = tmp_path_factory.mktemp("graphiql-assets")
+    try:
+        install(folder)
+    except InstallError as exc:
+        pytest.fail(f"GraphiQL's assets could not be fetched: {exc}")
+    return folder

@@ -200,8 +200,12 @@ def test_campaign_up_tells_the_demo_story_and_a_restart_keeps_it(tmp_path: Path)
         before = activity(first)
         until(lambda: {} if activity(first) > before else None, "live activity", timeout=60)
         _new_activity_appears(first)
+        # GraphiQL's assets were fetched on the first start and are served from here.
         page = httpx.get(f"http://127.0.0.1:{first.port}/graphql", headers={"Accept": "text/html"})
-        assert "graphiql" in page.text.lower()
+        assert page.status_code == 200, page.text
+        bundle = re.search(r'src="(/graphiql/static/graphiql@[^"]+)"', page.text)
+        assert bundle, page.text
+        assert httpx.get(f"http://127.0.0.1:{first.port}{bundle.group(1)}").status_code == 200
         mirrored = post_ids(first)
         runs = story(first)["syncStatus"]["recentRuns"]["totalCount"]
     finally:

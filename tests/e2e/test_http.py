@@ -83,15 +83,7 @@ async def test_readyz_is_unavailable_when_migrations_are_pending(
 
 
 # -- GraphiQL and GET ---------------------------------------------------------------------------
-async def test_graphiql_page_for_browsers(reader: Api) -> None:
-    response = await reader.client.get("/graphql", headers={"Accept": "text/html"})
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/html")
-    page = response.text
-    assert page.lstrip().lower().startswith("<!doctype html")
-    assert "graphiql" in page.lower()
-
-
+# The page itself and its assets: tests/e2e/test_graphiql.py and test_graphiql_browser.py.
 async def test_queries_via_get(reader: Api) -> None:
     response = await reader.client.get(
         "/graphql",

@@ -1,0 +1,1 @@
+"""Analytics: performance and growth queries over the scopes of `api.db.repositories`."""

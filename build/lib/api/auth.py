@@ -1,0 +1,199 @@
+"""Who is asking: bearer JWTs and integration API keys, mapped to a Principal.
+
+Bearer tokens come in two kinds, told apart by their header's ``alg``:
+
+- HS256, signed with ``jwt_secret`` by this service (``campaign token issue``): ``role``
+  (admin, manager, member, lms) and ``sub`` (for managers, their email or person id).
+- RS256, from the company's identity provider when ``jwks_url`` is set (``api.idp``).
+
+API keys are random strings whose SHA-256 is stored in ``api_key``; they are how the LMS
+integration authenticates.  A key is looked up on the primary at every request, so a revoked
+key is refused at once by every API process.  Its last use is recorded at most once a minute,
+by a background task, never on the request's path (``KeyUses``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+import time
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+import jwt
+
+from api import idp
+from api.db.repositories import api_keys
+from api.db.session import Database
+from api.domain.enums import Role
+from api.domain.principal import Principal
+from api.errors import Unauthenticated
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+API_KEY_PREFIX = "cgk_"
+
+
+def issue_token(
+    settings: Settings, role: Role, subject: str, ttl_seconds: int | None = None
+) -> str:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "role": role.value.lower(),
+        "iss": settings.jwt_issuer,
+        "iat": now,
+        "exp": now + (settings.jwt_ttl_seconds if ttl_seconds is None else ttl_seconds),
+    }
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
+
+
+def verify_token(settings: Settings, token: str) -> Principal:
+    """A token this service signed (HS256)."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret.get_secret_value(),
+            algorithms=["HS256"],
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            options={"require": ["exp", "sub", "role"]},
+        )
+        role = Role(str(claims["role"]).upper())
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise Unauthenticated(f"The token is not valid: {exc}.") from exc
+    return Principal(role=role, subject=str(claims["sub"]))
+
+
+async def verify_bearer_token(settings: Settings, token: str) -> Principal:
+    """An HS256 token of ours, or an RS256 token of the identity provider when one is set."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated(f"The token is not valid: {exc}.") from exc
+    algorithm = header.get("alg")
+    if algorithm == idp.ALGORITHM and settings.jwks_url:
+        role, subject = await idp.verify_idp_token(settings, token, header.get("kid"))
+        return Principal(role=role, subject=subject)
+    if algorithm != "HS256":
+        accepted = "HS256 (this service's)" + (
+            " and RS256 (the identity provider's)" if settings.jwks_url else ""
+        )
+        raise Unauthenticated(
+            f"The token's signing algorithm {algorithm!r} is not accepted; tokens are {accepted}."
+        )
+    return verify_token(settings, token)
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_api_key() -> str:
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+async def create_api_key(db: Database, name: str, role: Role) -> str:
+    # Keys never expire: only the LMS integration, which may never read people, gets one.
+    if role is not Role.LMS:
+        raise ValueError("API keys are for the LMS role only; people use tokens.")
+    key = new_api_key()
+    async with db.unit_of_work() as session:
+        await api_keys.create_key(session, name=name, role=role, key_hash=hash_api_key(key))
+    return key
+
+
+async def list_api_keys(db: Database) -> list[Any]:
+    async with db.unit_of_work() as session:
+        return await api_keys.list_keys(session)
+
+
+async def revoke_api_key(db: Database, name_or_id: str) -> list[Any]:
+    async with db.unit_of_work() as session:
+        return await api_keys.revoke(session, name_or_id)
+
+
+class KeyUses:
+    """Records keys' last use off the requests' path, at most once a minute per key.
+
+    Each process remembers when it last recorded each key and starts a background UPDATE only
+    when a minute has passed; the UPDATE itself skips keys another process marked within the
+    minute or is marking now (``api_keys.record_use``).  So a key's requests never wait on its
+    row lock, and N processes write at most N times a minute per key, usually once.
+    """
+
+    INTERVAL_SECONDS = 60.0
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._recorded: dict[int, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def used(self, key_id: int) -> None:
+        now = time.monotonic()
+        last = self._recorded.get(key_id)
+        if last is not None and now - last < self.INTERVAL_SECONDS:
+            return
+        self._recorded[key_id] = now
+        task = asyncio.get_running_loop().create_task(self._record([key_id]))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _record(self, key_ids: Sequence[int]) -> None:
+        try:
+            async with self.db.unit_of_work() as session:
+                await api_keys.record_use(session, key_ids)
+        except Exception:
+            # Bookkeeping only: the request was served; the next minute tries again.
+            for key_id in key_ids:
+                self._recorded.pop(key_id, None)
+            log.warning("could not record the last use of API keys %s", key_ids, exc_info=True)
+
+    async def drain(self) -> None:
+        """Wait for the recordings under way (shutdown, tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+_key_uses: weakref.WeakKeyDictionary[Database, KeyUses] = weakref.WeakKeyDictionary()
+
+
+def key_uses(db: Database) -> KeyUses:
+    """The process's recorder for this database."""
+    uses = _key_uses.get(db)
+    if uses is None:
+        uses = _key_uses[db] = KeyUses(db)
+    return uses
+
+
+async def verify_api_key(db: Database, key: str) -> Principal:
+    # Read on the primary, never a replica: a revocation must hold from the moment it commits.
+    async with db.unit_of_work() as session:
+        row = await api_keys.find_active(session, hash_api_key(key))
+    if row is None:
+        raise Unauthenticated("The API key is not valid or has been revoked.")
+    key_uses(db).used(row.id)
+    return Principal(role=row.role, subject=f"api-key:{row.name}")
+
+
+async def authenticate(
+    settings: Settings, db: Database, authorization: str | None, api_key: str | None
+) -> Principal | None:
+    """The principal of a request; None when it carries no credentials at all."""
+    if api_key:
+        return await verify_api_key(db, api_key)
+    if not authorization:
+        return None
+    scheme, _, credential = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise Unauthenticated("Use `Authorization: Bearer <token>`.")
+    credential = credential.strip()
+    if credential.startswith(API_KEY_PREFIX):
+        return await verify_api_key(db, credential)
+    return await verify_bearer_token(settings, credential)

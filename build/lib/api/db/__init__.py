@@ -1,0 +1,1 @@
+"""The data layer: the only package that knows SQL (with ``api.analytics``)."""

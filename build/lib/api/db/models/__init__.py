@@ -1,0 +1,48 @@
+"""ORM models, one module per aggregate; import as ``from api.db import models``."""
+
+from api.db.base import Base
+from api.db.models.budgets import QueryBudget
+from api.db.models.campaigns import (
+    Campaign,
+    CampaignGoal,
+    CampaignGroup,
+    Promotion,
+    PromotionTopic,
+    Topic,
+    TopicManager,
+)
+from api.db.models.operations import ApiKey, SyncFeed, SyncRun, SyncWorker
+from api.db.models.people import FollowerSnapshot, MicroblogGroup, Person
+from api.db.models.posts import Post, PostHashtag, PostMetricsSnapshot, PostResource
+from api.db.models.resources import Resource, ResourceClick, ResourceTopic
+from api.db.models.sync_bookkeeping import SyncMark, SyncRateBudget
+from api.db.models.threads import SyncThread
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Campaign",
+    "CampaignGoal",
+    "CampaignGroup",
+    "FollowerSnapshot",
+    "MicroblogGroup",
+    "Person",
+    "Post",
+    "PostHashtag",
+    "PostMetricsSnapshot",
+    "PostResource",
+    "Promotion",
+    "PromotionTopic",
+    "QueryBudget",
+    "Resource",
+    "ResourceClick",
+    "ResourceTopic",
+    "SyncFeed",
+    "SyncMark",
+    "SyncRateBudget",
+    "SyncRun",
+    "SyncThread",
+    "SyncWorker",
+    "Topic",
+    "TopicManager",
+]

@@ -1,0 +1,89 @@
+"""Integration API keys: stored as SHA-256 hashes, listed, revoked, and their last use."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.db import models
+from api.domain.enums import Role
+
+Key = models.ApiKey
+
+# A key's last use is recorded at most this often: it is for "is this key still used?",
+# not an audit log, and a write per request would queue the key's requests on its row lock.
+LAST_USE_RESOLUTION = sa.text("interval '1 minute'")
+
+
+async def create_key(session: AsyncSession, *, name: str, role: Role, key_hash: str) -> Any:
+    return (
+        await session.execute(
+            sa.insert(Key)
+            .values(name=name, role=role, key_hash=key_hash)
+            .returning(Key.id, Key.name, Key.created_at)
+        )
+    ).one()
+
+
+async def find_active(session: AsyncSession, key_hash: str) -> Any:
+    """The unrevoked key with this hash (id, name, role), or None.  A plain read: no lock."""
+    return (
+        await session.execute(
+            sa.select(Key.id, Key.name, Key.role).where(
+                Key.key_hash == key_hash, Key.revoked_at.is_(None)
+            )
+        )
+    ).first()
+
+
+async def list_keys(session: AsyncSession) -> list[Any]:
+    """Every key, oldest first, without its hash."""
+    rows = await session.execute(
+        sa.select(
+            Key.id, Key.name, Key.role, Key.created_at, Key.last_used_at, Key.revoked_at
+        ).order_by(Key.created_at, Key.id)
+    )
+    return list(rows)
+
+
+async def revoke(session: AsyncSession, name_or_id: str) -> list[Any]:
+    """Revoke the unrevoked keys with this name (or this id); the keys revoked."""
+    match = Key.name == name_or_id
+    if name_or_id.isascii() and name_or_id.isdigit() and len(name_or_id) < 19:
+        match = sa.or_(match, Key.id == int(name_or_id))
+    rows = await session.execute(
+        sa.update(Key)
+        .where(match, Key.revoked_at.is_(None))
+        .values(revoked_at=sa.func.now())
+        .returning(Key.id, Key.name, Key.revoked_at)
+    )
+    return list(rows)
+
+
+async def record_use(session: AsyncSession, key_ids: Sequence[int]) -> int:
+    """Set ``last_used_at`` of keys not marked within the last minute; the rows updated.
+
+    Rows another transaction holds are skipped (``SKIP LOCKED``): a concurrent marker is
+    recording the same use, and waiting for it would only queue this one.
+    """
+    if not key_ids:
+        return 0
+    due = (
+        sa.select(Key.id)
+        .where(
+            Key.id.in_(list(key_ids)),
+            sa.or_(
+                Key.last_used_at.is_(None),
+                Key.last_used_at < sa.func.now() - LAST_USE_RESOLUTION,
+            ),
+        )
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        sa.update(Key).where(Key.id.in_(due)).values(last_used_at=sa.func.now())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

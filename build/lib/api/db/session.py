@@ -1,0 +1,107 @@
+"""Engines and the session factory whose context manager is one unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+# Every connection works in UTC whatever the server's or database's configured zone: SQL
+# such as `current_date` (a topic manager's current assignment, which feeds to follow) must
+# mean the UTC date, as periods and dates in the contract do.
+SERVER_SETTINGS = {"timezone": "UTC"}
+
+
+def async_url(url: str) -> str:
+    """The asyncpg form of a PostgreSQL URL (``postgres://`` and ``postgresql://`` accepted)."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def masked_url(url: str) -> str:
+    """A URL fit to show (settings, logs): its password replaced by ``***``."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def asyncpg_connect_args(url: str) -> dict[str, Any]:
+    """``asyncpg.connect`` keyword arguments for a URL, for work that needs a raw connection.
+
+    libpq-style URLs may name a unix-socket folder (and port) in the query, as
+    ``postgresql://user@/db?host=/socket/dir``; asyncpg's own DSN parser does not read those.
+    The connection is pinned to UTC like the engines' (``SERVER_SETTINGS``).
+    """
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    query = dict(parsed.query)
+    port = parsed.port or query.get("port")
+    return {
+        "user": parsed.username,
+        "password": parsed.password,
+        "host": parsed.host or query.get("host"),
+        "port": int(port) if isinstance(port, str | int) else None,
+        "database": parsed.database or "postgres",
+        "server_settings": dict(SERVER_SETTINGS),
+    }
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        # JIT makes the small, frequent queries of a GraphQL API slower, never faster.
+        connect_args={
+            "server_settings": {
+                **SERVER_SETTINGS,
+                "jit": "off",
+                "application_name": "campaign-graph",
+            }
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Database:
+    """The engines and session factories a process uses; read traffic may go to a replica."""
+
+    engine: AsyncEngine
+    read_engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def connect(cls, url: str, read_url: str | None = None, *, pool_size: int = 10) -> Database:
+        engine = create_engine(url, pool_size=pool_size)
+        read_engine = create_engine(read_url, pool_size=pool_size) if read_url else engine
+        return cls(
+            engine=engine,
+            read_engine=read_engine,
+            sessions=async_sessionmaker(engine, expire_on_commit=False),
+            read_sessions=async_sessionmaker(read_engine, expire_on_commit=False),
+        )
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: commits when the block succeeds, rolls back when it raises."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A short read-only session, for one loader batch or one resolver."""
+        async with self.read_sessions() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()

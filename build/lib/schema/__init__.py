@@ -1,0 +1,1 @@
+"""The GraphQL contract: Strawberry types and resolvers (no SQL; that lives in ``api.db``)."""

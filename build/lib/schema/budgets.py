@@ -1,0 +1,155 @@
+"""Cost before execution, and each principal's budget: refused before any resolver runs.
+
+After validation, ``on_execute`` computes the operation's cost (``schema/cost.py``):
+
+* over the per-operation maximum (``CAMPAIGN_QUERY_COST_MAX``, or the principal's whole
+  bucket when that is smaller) the answer is ``QUERY_TOO_COMPLEX`` with ``cost`` and
+  ``maximumCost``, and no SQL runs at all;
+* otherwise one statement draws the cost from the principal's budget
+  (``api/db/repositories/query_budgets.py``); a spent budget answers ``RATE_LIMITED`` with
+  ``retryAfter`` (whole seconds) and runs nothing else.
+
+Setting ``execution_context.result`` before ``yield`` is how a Strawberry extension answers in
+place of execution: ``Schema._execute_operation`` then skips graphql-core's ``execute``.
+
+**Budgets are leaky buckets (Shopify's model), not GitHub's points per hour.** A bucket
+allows the bursts real screens make (a dashboard fires several queries at once) while its
+steady refill caps the sustained rate; a refused client waits seconds, computed exactly
+(``retryAfter``), not until the top of the hour; and there is no window edge at which a
+client can spend two hours' points back to back. Buckets live in PostgreSQL, keyed by
+``ROLE:subject`` (a person's role and token subject; an LMS key's ``api-key:…`` subject), so
+every API process draws from the same one and a restart refills nothing. Sizes and restore
+rates per role come from settings (``CAMPAIGN_QUERY_BUDGET_<ROLE>`` and ``…_RESTORE``).
+Unlike Shopify, no refund follows execution: the requested cost is what is drawn.
+
+Every answer that reaches this step carries ``extensions.cost``, shaped like Shopify's::
+
+    {"requestedQueryCost": 22, "maximumQueryCost": 2000,
+     "throttleStatus": {"maximumAvailable": 10000, "currentlyAvailable": 9978,
+                        "restoreRate": 100}}
+
+(``throttleStatus`` is null for a request without a principal: authentication refuses those,
+and they draw on no bucket.) Answers refused earlier (parse or validation errors) carry none.
+
+HTTP status: refusals stay ``200`` with ``errors`` and ``data: null``, as GitHub answers a
+spent rate limit and as GraphQL over HTTP prescribes for ``application/json`` responses; the
+codes and ``retryAfter`` are in the error's ``extensions``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from api.db.repositories import query_budgets
+from api.domain.enums import Role
+from api.domain.principal import Principal
+from api.settings import Settings, get_settings
+from schema.cost import CostError, operation_cost
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    capacity: int
+    restore_per_second: float
+
+
+def budget_for(settings: Settings, role: Role) -> Budget:
+    name = role.value.lower()
+    return Budget(
+        capacity=getattr(settings, f"query_budget_{name}"),
+        restore_per_second=getattr(settings, f"query_budget_{name}_restore"),
+    )
+
+
+def principal_key(principal: Principal) -> str:
+    return f"{principal.role.value}:{principal.subject}"
+
+
+def _settings(context: Any) -> Settings:
+    # The app keeps the settings it was built with; a context without a request (a script
+    # calling schema.execute) falls back to the process's.
+    request = getattr(context, "request", None)
+    app = getattr(request, "app", None) if request is not None else None
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    return settings if isinstance(settings, Settings) else get_settings()
+
+
+class QueryCostAndBudget(SchemaExtension):
+    """Refuse an operation that costs too much, or whose principal's budget is spent."""
+
+    report: dict[str, Any] | None = None
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        refusal = await self._admit()
+        if refusal is not None:
+            # graphql-core's result type: Strawberry returns it instead of executing.
+            self.execution_context.result = GraphQLExecutionResult(data=None, errors=[refusal])
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        return {"cost": self.report} if self.report is not None else {}
+
+    async def _admit(self) -> GraphQLError | None:
+        ec = self.execution_context
+        if ec.graphql_document is None:
+            return None
+        try:
+            cost = operation_cost(
+                ec.schema._schema, ec.graphql_document, ec.operation_name, ec.variables
+            )
+        except CostError:
+            return None  # execution answers the missing operation or bad variables itself
+        context = ec.context
+        settings = _settings(context)
+        principal: Principal | None = getattr(context, "principal", None)
+        budget = budget_for(settings, principal.role) if principal is not None else None
+        limit = min(settings.query_cost_max, budget.capacity if budget else settings.query_cost_max)
+        self.report = {
+            "requestedQueryCost": cost,
+            "maximumQueryCost": limit,
+            "throttleStatus": None,
+        }
+        if cost > limit:
+            log.info("refused a query costing %d (limit %d)", cost, limit)
+            return GraphQLError(
+                f"This query may cost {cost} points, more than the {limit} one query may cost. "
+                "Ask for smaller pages (first:) or fewer nested lists.",
+                extensions={"code": "QUERY_TOO_COMPLEX", "cost": cost, "maximumCost": limit},
+            )
+        if principal is None or budget is None:
+            return None
+        async with context.db.unit_of_work() as session:
+            drawn = await query_budgets.draw(
+                session, principal_key(principal), cost, budget.capacity, budget.restore_per_second
+            )
+        self.report["throttleStatus"] = {
+            "maximumAvailable": budget.capacity,
+            "currentlyAvailable": math.floor(drawn.available),
+            "restoreRate": budget.restore_per_second,
+        }
+        if drawn.granted:
+            return None
+        retry_after = max(1, math.ceil((cost - drawn.available) / budget.restore_per_second))
+        log.info(
+            "rate limited %s: cost %d, %d available", principal.role.value, cost, drawn.available
+        )
+        return GraphQLError(
+            f"The query budget is spent: this query costs {cost} points and "
+            f"{math.floor(drawn.available)} are available. Retry in {retry_after} s.",
+            extensions={
+                "code": "RATE_LIMITED",
+                "cost": cost,
+                "currentlyAvailable": math.floor(drawn.available),
+                "retryAfter": retry_after,
+            },
+        )

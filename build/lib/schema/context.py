@@ -1,0 +1,30 @@
+"""The GraphQL context: who asks, a session factory (never a session), and loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+import strawberry
+
+from api.db.session import Database
+from api.domain.principal import Principal
+from schema.loaders import Loaders
+
+
+@dataclass
+class Context:
+    db: Database
+    principal: Principal | None
+    # Where tracked links point: this service's public base URL.
+    base_url: str
+    request: Any = None
+    # Why the credentials sent were refused, when they were.
+    auth_error: str | None = None
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.db)
+
+
+Info: TypeAlias = strawberry.Info[Context, None]

@@ -1,0 +1,168 @@
+"""Schema extensions of our own: the order of defence, and introspection for admins.
+
+The order of defence, cheapest first (ARCHITECTURE.md, "Errors"):
+
+1. body size             ``api.graphql.BodyLimit``           413 before the body is read
+2. parse, token limit    Strawberry's ``MaxTokensLimiter``; ``ParseCache``
+3. authentication        ``Defence``: anonymous requests stop here, UNAUTHENTICATED
+4. shape limits          ``Defence`` / ``schema.limits``: depth, aliases, fields, repeats
+5. validation            ``Defence``: graphql-core's rules, cached per document text
+6. variables and inputs  ``Defence``: coercion and ``schema.boundary``, BAD_USER_INPUT
+7. (cost: to come, see ``Defence.on_validate``)
+8. execution
+
+Steps 3-7 run in ``on_validate`` of one extension so that their order is written down once;
+Strawberry's ``ValidationCache`` cannot be used because it would validate before steps 3 and 4,
+nor its ``ParserCache``: a document it cannot parse escapes the operation's extensions, so the
+answer would carry no ``extensions.code``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    parse,
+)
+from graphql.execution.values import get_variable_values
+from graphql.utilities import get_operation_ast
+from graphql.validation import ASTValidationRule, ValidationRule
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
+
+from api.domain.enums import Role
+from schema.boundary import document_problems
+from schema.limits import Limits, too_complex
+
+SIGN_IN = "Sign in: send `Authorization: Bearer <token>` or `X-API-Key: <key>`."
+
+
+class _NoIntrospection(ValidationRule):
+    def enter_field(self, node: FieldNode, *_args: Any) -> None:
+        if node.name.value in ("__schema", "__type"):
+            self.report_error(
+                GraphQLError(
+                    "Introspection is for admins; the schema is published as schema.graphql.",
+                    node,
+                    extensions={"code": "FORBIDDEN"},
+                )
+            )
+
+
+class IntrospectionForAdmins(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        principal = getattr(self.execution_context.context, "principal", None)
+        if principal is None or principal.role is not Role.ADMIN:
+            rules = self.execution_context.validation_rules
+            self.execution_context.validation_rules = (*rules, _NoIntrospection)
+        yield
+
+
+_parse: Callable[..., DocumentNode] = lru_cache(maxsize=256)(parse)
+# Client operations are a few kB; a longer text (a huge string literal or comment costs one
+# token) is parsed and validated every time rather than held: 256 entries of up to 32 kB each.
+MAX_CACHED_TEXT = 32_000
+
+
+class ParseCache(SchemaExtension):
+    """Parse each document text once (an LRU keyed by the text and the parse options)."""
+
+    def on_parse(self) -> Iterator[None]:
+        ec = self.execution_context
+        if ec.query and len(ec.query) <= MAX_CACHED_TEXT:
+            # On a syntax error Strawberry parses again where it reports the error in the
+            # answer; the token limit bounds that second parse.
+            with suppress(GraphQLError):
+                ec.graphql_document = _parse(ec.query, **ec.parse_options)
+        yield
+
+
+class _Validated:
+    """An LRU of validation results keyed by schema, document text and rules: a document
+    that comes again (every client sends the same few) is measured and validated once."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self.results: OrderedDict[tuple[Any, ...], list[GraphQLError]] = OrderedDict()
+
+    def errors(
+        self,
+        schema: GraphQLSchema,
+        text: str,
+        document: DocumentNode,
+        rules: tuple[type[ASTValidationRule], ...],
+        limits: Limits,
+    ) -> list[GraphQLError]:
+        key = (id(schema), text, rules, limits)
+        found = self.results.get(key)
+        if found is not None:
+            self.results.move_to_end(key)
+            return found
+        too_big = too_complex(document, limits)
+        errors = [too_big] if too_big is not None else validate_document(schema, document, rules)
+        if len(text) > MAX_CACHED_TEXT:
+            return errors
+        self.results[key] = errors
+        if len(self.results) > self.maxsize:
+            self.results.popitem(last=False)
+        return errors
+
+
+_VALIDATED = _Validated(maxsize=256)
+
+
+def _bad_input(message: str, **extensions: Any) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT", **extensions})
+
+
+class Defence(SchemaExtension):
+    """Steps 3-7 of the order of defence (module docstring); the first refusal answers."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+
+    def on_validate(self) -> Iterator[None]:
+        try:
+            refusals = self._refusals()
+        except Exception as exc:  # a defect; escaping from here it would go unmasked
+            refusals = [GraphQLError(str(exc), original_error=exc)]
+        self.execution_context.pre_execution_errors = refusals
+        yield
+
+    def _refusals(self) -> list[GraphQLError]:
+        ec = self.execution_context
+        context = ec.context
+        if getattr(context, "principal", None) is None:
+            message = getattr(context, "auth_error", None) or SIGN_IN
+            return [GraphQLError(message, extensions={"code": "UNAUTHENTICATED"})]
+        schema = ec.schema._schema
+        document = ec.graphql_document
+        # Parsed in the step before.
+        assert document is not None
+        assert ec.query is not None
+        errors = _VALIDATED.errors(schema, ec.query, document, ec.validation_rules, self.limits)
+        if errors:
+            return errors
+        operation = get_operation_ast(document, ec.operation_name)
+        if operation is None:
+            return []  # execution names the problem (unknown or ambiguous operation)
+        coerced = get_variable_values(
+            schema, operation.variable_definitions or (), ec.variables or {}
+        )
+        if isinstance(coerced, list):
+            # graphql-core's own words: they name the variable and what was wrong with it.
+            return [_bad_input(e.message) for e in coerced]
+        problems = document_problems(schema, document, operation, coerced)
+        if problems:
+            return [_bad_input(p.message, field=p.field) for p in problems]
+        # Step 7, the cost of the operation (issue 9 items 1-2), belongs here: the document is
+        # valid and its variables are coerced (``coerced``), and nothing has run yet.
+        return []
