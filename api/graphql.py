@@ -4,24 +4,23 @@ body size limit (step 1 of the order of defence in schema/extensions.py)."""
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from typing import Any
 
+from asgi_correlation_id import correlation_id
 from cross_web import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from api import metrics
 from api.auth import authenticate
 from api.db.session import Database
 from api.errors import Unauthenticated
+from api.origins import allowed_ws_origin
 from api.settings import Settings
 from schema.context import Context
 from schema.schema import build_schema
-
-# A client may name its request (X-Request-ID) so its logs and ours meet; otherwise we do.
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class _TooLarge(Exception):
@@ -99,10 +98,24 @@ class GraphQLView(GraphQL[Context, None]):
             raise HTTPException(400, "`operationName` must be a string or null.")
         return body
 
+    def is_websocket_origin_allowed(self, request: Any, origin: str) -> bool:
+        # Strawberry allows same-origin handshakes first; the rest is the configured list.
+        return allowed_ws_origin(self.settings, origin)
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
+        # What /metrics counts per operation (api/monitoring.py observes the whole request).
+        stats = metrics.CURRENT.get()
+        if stats is not None:
+            stats.operation = kwargs["request_data"].operation_name
+        result = await super().execute_single(*args, **kwargs)
+        if stats is not None:
+            stats.codes.extend(metrics.error_codes(result.errors))
+        return result
+
     async def get_context(self, request: Any, response: Any) -> Context:
-        sent = request.headers.get("x-request-id", "")
-        request.state.request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
-        response.headers["X-Request-ID"] = request.state.request_id
+        # The request id middleware (api/app.py) took the client's X-Request-ID or made one,
+        # and answers with it; logs carry it too (api/logs.py).
+        request.state.request_id = correlation_id.get() or uuid.uuid4().hex
         principal, auth_error = None, None
         headers = request.headers
         try:
