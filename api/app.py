@@ -19,7 +19,7 @@ from api.db.session import Database
 from api.graphql import BodyLimit, GraphQLView
 from api.health import healthz, readyz
 from api.links import follow
-from api.monitoring import MetricsMiddleware, metrics_endpoint
+from api.monitoring import MetricsMiddleware, metrics_endpoint, process_exiting
 from api.origins import cors_origins
 from api.settings import Settings, get_settings
 
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             yield
         finally:
             await key_uses(database).drain()  # API keys' last use, recorded in the background
+            process_exiting()  # /metrics across processes (api/metrics.py)
             if db is None:  # ours to close
                 await database.dispose()
 

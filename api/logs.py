@@ -17,10 +17,14 @@ import sys
 from collections.abc import Iterable
 
 from asgi_correlation_id import CorrelationIdFilter
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"
-JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s"
+JSON_FIELDS = "%(levelname)s %(name)s %(message)s %(request_id)s"
+# Attributes a JSON line leaves out: the filter's own name for the request id, and uvicorn's
+# coloured copy of its message.
+_LEFT_OUT = [*RESERVED_ATTRS, "correlation_id", "color_message"]
 
 # Routine narration: one line per migration, per initdb step, per HTTP request.
 NOISY = (
@@ -83,8 +87,9 @@ def handler(*, json_format: bool, stream: object = None) -> logging.Handler:
         out.setFormatter(
             JsonFormatter(
                 JSON_FIELDS,
-                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-                timestamp=False,
+                rename_fields={"levelname": "level", "name": "logger"},
+                reserved_attrs=_LEFT_OUT,
+                timestamp="time",  # ISO 8601, UTC
             )
         )
     else:

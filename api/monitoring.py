@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -81,6 +81,13 @@ async def metrics_endpoint(request: Request) -> Response:
         await _worker_registry(request.app.state.db, settings)
     )
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def process_exiting() -> None:
+    """A server process's last word in multiprocess mode: its live gauges (subscribers) stop
+    counting. A process that dies without it leaves them until the folder is emptied."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        mark_process_dead(os.getpid())
 
 
 def _process_registry() -> CollectorRegistry:
