@@ -6,6 +6,7 @@ banner."""
 from __future__ import annotations
 
 import re
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,8 +26,15 @@ def _banner_at(lines: list[str]) -> int:
     return next(i for i, line in enumerate(lines) if line.startswith("GraphiQL:"))
 
 
-def test_the_banner_is_the_last_thing_printed_at_start(tmp_path: Path) -> None:
-    up = Up(tmp_path / "data")
+def test_the_banner_is_the_last_thing_printed_at_start() -> None:
+    # Not under pytest's basetemp: another pytest session resets its folder's permissions,
+    # and the embedded server (its own user) could no longer reach its data to stop.
+    with tempfile.TemporaryDirectory(prefix="campaign-quiet-up-", ignore_cleanup_errors=True) as d:
+        _quiet_start(Path(d) / "data")
+
+
+def _quiet_start(data_dir: Path) -> None:
+    up = Up(data_dir)
     try:
         assert up.started.wait(120), up.output
         assert up.process.poll() is None, up.output
@@ -54,9 +62,10 @@ def test_the_banner_is_the_last_thing_printed_at_start(tmp_path: Path) -> None:
         while not any("SUCCEEDED" in line for line in up.lines[banner_end + 1 :]):
             assert time.monotonic() < deadline, up.output
             time.sleep(0.5)
+        seen = len(up.lines)
     finally:
         up.stop()
-    after = [line.rstrip("\n") for line in up.lines[banner_end + 1 :] if line.strip()]
+    after = [line.rstrip("\n") for line in up.lines[banner_end + 1 : seen] if line.strip()]
     assert after, up.output
     assert all(ALLOWED_AFTER.match(line) for line in after), up.output
     banner = "".join(up.lines[start : banner_end + 1])
