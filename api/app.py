@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Mount, Route
 
+from api import metrics
 from api.auth import key_uses
 from api.db.migrations import head_revision
 from api.db.session import Database
@@ -16,7 +21,34 @@ from api.graphiql.static import static_app
 from api.graphql import BodyLimit, GraphQLView
 from api.health import healthz, readyz
 from api.links import follow
+from api.monitoring import MetricsMiddleware, metrics_endpoint, process_exiting
+from api.origins import cors_origins
 from api.settings import Settings, get_settings
+
+# A client may name its request (X-Request-ID) so its logs and ours meet; otherwise we do.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first: the request id (so every log line of a request carries it), CORS
+    (a preflight is answered here), then the GraphQL metrics."""
+    return [
+        Middleware(
+            CorrelationIdMiddleware,
+            header_name="X-Request-ID",
+            validator=lambda value: bool(_REQUEST_ID.match(value)),
+        ),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=cors_origins(settings),
+            allow_methods=["GET", "POST"],
+            # Tokens travel in headers, never cookies: no credentials mode to allow.
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "ETag"],
+            max_age=600,
+        ),
+        Middleware(MetricsMiddleware),
+    ]
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Starlette:
@@ -27,6 +59,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     database = db or Database.connect(
         settings.database_url or "", settings.database_read_url, pool_size=settings.db_pool_size
     )
+    database.on_statement(metrics.statement_executed)  # SQL statements per request
     graphql = BodyLimit(GraphQLView(settings, database), settings.max_body_bytes)
 
     @asynccontextmanager
@@ -35,6 +68,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             yield
         finally:
             await key_uses(database).drain()  # API keys' last use, recorded in the background
+            process_exiting()  # /metrics across processes (api/metrics.py)
             if db is None:  # ours to close
                 await database.dispose()
 
@@ -43,10 +77,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/r/{token}", follow, methods=["GET", "HEAD"]),
+        Route("/metrics", metrics_endpoint),
     ]
     if settings.graphiql_enabled:
         routes.append(Mount(STATIC_PATH, app=static_app(settings.graphiql_assets)))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=_middleware(settings), lifespan=lifespan)
     app.state.db = database
     app.state.settings = settings
     app.state.migration_head = head_revision()

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import uuid
 from typing import Any
 
+from asgi_correlation_id import correlation_id
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,11 +21,13 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
+from api import metrics
 from api.auth import authenticate
 from api.db.session import Database
 from api.errors import Unauthenticated
 from api.graphiql.page import render as render_graphiql
 from api.http_cache import CACHE_CONTROL, cacheable, current_version, entity_tag, matches
+from api.origins import allowed_ws_origin
 from api.persisted import PersistedQueries, Refusal, sha256_of
 from api.settings import Settings
 from schema.context import Context
@@ -35,9 +37,6 @@ from schema.schema import build_schema
 log = logging.getLogger(__name__)
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-
-# A client may name its request (X-Request-ID) so its logs and ours meet; otherwise we do.
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class _TooLarge(Exception):
@@ -220,10 +219,24 @@ class GraphQLView(GraphQL[Context, None]):
         sub_response.graphql_response = prefers_graphql_response(request.headers.get("accept"))
         return sub_response
 
+    def is_websocket_origin_allowed(self, request: Any, origin: str) -> bool:
+        # Strawberry allows same-origin handshakes first; the rest is the configured list.
+        return allowed_ws_origin(self.settings, origin)
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
+        # What /metrics counts per operation (api/monitoring.py observes the whole request).
+        stats = metrics.CURRENT.get()
+        if stats is not None:
+            stats.operation = kwargs["request_data"].operation_name
+        result = await super().execute_single(*args, **kwargs)
+        if stats is not None:
+            stats.codes.extend(metrics.error_codes(result.errors))
+        return result
+
     async def get_context(self, request: Any, response: Any) -> Context:
-        sent = request.headers.get("x-request-id", "")
-        request.state.request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
-        response.headers["X-Request-ID"] = request.state.request_id
+        # The request id middleware (api/app.py) took the client's X-Request-ID or made one,
+        # and answers with it; logs carry it too (api/logs.py).
+        request.state.request_id = correlation_id.get() or uuid.uuid4().hex
         principal, auth_error = None, None
         headers = request.headers
         try:

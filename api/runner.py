@@ -46,6 +46,19 @@ async def _is_empty(db: Database) -> bool:
         return not await seeding.has_campaign(session)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, calling ``on_started`` once it accepts requests."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self.on_started()
+
+
 async def serve_with_worker(
     settings: Settings,
     url: str,
@@ -56,19 +69,23 @@ async def serve_with_worker(
     source: str,
     demo_anchor: date | None,
     clock: Callable[[], datetime] | None = None,
+    on_started: Callable[[], None] = lambda: None,
 ) -> None:
     """Serve the API on ``sock`` (see `listen`) and run the worker until interrupted.
 
     With ``demo_anchor`` (the simulator), an empty database first mirrors the microblog's
     directory and then gets the demo campaign's set-up; its posts arrive through the worker.
-    ``clock`` is the worker's (the simulator's campaign clock for the demo).
+    ``clock`` is the worker's (the simulator's campaign clock for the demo). ``on_started`` is
+    called once the API answers, before the worker starts polling (`campaign up` prints its
+    banner there, so it is the last thing printed at start).
     """
     from api.seed.demo import seed_demo_campaign
 
     host, port = sock.getsockname()[:2]
     db = Database.connect(url, pool_size=settings.db_pool_size)
     app_settings = settings.model_copy(update={"database_url": url, "host": host, "port": port})
-    server = uvicorn.Server(uvicorn.Config(create_app(app_settings, db=db), host=host, port=port))
+    # log_config=None: the command's logging (api/logs.py) decides what uvicorn's lines show.
+    config = uvicorn.Config(create_app(app_settings, db=db), host=host, port=port, log_config=None)
     try:
         async with build_client(settings, url=microblog_url, token=token, db=db) as client:
             worker = build_worker(settings, db, client, source=source, clock=clock)
@@ -76,12 +93,18 @@ async def serve_with_worker(
                 log.info("mirroring the simulator's directory, then setting up the demo campaign")
                 await worker.run_exclusive(trigger="SETUP")
                 await seed_demo_campaign(db, demo_anchor)
-            worker_task = asyncio.create_task(worker.run_forever())
+            tasks: list[asyncio.Task[None]] = []
+
+            def started() -> None:
+                on_started()
+                tasks.append(asyncio.create_task(worker.run_forever()))
+
             try:
-                await server.serve(sockets=[sock])
+                await _Server(config, started).serve(sockets=[sock])
             finally:
                 worker.stop.set()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker_task
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
     finally:
         await db.dispose()

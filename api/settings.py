@@ -7,12 +7,13 @@ also accepted without the prefix because that is the name every host and tool us
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "campaign-graph-development-secret-change-me"
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -81,6 +82,21 @@ class Settings(BaseSettings):
     # `campaign graphiql install` does so anywhere, e.g. when building an image.
     graphiql_assets_dir: Path | None = None
 
+    # Logs: `text` (one readable line each) or `json` (one object each, with the request id);
+    # by default text in development (`campaign up`) and JSON everywhere else.
+    log_format: Literal["text", "json"] | None = None
+    # One line per HTTP request the API answers (uvicorn's access log, with the request id);
+    # by default off in development (`--verbose` shows them) and on everywhere else.
+    access_log: bool | None = None
+    # Web pages on these origins may call the API from a browser (CORS); none by default.
+    # A comma-separated list or a JSON array, e.g. `https://dashboard.example.com`.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Pages on these origins may open a WebSocket (subscriptions); by default the CORS origins.
+    # `*` allows any. The page's own origin (CAMPAIGN_PUBLIC_URL, or the same host) always may.
+    ws_origins: Annotated[list[str] | None, NoDecode] = None
+    # /metrics answers loopback clients only, unless a scraper sends this bearer token.
+    metrics_token: SecretStr | None = None
+
     # The microblog to mirror; without a token `campaign up` runs the bundled simulator.
     microblog_url: str | None = Field(
         default=None, validation_alias=AliasChoices("CAMPAIGN_MICROBLOG_URL", "MICROBLOG_URL")
@@ -123,6 +139,16 @@ class Settings(BaseSettings):
     query_budget_lms: int = Field(default=20_000, ge=1)
     query_budget_lms_restore: float = Field(default=200.0, gt=0)
 
+    @field_validator("cors_origins", "ws_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         # A token signed with a secret everyone can read from the source is no token at all.
@@ -158,6 +184,16 @@ class Settings(BaseSettings):
                 "CAMPAIGN_SYNC_FRESH_RECENT_DAYS must cover CAMPAIGN_SYNC_FRESH_ACTIVE_HOURS"
             )
         return self
+
+    @property
+    def json_logs(self) -> bool:
+        if self.log_format is None:
+            return self.environment != "development"
+        return self.log_format == "json"
+
+    @property
+    def access_log_enabled(self) -> bool:
+        return self.environment != "development" if self.access_log is None else self.access_log
 
     @property
     def graphiql_enabled(self) -> bool:

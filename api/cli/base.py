@@ -49,18 +49,25 @@ def _settings(ctx: click.Context) -> Settings:
 @click.option(
     "--data-dir", type=click.Path(path_type=Path), help="Embedded PostgreSQL data folder."
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Log more: debug lines, migrations, initdb, every HTTP request.",
+)
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
     """Campaign Graph: one GraphQL picture of a learning-community campaign."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    from api import logs
+
     try:
         settings = get_settings()
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        logs.configure(json_format=False, verbose=verbose)
         raise click.ClickException(str(exc)) from exc
+    logs.configure(
+        json_format=settings.json_logs, verbose=verbose, access_log=settings.access_log_enabled
+    )
     if data_dir is not None:
         settings = settings.model_copy(update={"data_dir": data_dir})
     ctx.obj = settings

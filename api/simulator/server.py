@@ -73,8 +73,10 @@ class BackgroundServer:
         self.port = port
         # Hanging requests must not hold up a test's teardown for long.
         # The app sets the Date header itself (the campaign clock's): uvicorn's would repeat it.
+        # log_config=None: uvicorn leaves logging alone; its lines go to the root logger as the
+        # host process configured it (`campaign up` keeps per-request lines for --verbose).
         config = uvicorn.Config(
-            app, log_level="warning", timeout_graceful_shutdown=1, date_header=False
+            app, log_config=None, timeout_graceful_shutdown=1, date_header=False
         )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None

@@ -30,6 +30,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# The banner's last line under the demo (api/cli/running.py), printed once the API answers.
+BANNER_END = "Simulated microblog: "
 # A campaign day every 3 s: the demo's three weeks replay in about a minute.
 PACE = "28800"
 
@@ -63,7 +65,7 @@ class Up:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.lines.append(line)
-            if "Application startup complete" in line:
+            if line.startswith(BANNER_END):  # the banner's last line: the API answers
                 self.started.set()
         self.started.set()  # the command ended
 
