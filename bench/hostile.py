@@ -287,7 +287,9 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        errors = [line for line in log.read_text().splitlines() if '"ERROR"' in line]  # JSON logs
     report(results, args)
+    print(f"\nERROR lines in the server's log: {len(errors)}", *errors[:5], sep="\n")
 
 
 if __name__ == "__main__":
