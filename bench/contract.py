@@ -28,6 +28,7 @@ from bench import contract_report
 from bench.contract_cases import Case, cases
 from bench.contract_setup import (
     BUDGETS,
+    PUBLIC_URL,
     count_statements,
     headers_for,
     lookups,
@@ -79,6 +80,8 @@ def servers(
                 str(raw),
                 "--pool",
                 str(pool),
+                "--base-url",
+                PUBLIC_URL,
             ],
             raw,
             logs,
@@ -147,22 +150,46 @@ def _post(server: Server, case: Case, headers: dict[str, str]) -> dict[str, Any]
     return answer["data"]  # type: ignore[no-any-return]
 
 
+def _difference(ours: Any, theirs: Any, path: str = "data") -> str:
+    """Where two answers first differ, for the log."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        for key in ours.keys() | theirs.keys():
+            if ours.get(key) != theirs.get(key):
+                return _difference(ours.get(key), theirs.get(key), f"{path}.{key}")
+    if isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
+        for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            if a != b:
+                return _difference(a, b, f"{path}[{i}]")
+    return f"{path}: {json.dumps(ours)[:200]} != {json.dumps(theirs)[:200]}"
+
+
 def verify(
     chosen: list[Case], running: list[Server], headers: dict[str, dict[str, str]]
 ) -> dict[str, dict[str, bool]]:
     """Every server answers every case it has without errors; peers list the project's rows."""
     agreement = {}
     for case in chosen:
-        rows = {}
+        rows, project = {}, None
         for server in running:
             if server.name.startswith("project"):
-                data = _post(server, case, headers[case.label])
+                project = _post(server, case, headers[case.label])
                 if case.rows is not None:
-                    rows[server.name] = case.rows(data)
+                    rows[server.name] = case.rows(project)
             elif server.name in case.peers:
-                rows[server.name] = case.peers[server.name].rows(_post(server, case, {}))
+                data = _post(server, case, {})
+                rows[server.name] = case.peers[server.name].rows(data)
+                if server.name == "raw":  # the same JSON too, not only the same rows
+                    rows["raw JSON"] = data == project
+                    if data != project:
+                        print(
+                            f"raw JSON differs, {case.label}: {_difference(project, data)}",
+                            file=sys.stderr,
+                        )
         if rows:
+            same_json = rows.pop("raw JSON", None)
             agreement[case.label] = check_rows(case, rows)
+            if same_json is not None:
+                agreement[case.label]["raw JSON"] = same_json
             print(f"same rows, {case.label}: {agreement[case.label]}", file=sys.stderr)
     return agreement
 

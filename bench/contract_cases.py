@@ -37,6 +37,73 @@ def _pg_feed_rows(data: dict[str, Any]) -> Any:
     return posts["totalCount"], posts["pageInfo"]["hasNextPage"], ids
 
 
+def _people_rows(data: dict[str, Any]) -> Any:
+    people = data["people"]
+    return people["totalCount"], [
+        (
+            db_id(n["id"]),
+            [p["followers"] for p in n["followerGrowth"]],
+            [m["topic"]["hashtag"] for m in n["managedTopics"]],
+        )
+        for n in people["nodes"]
+    ]
+
+
+def _pg_people_rows(data: dict[str, Any]) -> Any:
+    people = data["people"]
+    return people["totalCount"], [
+        (
+            int(n["id"]),
+            [p["followers"] for p in n["followerGrowth"]["nodes"]],
+            [m["topic"]["hashtag"] for m in n["managedTopics"]["nodes"]],
+        )
+        for n in people["nodes"]
+    ]
+
+
+def _links_rows(data: dict[str, Any]) -> Any:
+    found = data["resources"]
+    return found["totalCount"], [
+        (
+            db_id(n["id"]),
+            [t["hashtag"] for t in n["topics"]],
+            [db_id(e["id"]) for e in n["episodes"]],
+        )
+        for n in found["nodes"]
+    ]
+
+
+def _pg_links_rows(data: dict[str, Any]) -> Any:
+    found = data["resources"]
+    return found["totalCount"], [
+        (
+            int(n["id"]),
+            [t["hashtag"] for t in n["topics"]["nodes"]],
+            [int(e["id"]) for e in n["episodes"]["nodes"]],
+        )
+        for n in found["nodes"]
+    ]
+
+
+def _detail_rows(data: dict[str, Any]) -> Any:
+    post = data["node"]
+    replies = post["replies"]
+    history = [m["likes"] for m in post["metricsHistory"]["nodes"]]
+    return (
+        db_id(post["id"]),
+        replies["totalCount"],
+        [db_id(r["id"]) for r in replies["nodes"]],
+        history,
+    )
+
+
+def _pg_detail_rows(data: dict[str, Any]) -> Any:
+    post = data["node"]
+    replies = post["replies"]
+    history = [m["likes"] for m in post["metricsHistory"]["nodes"]]
+    return int(post["id"]), replies["totalCount"], [int(r["id"]) for r in replies["nodes"]], history
+
+
 @dataclass
 class Peer:
     """How a peer is asked for an operation: its document (None: the raw endpoint's name)."""
@@ -91,6 +158,23 @@ def cases(found: Lookups) -> list[Case]:
     feed: dict[str, Any] = {"hashtag": found.hashtag, "first": 20}
     deep = {**feed, "after": found.deep_cursor}
 
+    def peers(
+        operation: str,
+        variables: dict[str, Any],
+        rows: Rows,
+        pg_rows: Rows,
+        pg_variables: dict[str, Any] | None = None,
+    ) -> dict[str, Peer]:
+        found = {"raw": Peer(None, variables, rows)}
+        for name in ("pg5", "pg4"):
+            document = (PEERS / name / f"{operation}.graphql").read_text()
+            found[name] = Peer(document, pg_variables or variables, pg_rows)
+        return found
+
+    people = {"first": 20, **span}
+    links = {"hashtag": found.hashtag}
+    detail = {"id": found.post_id}
+
     def feed_peers(variables: dict[str, Any], pg_after: dict[str, str]) -> dict[str, Peer]:
         peers = {"raw": Peer(None, variables, _feed_rows)}
         for name in ("pg5", "pg4"):
@@ -119,10 +203,37 @@ def cases(found: Lookups) -> list[Case]:
             _feed_rows,
             feed_peers(deep, found.pg_deep_cursors),
         ),
-        Case("PostDetail", "mobile/PostDetail.graphql", Role.MEMBER, {"id": found.post_id}),
+        Case(
+            "PostDetail",
+            "mobile/PostDetail.graphql",
+            Role.MEMBER,
+            detail,
+            _detail_rows,
+            peers(
+                "PostDetail",
+                detail,
+                _detail_rows,
+                _pg_detail_rows,
+                {"id": str(db_id(found.post_id))},
+            ),
+        ),
         Case("Search", "mobile/Search.graphql", Role.MEMBER, {"text": found.hashtag, "first": 10}),
-        Case("People", "admin/People.graphql", Role.ADMIN, {"first": 20, **span}),
-        Case("ResourceLinks", "lms/ResourceLinks.graphql", Role.LMS, {"hashtag": found.hashtag}),
+        Case(
+            "People",
+            "admin/People.graphql",
+            Role.ADMIN,
+            people,
+            _people_rows,
+            peers("People", people, _people_rows, _pg_people_rows),
+        ),
+        Case(
+            "ResourceLinks",
+            "lms/ResourceLinks.graphql",
+            Role.LMS,
+            links,
+            _links_rows,
+            peers("ResourceLinks", links, _links_rows, _pg_links_rows),
+        ),
         Case(
             "ResourcePerformance",
             "lms/ResourcePerformance.graphql",

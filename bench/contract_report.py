@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-NAMES = {"pg5": "PostGraphile 5", "pg4": "PostGraphile 4", "raw": "raw SQL"}
+NAMES = {
+    "pg5": "PostGraphile 5",
+    "pg4": "PostGraphile 4",
+    "raw": "raw SQL",
+    "raw JSON": "raw SQL's JSON identical",
+}
 
 
 def _name(server: str) -> str:

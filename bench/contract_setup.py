@@ -26,6 +26,7 @@ from tests.conftest import DEMO_ANCHOR
 if TYPE_CHECKING:
     from bench.servers import Server
 
+PUBLIC_URL = "http://bench.test"
 SUBJECT = "priya.raman@example.com"  # the demo's lead: a manager of #leadership
 HASHTAG = "leadership"
 # Budgets no benchmark run can spend: the bench measures speed, not throttling.
@@ -47,6 +48,7 @@ def prepare(
         environment="development",
         database_url=url,
         jwt_secret=secret,
+        public_url=PUBLIC_URL,
         **{k.removeprefix("CAMPAIGN_").lower(): int(v) for k, v in BUDGETS.items()},
     )
     lms_key = asyncio.run(_setup(url))
@@ -54,6 +56,8 @@ def prepare(
         "DATABASE_URL": url,
         "CAMPAIGN_JWT_SECRET": secret,
         "CAMPAIGN_ENVIRONMENT": "development",
+        # One base for tracked links whatever the port, so raw SQL's JSON can match ours.
+        "CAMPAIGN_PUBLIC_URL": PUBLIC_URL,
     }
     return network, settings, lms_key, env
 
