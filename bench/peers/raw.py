@@ -25,6 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api.db.session import asyncpg_connect_args
+
 # Relay ids and the project's cursors ([value, id] as urlsafe base64 JSON, unpadded), in SQL.
 GID = "replace(encode(convert_to({t} || ':' || {id}, 'UTF8'), 'base64'), E'\\n', '')"
 ISO = "to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
@@ -238,7 +240,9 @@ def make_app(database_url: str, pool_size: int, base_url: str) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        pool["p"] = await asyncpg.create_pool(database_url, min_size=pool_size, max_size=pool_size)
+        pool["p"] = await asyncpg.create_pool(
+            **asyncpg_connect_args(database_url), min_size=pool_size, max_size=pool_size
+        )
         yield
         await pool["p"].close()
 
