@@ -64,10 +64,24 @@ def servers(
         for n in workers
         for port in [free_port()]
     ]
-    pg5, pg4, raw = free_port(), free_port(), free_port()
+    pg5, pg4, raw, stats5, stats4 = (free_port() for _ in range(5))
     found += [
-        Server("pg5", [node_bin, "pg5.mjs", url, str(pg5), str(pool)], pg5, logs, cwd=NODE_DIR),
-        Server("pg4", [node_bin, "pg4.js", url, str(pg4), str(pool)], pg4, logs, cwd=NODE_V4_DIR),
+        Server(
+            "pg5",
+            [node_bin, "pg5.mjs", url, str(pg5), str(pool), str(stats5)],
+            pg5,
+            logs,
+            cwd=NODE_DIR,
+            stats_port=stats5,
+        ),
+        Server(
+            "pg4",
+            [node_bin, "pg4.js", url, str(pg4), str(pool), str(stats4)],
+            pg4,
+            logs,
+            cwd=NODE_V4_DIR,
+            stats_port=stats4,
+        ),
         Server(
             "raw",
             [
@@ -115,12 +129,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             chosen = [c for c in cases(found) if not args.only or c.label in args.only]
             headers = {c.label: headers_for(c.role, settings, lms_key) for c in chosen}
             statements = asyncio.run(count_statements(url, settings, lms_key, chosen))
-            agreement = verify(chosen, running, headers)
+            peer_statements: dict[str, dict[str, int]] = defaultdict(dict)
+            agreement = verify(chosen, running, headers, peer_statements)
             results = measure(args, node_bin, chosen, running, headers)
         finally:
             for server in running:
                 server.stop()
     return {
+        "machine": contract_report.machine(node_bin),
         "network": network,
         "posts": args.posts,
         "people": args.people,
@@ -129,6 +145,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "rounds": args.rounds,
         "servers": [s.name for s in running],
         "statements": statements,
+        "peer_statements": peer_statements,
         "same_rows": agreement,
         "results": results,
         "logs": str(logs),
@@ -164,10 +181,14 @@ def _difference(ours: Any, theirs: Any, path: str = "data") -> str:
 
 
 def verify(
-    chosen: list[Case], running: list[Server], headers: dict[str, dict[str, str]]
+    chosen: list[Case],
+    running: list[Server],
+    headers: dict[str, dict[str, str]],
+    peer_statements: dict[str, dict[str, int]],
 ) -> dict[str, dict[str, bool]]:
-    """Every server answers every case it has without errors; peers list the project's rows."""
-    agreement = {}
+    """Every server answers every case it has without errors; peers list the project's rows.
+    Fills ``peer_statements`` (server, operation) where the peer counts them."""
+    agreement: dict[str, dict[str, bool]] = {}
     for case in chosen:
         rows, project = {}, None
         for server in running:
@@ -176,7 +197,13 @@ def verify(
                 if case.rows is not None:
                     rows[server.name] = case.rows(project)
             elif server.name in case.peers:
+                _post(server, case, {})  # warm, then count the second request's statements
+                before = server.statements()
                 data = _post(server, case, {})
+                if before is not None:
+                    peer_statements[server.name][case.label] = server.statements() - before
+                elif server.name == "raw":
+                    peer_statements["raw"][case.label] = 1  # one fetchval, by construction
                 rows[server.name] = case.peers[server.name].rows(data)
                 if server.name == "raw":  # the same JSON too, not only the same rows
                     rows["raw JSON"] = data == project

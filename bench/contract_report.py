@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import subprocess
+from pathlib import Path
 from typing import Any
 
 NAMES = {
@@ -10,6 +14,25 @@ NAMES = {
     "raw": "raw SQL",
     "raw JSON": "raw SQL's JSON identical",
 }
+
+
+def machine(node_bin: str) -> str:
+    """The machine the figures come from: they mean little without it."""
+    cpuinfo = Path("/proc/cpuinfo")
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    node = subprocess.run([node_bin, "--version"], capture_output=True, text=True).stdout.strip()
+    return (
+        f"{os.cpu_count()} cores, {model}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, Node {node}; servers, PostgreSQL and load "
+        "generator on one machine"
+    )
 
 
 def _name(server: str) -> str:
@@ -29,15 +52,20 @@ def markdown(report: dict[str, Any]) -> str:
     keys = list(dict.fromkeys((r["operation"], r["concurrency"]) for r in report["results"]))
     project = servers[0]
     lines = [
+        f"Machine: {report['machine']}.",
+        "",
         f"{report['posts']} posts, {report['people']} people; pool {report['pool']} per process;"
         f" {report['duration_s']:g} s per run, median of {report['rounds']} interleaved rounds."
-        " An empty cell: no equivalent written for that server.",
+        " An empty cell: no equivalent written for that server. 0.0 req/s without latencies:"
+        " no request finished within the run. Peak RSS sums the server's processes (with"
+        " workers: the supervisor and each worker). Statements: the project's counted in"
+        " process, PostGraphile's by its pg client, raw's is one by construction.",
         "",
-        "req/s | " + " | ".join(_name(s) for s in servers) + f" | {_name(project)} ÷ PG5 |",
-        "|".join(["operation | c ", *["---:"] * len(servers), "---:"]) + "|",
+        "| req/s: operation | c | "
+        + " | ".join(_name(s) for s in servers)
+        + f" | {_name(project)} ÷ PG5 |",
+        "|---|---:|" + "---:|" * (len(servers) + 1),
     ]
-    lines[2] = "| operation | c | " + lines[2].removeprefix("req/s | ")
-    lines[3] = "|---|---:|" + "---:|" * (len(servers) + 1)
     for op, c in keys:
         cells = [_num(by[(op, c, s)]["rps"]) if (op, c, s) in by else "" for s in servers]
         ours, pg5 = by.get((op, c, project)), by.get((op, c, "pg5"))
@@ -57,7 +85,7 @@ def markdown(report: dict[str, Any]) -> str:
             statements = (
                 report["statements"].get(op)
                 if s.startswith("project")
-                else (1 if s == "raw" else None)
+                else report.get("peer_statements", {}).get(s, {}).get(op)
             )
             lines.append(
                 f"| {op} | {c} | {_name(s)} | {_num(r['rps'])} | {_num(r['p50'], 0)} |"

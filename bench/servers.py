@@ -66,6 +66,7 @@ class Server:
     logs: Path
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path = ROOT
+    stats_port: int | None = None  # PostGraphile's statement counter (bench/node/statements.cjs)
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
 
@@ -102,6 +103,13 @@ class Server:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} did not start; see {self.logs / self.name}.log")
             time.sleep(0.5)
+
+    def statements(self) -> int | None:
+        """SQL statements the server has sent so far, where it counts them."""
+        if self.stats_port is None:
+            return None
+        r = httpx.get(f"http://127.0.0.1:{self.stats_port}/", timeout=10)
+        return int(r.json()["statements"])
 
     def rss(self) -> int:
         """Resident memory of the server and its workers, in bytes."""

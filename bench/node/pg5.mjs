@@ -1,11 +1,14 @@
-// PostGraphile 5 (Grafast) over the benchmark's database: node pg5.mjs URL PORT POOL
+// PostGraphile 5 (Grafast) over the benchmark's database: node pg5.mjs URL PORT POOL [STATS_PORT]
 import { createServer } from "node:http";
 import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/node";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import { makePgService } from "postgraphile/adaptors/pg";
+import pg from "pg";
+import { createRequire } from "node:module";
 
-const [connectionString, port, pool] = process.argv.slice(2);
+const [connectionString, port, pool, statsPort] = process.argv.slice(2);
+if (statsPort) createRequire(import.meta.url)("./statements.cjs")(pg, statsPort);
 const preset = {
   extends: [PostGraphileAmberPreset],
   pgServices: [

@@ -1,9 +1,11 @@
-// PostGraphile 4 over the benchmark's database: node pg4.js URL PORT POOL
+// PostGraphile 4 over the benchmark's database: node pg4.js URL PORT POOL [STATS_PORT]
 const http = require("http");
-const { Pool } = require("pg");
+const pg = require("pg");
 const { postgraphile } = require("postgraphile");
 
-const [connectionString, port, max] = process.argv.slice(2);
+const [connectionString, port, max, statsPort] = process.argv.slice(2);
+if (statsPort) require("../statements.cjs")(pg, statsPort);
+const { Pool } = pg;
 const pool = new Pool({ connectionString, max: Number(max) });
 const middleware = postgraphile(pool, ["public", "bench"], {
   graphiql: false,
