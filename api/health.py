@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -10,7 +12,8 @@ from api.db.repositories.health import migration_revision
 
 
 async def healthz(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
+    # Which process answered: `campaign serve --workers N` runs N behind one port.
+    return JSONResponse({"status": "ok"}, headers={"X-Process-Id": str(os.getpid())})
 
 
 async def readyz(request: Request) -> JSONResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 from datetime import date
 from pathlib import Path
 
@@ -19,27 +20,48 @@ SIMULATOR_STORE = "simulator.pickle"  # in the data folder
 
 
 # -- running ----------------------------------------------------------------------------------
-def _serve(settings: Settings, url: str, host: str, port: int) -> None:
+def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from api.app import create_app
 
     settings = settings.model_copy(update={"database_url": url, "host": host, "port": port})
-    # log_config=None: the command's logging (api/logs.py) formats uvicorn's lines too.
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+    if workers == 1:
+        # log_config=None: the command's logging (api/logs.py) formats uvicorn's lines too.
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+        return
+    # One Python process uses one core.  Uvicorn's workers are fresh processes that import the
+    # app by name, so they read their settings from the environment: hand them what the
+    # command resolved (the database URL may be the embedded server's).
+    os.environ.update(
+        {"CAMPAIGN_DATABASE_URL": url, "CAMPAIGN_HOST": host, "CAMPAIGN_PORT": str(port)}
+    )
+    uvicorn.run(
+        "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_config=None
+    )
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default 8000).")
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(min=1),
+    help="API processes sharing the port (default: the number of cores).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the GraphQL API (the database must be migrated)."""
     settings = _settings(ctx)
     host = host or settings.host
     _check_listen(settings, host)
     with database(settings) as url:
-        _serve(settings, url, host, port or settings.port)
+        _serve(settings, url, host, port or settings.port, workers or _cores())
 
 
 def _check_listen(settings: Settings, host: str) -> None:

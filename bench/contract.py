@@ -1,0 +1,299 @@
+"""The contract's read operations against the project, PostGraphile 5 and 4, and raw SQL.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.contract
+
+Creates a scratch database on that server (dropped afterwards), loads the demo and a generated
+network (--people, --posts), installs the peers (npm ci in bench/node), then serves it with
+`campaign serve --workers N` for each N in --workers, PostGraphile 5 and 4 (same pool size) and
+the raw one-statement endpoint (bench/peers/raw.py), and checks the peers list the same rows in
+the same order.  Each operation runs as the role that sends it at each --concurrency, the
+servers interleaved round by round (A B C, A B C) so noise hits all alike.  Prints a Markdown
+table and writes it with the JSON (--output).  The bench raises the per-principal query
+budgets (CAMPAIGN_QUERY_BUDGET_*): it measures speed, not throttling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from bench import contract_report
+from bench.contract_cases import Case, cases
+from bench.contract_setup import (
+    BUDGETS,
+    PUBLIC_URL,
+    count_statements,
+    headers_for,
+    lookups,
+    prepare,
+)
+from bench.scratch import scratch_database
+from bench.servers import (
+    NODE_DIR,
+    NODE_V4_DIR,
+    ROOT,
+    PeakRss,
+    Server,
+    free_port,
+    load,
+    node,
+    npm_ci,
+)
+
+CAMPAIGN = Path(sys.executable).with_name("campaign")
+
+
+def servers(
+    url: str, workers: list[int], pool: int, node_bin: str, logs: Path, env: dict[str, str]
+) -> list[Server]:
+    found = [
+        Server(
+            f"project-w{n}",
+            [str(CAMPAIGN), "serve", "--port", str(port), "--workers", str(n)],
+            port,
+            logs,
+            env={**env, "CAMPAIGN_DB_POOL_SIZE": str(pool)},
+        )
+        for n in workers
+        for port in [free_port()]
+    ]
+    pg5, pg4, raw, stats5, stats4 = (free_port() for _ in range(5))
+    found += [
+        Server(
+            "pg5",
+            [node_bin, "pg5.mjs", url, str(pg5), str(pool), str(stats5)],
+            pg5,
+            logs,
+            cwd=NODE_DIR,
+            stats_port=stats5,
+        ),
+        Server(
+            "pg4",
+            [node_bin, "pg4.js", url, str(pg4), str(pool), str(stats4)],
+            pg4,
+            logs,
+            cwd=NODE_V4_DIR,
+            stats_port=stats4,
+        ),
+        Server(
+            "raw",
+            [
+                sys.executable,
+                "-m",
+                "bench.peers.raw",
+                "--database-url",
+                url,
+                "--port",
+                str(raw),
+                "--pool",
+                str(pool),
+                "--base-url",
+                PUBLIC_URL,
+            ],
+            raw,
+            logs,
+        ),
+    ]
+    return found
+
+
+def check_rows(case: Case, by_server: dict[str, Any]) -> dict[str, bool]:
+    """Whether each peer listed the project's rows, in its order."""
+    project = next(v for k, v in by_server.items() if k.startswith("project"))
+    return {k: v == project for k, v in by_server.items() if not k.startswith("project")}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    node_bin = node()
+    npm_ci(node_bin)
+    logs = Path(tempfile.mkdtemp(prefix="bench-contract-"))
+    with scratch_database() as url:
+        print(f"generating {args.people} people, {args.posts} posts", file=sys.stderr)
+        network, settings, lms_key, env = prepare(url, args.people, args.posts)
+        env.update(BUDGETS)
+        running = servers(url, args.workers, args.pool, node_bin, logs, env)
+        try:
+            for server in running:
+                server.start()
+            for server in running:
+                server.wait_ready()
+            project = running[0]
+            found = asyncio.run(lookups(url, project.url, settings, running, args.deep))
+            chosen = [c for c in cases(found) if not args.only or c.label in args.only]
+            headers = {c.label: headers_for(c.role, settings, lms_key) for c in chosen}
+            statements = asyncio.run(count_statements(url, settings, lms_key, chosen))
+            peer_statements: dict[str, dict[str, int]] = defaultdict(dict)
+            agreement = verify(chosen, running, headers, peer_statements)
+            results = measure(args, node_bin, chosen, running, headers)
+        finally:
+            for server in running:
+                server.stop()
+    return {
+        "machine": contract_report.machine(node_bin),
+        "network": network,
+        "posts": args.posts,
+        "people": args.people,
+        "pool": args.pool,
+        "duration_s": args.duration,
+        "rounds": args.rounds,
+        "servers": [s.name for s in running],
+        "statements": statements,
+        "peer_statements": peer_statements,
+        "same_rows": agreement,
+        "results": results,
+        "logs": str(logs),
+    }
+
+
+def _post(server: Server, case: Case, headers: dict[str, str]) -> dict[str, Any]:
+    import httpx
+
+    body = (
+        case.body()
+        if server.name.startswith("project")
+        else case.peers[server.name].body(case.operation)
+    )
+    response = httpx.post(server.url, json=body, headers=headers, timeout=300)
+    answer = response.json()
+    if response.status_code != 200 or answer.get("errors"):
+        raise RuntimeError(f"{server.name} {case.label}: {json.dumps(answer)[:500]}")
+    return answer["data"]  # type: ignore[no-any-return]
+
+
+def _difference(ours: Any, theirs: Any, path: str = "data") -> str:
+    """Where two answers first differ, for the log."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        for key in ours.keys() | theirs.keys():
+            if ours.get(key) != theirs.get(key):
+                return _difference(ours.get(key), theirs.get(key), f"{path}.{key}")
+    if isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
+        for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            if a != b:
+                return _difference(a, b, f"{path}[{i}]")
+    return f"{path}: {json.dumps(ours)[:200]} != {json.dumps(theirs)[:200]}"
+
+
+def verify(
+    chosen: list[Case],
+    running: list[Server],
+    headers: dict[str, dict[str, str]],
+    peer_statements: dict[str, dict[str, int]],
+) -> dict[str, dict[str, bool]]:
+    """Every server answers every case it has without errors; peers list the project's rows.
+    Fills ``peer_statements`` (server, operation) where the peer counts them."""
+    agreement: dict[str, dict[str, bool]] = {}
+    for case in chosen:
+        rows, project = {}, None
+        for server in running:
+            if server.name.startswith("project"):
+                project = _post(server, case, headers[case.label])
+                if case.rows is not None:
+                    rows[server.name] = case.rows(project)
+            elif server.name in case.peers:
+                _post(server, case, {})  # warm, then count the second request's statements
+                before = server.statements()
+                data = _post(server, case, {})
+                if before is not None:
+                    peer_statements[server.name][case.label] = server.statements() - before
+                elif server.name == "raw":
+                    peer_statements["raw"][case.label] = 1  # one fetchval, by construction
+                rows[server.name] = case.peers[server.name].rows(data)
+                if server.name == "raw":  # the same JSON too, not only the same rows
+                    rows["raw JSON"] = data == project
+                    if data != project:
+                        print(
+                            f"raw JSON differs, {case.label}: {_difference(project, data)}",
+                            file=sys.stderr,
+                        )
+        if rows:
+            same_json = rows.pop("raw JSON", None)
+            agreement[case.label] = check_rows(case, rows)
+            if same_json is not None:
+                agreement[case.label]["raw JSON"] = same_json
+            print(f"same rows, {case.label}: {agreement[case.label]}", file=sys.stderr)
+    return agreement
+
+
+def measure(
+    args: argparse.Namespace,
+    node_bin: str,
+    chosen: list[Case],
+    running: list[Server],
+    headers: dict[str, dict[str, str]],
+) -> list[dict[str, Any]]:
+    runs: dict[tuple[str, int, str], list[dict[str, Any]]] = defaultdict(list)
+    for case in chosen:
+        for connections in args.concurrency:
+            for _ in range(args.rounds):
+                for server in running:  # interleaved: A B C, A B C
+                    project = server.name.startswith("project")
+                    if not project and server.name not in case.peers:
+                        continue
+                    body = case.body() if project else case.peers[server.name].body(case.operation)
+                    with PeakRss(server) as peak:
+                        result = load(
+                            node_bin,
+                            server.url,
+                            body,
+                            headers[case.label] if project else {},
+                            connections,
+                            args.duration,
+                        )
+                    result["peak_rss"] = peak.peak
+                    runs[(case.label, connections, server.name)].append(result)
+                    print(
+                        f"{case.label} c={connections} {server.name}: {result['rps']:.1f} req/s",
+                        file=sys.stderr,
+                    )
+    return [
+        {
+            "operation": label,
+            "concurrency": connections,
+            "server": name,
+            **{
+                k: statistics.median(r[k] for r in results if r[k] is not None)
+                if any(r[k] is not None for r in results)
+                else None
+                for k in ("rps", "p50", "p95", "p99")
+            },
+            "failures": sum(r["errors"] + r["non2xx"] for r in results),
+            "peak_rss": max(r["peak_rss"] for r in results),
+        }
+        for (label, connections, name), results in runs.items()
+    ]
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=300_000)
+    parser.add_argument("--people", type=int, default=20_000)
+    parser.add_argument("--workers", type=_ints, default=[1, 2], help="e.g. 1,2")
+    parser.add_argument("--concurrency", type=_ints, default=[1, 32], help="e.g. 1,32")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per load run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians)")
+    parser.add_argument("--pool", type=int, default=10, help="database pool per process")
+    parser.add_argument("--deep", type=int, default=1000, help="the deep page starts here")
+    parser.add_argument("--only", nargs="*", help="operation labels to run")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "contract")
+    args = parser.parse_args()
+    report = run(args)
+    table = contract_report.markdown(report)
+    print(table)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.with_suffix(".json").write_text(json.dumps(report, indent=1, default=str))
+    args.output.with_suffix(".md").write_text(table)
+
+
+if __name__ == "__main__":
+    main()

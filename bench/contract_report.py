@@ -1,0 +1,107 @@
+"""The benchmark's Markdown: req/s side by side, then each server's latency, statements, RSS."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+NAMES = {
+    "pg5": "PostGraphile 5",
+    "pg4": "PostGraphile 4",
+    "raw": "raw SQL",
+    "raw JSON": "raw SQL's JSON identical",
+}
+
+
+def machine(node_bin: str) -> str:
+    """The machine the figures come from: they mean little without it."""
+    cpuinfo = Path("/proc/cpuinfo")
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    node = subprocess.run([node_bin, "--version"], capture_output=True, text=True).stdout.strip()
+    return (
+        f"{os.cpu_count()} cores, {model}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, Node {node}; servers, PostgreSQL and load "
+        "generator on one machine"
+    )
+
+
+def _name(server: str) -> str:
+    if server.startswith("project-w"):
+        n = server.removeprefix("project-w")
+        return f"project ({n} worker{'' if n == '1' else 's'})"
+    return NAMES.get(server, server)
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    servers: list[str] = report["servers"]
+    by = {(r["operation"], r["concurrency"], r["server"]): r for r in report["results"]}
+    keys = list(dict.fromkeys((r["operation"], r["concurrency"]) for r in report["results"]))
+    project = servers[0]
+    lines = [
+        f"Machine: {report['machine']}.",
+        "",
+        f"{report['posts']} posts, {report['people']} people; pool {report['pool']} per process;"
+        f" {report['duration_s']:g} s per run, median of {report['rounds']} interleaved rounds."
+        " An empty cell: no equivalent written for that server. 0.0 req/s without latencies:"
+        " no request finished within the run. Peak RSS sums the server's processes (with"
+        " workers: the supervisor and each worker). Statements: the project's counted in"
+        " process, PostGraphile's by its pg client, raw's is one by construction.",
+        "",
+        "| req/s: operation | c | "
+        + " | ".join(_name(s) for s in servers)
+        + f" | {_name(project)} ÷ PG5 |",
+        "|---|---:|" + "---:|" * (len(servers) + 1),
+    ]
+    for op, c in keys:
+        cells = [_num(by[(op, c, s)]["rps"]) if (op, c, s) in by else "" for s in servers]
+        ours, pg5 = by.get((op, c, project)), by.get((op, c, "pg5"))
+        ratio = f"{ours['rps'] / pg5['rps']:.2f}" if ours and pg5 and pg5["rps"] else ""
+        lines.append(f"| {op} | {c} | " + " | ".join(cells) + f" | {ratio} |")
+    lines += [
+        "",
+        "| operation | c | server | req/s | p50 ms | p95 ms | p99 ms | statements | peak RSS MB"
+        " | failed |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for op, c in keys:
+        for s in servers:
+            r = by.get((op, c, s))
+            if r is None:
+                continue
+            statements = (
+                report["statements"].get(op)
+                if s.startswith("project")
+                else report.get("peer_statements", {}).get(s, {}).get(op)
+            )
+            lines.append(
+                f"| {op} | {c} | {_name(s)} | {_num(r['rps'])} | {_num(r['p50'], 0)} |"
+                f" {_num(r['p95'], 0)} | {_num(r['p99'], 0)} |"
+                f" {'' if statements is None else statements} |"
+                f" {r['peak_rss'] / 2**20:.0f} | {r['failures']} |"
+            )
+    same = report["same_rows"]
+    if same:
+        lines += [
+            "",
+            "Same rows in the same order as the project: "
+            + "; ".join(
+                f"{op}: "
+                + ", ".join(f"{_name(k)} {'yes' if v else 'NO'}" for k, v in peers.items())
+                for op, peers in same.items()
+            ),
+        ]
+    return "\n".join(lines) + "\n"
