@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from api.db.session import Database  # noqa: E402
+from api.domain.freshness import FreshnessPolicy  # noqa: E402
 from api.seed.demo import seed_demo_campaign  # noqa: E402
 from api.simulator.app import create_simulator, simulator_state  # noqa: E402
 from api.simulator.config import DEFAULT_TOKEN, SimulatorConfig  # noqa: E402
@@ -75,7 +76,13 @@ def grow(network: Network, posts: int, now: datetime, seed: int = 1) -> None:
 
 async def mirror(url: str, sim_url: str, anchor: date, state: SimulatorState) -> dict[str, Any]:
     db = Database.connect(url, pool_size=5)
-    config = WorkerConfig(horizon=timedelta(days=365), source="simulator")
+    # The budget is lifted, and so is the thread walks' share of it (the freshness policy's
+    # allowance would otherwise leave owed threads for a later pass).
+    config = WorkerConfig(
+        horizon=timedelta(days=365),
+        source="simulator",
+        freshness=FreshnessPolicy(budget_requests=None),
+    )
     try:
         async with MicroblogClient(sim_url, DEFAULT_TOKEN, budget=RateBudget.lifted()) as client:
             worker = Worker(db, client, config)
