@@ -364,11 +364,6 @@ async def campaign_feeds(session: AsyncSession) -> list[FeedRef]:
     )
 
 
-async def notify(session: AsyncSession, channel: str, payload: str) -> None:
-    """``pg_notify``: delivered to listeners when (and only if) the transaction commits."""
-    await session.execute(sa.select(sa.func.pg_notify(sa.literal(channel), sa.literal(payload))))
-
-
 # pg_advisory_lock key: the same for every replica of this service, on any database.
 POLLING_LOCK = 0x6361_6D70_6169_676E  # "campaign"
 
