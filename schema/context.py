@@ -21,6 +21,10 @@ class Context:
     request: Any = None
     # Why the credentials sent were refused, when they were.
     auth_error: str | None = None
+    # Subscriptions: the process's live activity (schema.subscriptions.ActivityFeed), and what
+    # the client sent in `connection_init` (set by Strawberry on a WebSocket).
+    activity: Any = None
+    connection_params: dict[str, Any] | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

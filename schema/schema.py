@@ -16,6 +16,7 @@ from schema.extensions import Defence, IntrospectionForAdmins, ParseCache
 from schema.limits import Limits
 from schema.mutations import Mutation
 from schema.queries import Query
+from schema.subscriptions import EVENT_TYPES, Subscription
 from schema.types.campaign import Campaign
 from schema.types.person import Group, Person
 from schema.types.post import Post
@@ -40,8 +41,12 @@ def build_schema() -> strawberry.Schema:
     return CampaignSchema(
         query=Query,
         mutation=Mutation,
-        # Node implementations are reachable only through the interface; name them here.
-        types=[Campaign, Group, Person, Post, Promotion, Resource, Topic, TopicManager],
+        subscription=Subscription,
+        # Node implementations and events are reachable only through their interfaces.
+        types=[
+            *(Campaign, Group, Person, Post, Promotion, Resource, Topic, TopicManager),
+            *EVENT_TYPES,
+        ],
         extensions=[
             ErrorCodes,
             IntrospectionForAdmins,
