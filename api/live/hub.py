@@ -134,11 +134,14 @@ class ActivityHub:
         catch_up = _CATCH_UP in ids
         ids.discard(_CATCH_UP)
         campaigns = [c for c, subscribers in self.subscribers.items() if subscribers]
+        if not campaigns and not catch_up:
+            # Nobody to tell: only remember how far the log goes (no statement).
+            self._last_id = max([self._last_id or 0, *ids])
+            return
         async with self.db.unit_of_work() as session:  # the primary: the rows just committed
             if self._last_id is None or not campaigns:
-                # Nobody to tell, or nothing was missed: only remember how far the log goes.
-                newest = await activity.last_id(session) if catch_up else 0
-                self._last_id = max(self._last_id or 0, newest, *ids)
+                # Nothing was missed, or nobody to tell: where the log is now.
+                self._last_id = max([await activity.last_id(session), *ids])
                 if not campaigns:
                     return
                 catch_up = False

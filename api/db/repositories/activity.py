@@ -163,3 +163,29 @@ async def events(
                 if c in campaign_ids
             )
     return found
+
+
+async def record_campaign_change(
+    session: AsyncSession,
+    change: CampaignChange,
+    *,
+    campaigns: Iterable[int] = (),
+    topics: Iterable[int] = (),
+    posts: Iterable[int] = (),
+) -> int | None:
+    """Log a mutation's change to the campaigns named, those of ``topics`` and those whose
+    posts include ``posts``; notified when (and only if) the mutation commits."""
+    found = set(campaigns)
+    topic_ids, post_ids = list(topics), list(posts)
+    if topic_ids:
+        stmt = sa.select(models.Topic.campaign_id).where(models.Topic.id.in_(topic_ids))
+        found.update((await session.execute(stmt)).scalars())
+    if post_ids:
+        stmt = (
+            sa.select(C.id)
+            .select_from(C)
+            .join(P, sa.true())
+            .where(P.id.in_(post_ids), membership(Scope.CAMPAIGN, C.id))
+        )
+        found.update((await session.execute(stmt)).scalars())
+    return await record(session, campaigns=found, change=change)
