@@ -39,6 +39,7 @@ class Listener:
         # A connection that died without a FIN (a network cut) is noticed by a probe.
         self.check_every = check_every
         self.connected = asyncio.Event()
+        self.connections = 0  # how many times it has connected (reconnections show here)
         self._task: asyncio.Task[None] | None = None
         self._connection: asyncpg.Connection | None = None
 
@@ -75,6 +76,7 @@ class Listener:
                 connection.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await connection.add_listener(self.channel, self._notified)
                 self.connected.set()
+                self.connections += 1
                 delay = self.backoff[0]
                 try:
                     await self.on_connect()

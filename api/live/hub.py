@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -89,8 +90,7 @@ class ActivityHub:
         if self.listener is None:
             log.warning("live activity is off: no database URL to LISTEN on")
             return
-        # The database may be away at start: the listener keeps trying, and the log's position
-        # is read once it has connected (the first "catch-up").
+        # The database may be away at start: the listener keeps trying.
         self._spawn(self._read_changes(), "activity reader")
         self._spawn(self._prune(), "activity pruning")
         self.listener.start()
@@ -134,16 +134,17 @@ class ActivityHub:
         catch_up = _CATCH_UP in ids
         ids.discard(_CATCH_UP)
         campaigns = [c for c, subscribers in self.subscribers.items() if subscribers]
-        if not campaigns and not catch_up:
-            # Nobody to tell: only remember how far the log goes (no statement).
-            self._last_id = max([self._last_id or 0, *ids])
+        if not campaigns:
+            # Nobody to tell, and no statement: remember how far the log goes when known; after
+            # a reconnection it is not, and read only once someone subscribes.
+            if catch_up or self._last_id is None:
+                self._last_id = None
+            else:
+                self._last_id = max([self._last_id, *ids])
             return
         async with self.db.unit_of_work() as session:  # the primary: the rows just committed
-            if self._last_id is None or not campaigns:
-                # Nothing was missed, or nobody to tell: where the log is now.
+            if self._last_id is None:  # nothing to catch up with: where the log is now
                 self._last_id = max([await activity.last_id(session), *ids])
-                if not campaigns:
-                    return
                 catch_up = False
             rows = await activity.changes(session, ids) if ids else []
             if catch_up:
@@ -189,12 +190,14 @@ class ActivityHub:
 
     async def _prune(self) -> None:
         while True:
+            # Not at start (a process's first requests owe it nothing), and spread out so that
+            # replicas do not all prune at once.
+            await asyncio.sleep(PRUNE_EVERY * (0.5 + random.random()))
             try:
                 async with self.db.unit_of_work() as session:
                     await activity.prune(session, datetime.now(UTC) - KEEP_CHANGES)
             except Exception:
                 log.exception("live activity: the change log was not pruned")
-            await asyncio.sleep(PRUNE_EVERY)
 
 
 async def _close(close: Any, reason: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -51,7 +52,6 @@ async def hub(demo_url: str, demo_db: Database) -> AsyncIterator[ActivityHub]:
     await hub.start()
     assert hub.listener is not None
     await _until(lambda: hub.listener is not None and hub.listener.connected.is_set())
-    await _until(lambda: hub._last_id is not None)
     yield hub
     await hub.stop()
 
@@ -116,6 +116,8 @@ async def test_changes_missed_while_not_listening_are_read_on_reconnection(
     assert hub.listener is not None
     demo, _ = await _campaigns(demo_db)
     async with hub.subscribe(demo, FakeSocket()) as batches:
+        await _change(demo_db, demo)
+        await _next(batches)  # the hub knows how far the log goes
         await hub.listener.stop()
         await _change(demo_db, demo)  # notified to nobody in this process
         hub.listener.start()
@@ -123,6 +125,7 @@ async def test_changes_missed_while_not_listening_are_read_on_reconnection(
         assert event.campaign_id == demo
 
         # The server ends the LISTEN session: the listener connects again by itself.
+        connections = hub.listener.connections
         connection = await asyncpg.connect(**asyncpg_connect_args(demo_url))
         try:
             await connection.execute(
@@ -131,8 +134,7 @@ async def test_changes_missed_while_not_listening_are_read_on_reconnection(
             )
         finally:
             await connection.close()
-        await _until(lambda: not hub.listener.connected.is_set())  # type: ignore[union-attr]
-        await _until(hub.listener.connected.is_set)
+        await _until(lambda: hub.listener.connections > connections)  # type: ignore[union-attr]
         await _change(demo_db, demo)
         [event] = await _next(batches)
         assert event.campaign_id == demo
@@ -158,3 +160,12 @@ async def _changes(api: Api) -> list[Any]:
     async with app_db.reading() as session:
         result = await session.execute(sa.text("SELECT change, campaigns FROM activity_change"))
         return [dict(r._mapping) for r in result]
+
+
+async def test_the_change_log_is_pruned_by_age(demo_db: Database) -> None:
+    async with demo_db.unit_of_work() as session:
+        change_id = await activity.record(session, published=[1])
+        assert change_id is not None
+        assert await activity.prune(session, datetime.now(UTC) - timedelta(hours=1)) == 0
+        assert await activity.prune(session, datetime.now(UTC) + timedelta(hours=1)) == 1
+        assert await activity.changes(session, [change_id]) == []
