@@ -19,8 +19,10 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -54,7 +56,26 @@ def credentials(params: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return authorization, lowered.get("x-api-key")
 
 
+class _Socket(ASGIWebSocketAdapter):
+    """Strawberry's adapter, quiet about a socket this side closed: a dropped subscriber's
+    operation may still try to send (its last event, ``complete``) before it is cancelled."""
+
+    def _closed_here(self) -> bool:
+        return bool(self.ws.application_state == WebSocketState.DISCONNECTED)
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        if self._closed_here():
+            return
+        try:
+            await super().send_json(message)
+        except WebSocketDisconnected:
+            if not self._closed_here():
+                raise
+
+
 class LiveView(GraphQL[Context, None]):
+    websocket_adapter_class = _Socket
+
     def __init__(self, settings: Settings, db: Database, hub: ActivityHub) -> None:
         super().__init__(
             build_schema(),

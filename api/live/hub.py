@@ -37,10 +37,6 @@ KEEP_CHANGES = timedelta(days=1)
 PRUNE_EVERY = 3600.0
 
 
-class TooSlow(Exception):
-    pass
-
-
 class Subscriber:
     def __init__(self, campaign_id: int, connection: Any, queue_size: int) -> None:
         self.campaign_id = campaign_id
@@ -49,10 +45,12 @@ class Subscriber:
         self.dropped = False
 
     async def batches(self) -> AsyncIterator[list[ActivityEvent]]:
-        while True:
-            if self.dropped:
-                raise TooSlow("The subscriber fell too far behind and was dropped.")
-            yield await self.queue.get()
+        # A dropped subscriber's stream just ends: its socket is being closed (1013), which
+        # is what the client is told; what was queued is not sent.
+        while not self.dropped:
+            batch = await self.queue.get()
+            if not self.dropped:
+                yield batch
 
 
 class ActivityHub:

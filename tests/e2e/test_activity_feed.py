@@ -8,18 +8,24 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 import sqlalchemy as sa
+from strawberry.types import ExecutionResult
 
 from api.db.repositories import activity
 from api.db.session import Database, asyncpg_connect_args
 from api.domain.activity import ActivityEvent, CampaignChange, EventKind
+from api.domain.enums import Role
+from api.domain.principal import Principal
 from api.live.hub import TOO_SLOW, ActivityHub
-from tests.e2e.conftest import Api
+from schema.context import Context
+from schema.schema import build_schema
+from tests.e2e.conftest import Api, operation
 
 GOAL = """
 mutation ($input: SetCampaignGoalInput!) {
@@ -169,3 +175,28 @@ async def test_the_change_log_is_pruned_by_age(demo_db: Database) -> None:
         assert await activity.prune(session, datetime.now(UTC) - timedelta(hours=1)) == 0
         assert await activity.prune(session, datetime.now(UTC) + timedelta(hours=1)) == 1
         assert await activity.changes(session, [change_id]) == []
+
+
+ACTIVITY = operation("web/CampaignActivity.graphql")
+
+
+async def _first(hub: ActivityHub, db: Database, role: Role, slug: str) -> Any:
+    context = Context(
+        db=db, principal=Principal(role, "someone"), base_url="http://campaign.test", activity=hub
+    )
+    results = await build_schema().subscribe(
+        ACTIVITY, variable_values={"slug": slug}, context_value=context
+    )
+    assert not isinstance(results, ExecutionResult)
+    async with aclosing(results):
+        return await asyncio.wait_for(anext(results), 20)
+
+
+async def test_the_role_rules_of_queries_hold_for_subscriptions(
+    hub: ActivityHub, demo_db: Database
+) -> None:
+    lms = await _first(hub, demo_db, Role.LMS, "learning-community")
+    assert [e.extensions["code"] for e in lms.errors] == ["FORBIDDEN"]
+    unknown = await _first(hub, demo_db, Role.MEMBER, "no-such-campaign")
+    assert [e.extensions["code"] for e in unknown.errors] == ["NOT_FOUND"]
+    assert hub.subscriber_count == 0

@@ -132,6 +132,11 @@ async def live(live_url: str) -> AsyncIterator[Live]:
         for server in servers:
             server.stop()
         await db.dispose()
+    # Refusals and drops are expected: logged at INFO, never as errors with tracebacks.
+    for server in servers:
+        assert not [line for line in server.errors if line.startswith(("ERROR", "Traceback"))], (
+            server.output()
+        )
 
 
 async def _other_campaign(db: Database) -> dict[str, int]:
