@@ -45,8 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError, OperationType
-from graphql.utilities import get_operation_ast
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from api.db.repositories import query_budgets
@@ -54,6 +53,7 @@ from api.domain.enums import Role
 from api.domain.principal import Principal
 from api.settings import Settings, get_settings
 from schema.cost import CostError, operation_cost
+from schema.operations import is_subscription
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +85,6 @@ def _settings(context: Any) -> Settings:
     return settings if isinstance(settings, Settings) else get_settings()
 
 
-def _is_subscription(ec: Any) -> bool:
-    if ec.graphql_document is None:
-        return False
-    operation = get_operation_ast(ec.graphql_document, ec.operation_name)
-    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
-
-
 class QueryCostAndBudget(SchemaExtension):
     """Refuse an operation that costs too much, or whose principal's budget is spent."""
 
@@ -102,14 +95,14 @@ class QueryCostAndBudget(SchemaExtension):
         # Strawberry subscribes whatever ``on_execute`` sets, so its refusal is a pre-execution
         # error (an `error` message on the socket), set after the order of defence's steps.
         ec = self.execution_context
-        if not ec.pre_execution_errors and _is_subscription(ec):
+        if not ec.pre_execution_errors and is_subscription(ec):
             refusal = await self._admit()
             if refusal is not None:
                 ec.pre_execution_errors = [refusal]
         yield
 
     async def on_execute(self) -> AsyncIterator[None]:
-        if not _is_subscription(self.execution_context):
+        if not is_subscription(self.execution_context):
             refusal = await self._admit()
             if refusal is not None:
                 # graphql-core's result type: Strawberry returns it instead of executing.

@@ -15,6 +15,7 @@ from schema.errors import ErrorCodes, log_errors
 from schema.extensions import Defence, IntrospectionForAdmins, ParseCache
 from schema.limits import Limits
 from schema.mutations import Mutation
+from schema.operations import SubscriptionsOverWebSocket
 from schema.queries import Query
 from schema.subscriptions import EVENT_TYPES, Subscription
 from schema.types.campaign import Campaign
@@ -53,6 +54,7 @@ def build_schema() -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             ParseCache,
             lambda: Defence(LIMITS),
+            SubscriptionsOverWebSocket,
             QueryCostAndBudget,  # after validation, before any resolver runs
         ],
         config=StrawberryConfig(relay_max_results=100),

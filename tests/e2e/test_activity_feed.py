@@ -200,3 +200,10 @@ async def test_the_role_rules_of_queries_hold_for_subscriptions(
     unknown = await _first(hub, demo_db, Role.MEMBER, "no-such-campaign")
     assert [e.extensions["code"] for e in unknown.errors] == ["NOT_FOUND"]
     assert hub.subscriber_count == 0
+
+
+async def test_a_subscription_over_http_is_refused_as_the_clients_mistake(api: Api) -> None:
+    body = await api.post(ACTIVITY, {"slug": "learning-community"})
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_REQUEST"]
+    assert "graphql-transport-ws" in body["errors"][0]["message"]
