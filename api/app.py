@@ -10,7 +10,7 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from api import metrics
 from api.auth import key_uses
@@ -21,6 +21,8 @@ from api.graphiql.static import static_app
 from api.graphql import BodyLimit, GraphQLView
 from api.health import healthz, readyz
 from api.links import follow
+from api.live.endpoint import LiveView
+from api.live.hub import ActivityHub
 from api.monitoring import MetricsMiddleware, metrics_endpoint, process_exiting
 from api.origins import cors_origins
 from api.settings import Settings, get_settings
@@ -61,12 +63,17 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     )
     database.on_statement(metrics.statement_executed)  # SQL statements per request
     graphql = BodyLimit(GraphQLView(settings, database), settings.max_body_bytes)
+    # Subscriptions: this process's one LISTEN connection (on the primary: replicas are not
+    # told) and its fan-out; the WebSocket endpoint serves campaignActivity from it.
+    hub = ActivityHub(database, settings.database_url, queue_size=settings.subscription_queue)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await hub.start()
         try:
             yield
         finally:
+            await hub.stop()
             await key_uses(database).drain()  # API keys' last use, recorded in the background
             process_exiting()  # /metrics across processes (api/metrics.py)
             if db is None:  # ours to close
@@ -74,6 +81,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", LiveView(settings, database, hub)),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/r/{token}", follow, methods=["GET", "HEAD"]),
@@ -84,5 +92,6 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app = Starlette(routes=routes, middleware=_middleware(settings), lifespan=lifespan)
     app.state.db = database
     app.state.settings = settings
+    app.state.activity = hub
     app.state.migration_head = head_revision()
     return app

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # Step 1 of the order of defence (schema/extensions.py): larger bodies are refused, 413.
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # Subscriptions (api/live): committed changes a subscriber may have waiting before it is
+    # dropped as too slow (closed with 1013), and operations one WebSocket may run at once.
+    subscription_queue: int = Field(default=100, ge=1, le=10_000)
+    subscriptions_per_connection: int = Field(default=20, ge=1, le=100)
 
     # Trusted documents (production): only documents registered beforehand
     # (`campaign persisted register DIR`) run, and clients cannot register new ones. Off,

@@ -53,6 +53,7 @@ from api.domain.enums import Role
 from api.domain.principal import Principal
 from api.settings import Settings, get_settings
 from schema.cost import CostError, operation_cost
+from schema.operations import is_subscription
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +90,26 @@ class QueryCostAndBudget(SchemaExtension):
 
     report: dict[str, Any] | None = None
 
-    async def on_execute(self) -> AsyncIterator[None]:
-        try:
+    async def on_validate(self) -> AsyncIterator[None]:
+        # A subscription is priced (one event's selection) and drawn once, when it starts:
+        # Strawberry subscribes whatever ``on_execute`` sets, so its refusal is a pre-execution
+        # error (an `error` message on the socket), set after the order of defence's steps.
+        ec = self.execution_context
+        if not ec.pre_execution_errors and is_subscription(ec):
             refusal = await self._admit()
-        except Exception as exc:  # a defect or an outage; escaping from here it goes unmasked
-            refusal = GraphQLError(str(exc), original_error=exc)
-        if refusal is not None:
-            # graphql-core's result type: Strawberry returns it instead of executing.
-            self.execution_context.result = GraphQLExecutionResult(data=None, errors=[refusal])
+            if refusal is not None:
+                ec.pre_execution_errors = [refusal]
+        yield
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        if not is_subscription(self.execution_context):
+            try:
+                refusal = await self._admit()
+            except Exception as exc:  # a defect or an outage; escaping from here it goes unmasked
+                refusal = GraphQLError(str(exc), original_error=exc)
+            if refusal is not None:
+                # graphql-core's result type: Strawberry returns it instead of executing.
+                self.execution_context.result = GraphQLExecutionResult(data=None, errors=[refusal])
         yield
 
     def get_results(self) -> dict[str, Any]:

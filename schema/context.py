@@ -24,6 +24,10 @@ class Context:
     # Set by the order of defence once the document has passed validation (a persisted
     # query is stored only then: never an anonymous or invalid document).
     validated: bool = False
+    # Subscriptions: the process's live activity (schema.subscriptions.ActivityFeed), and what
+    # the client sent in `connection_init` (set by Strawberry on a WebSocket).
+    activity: Any = None
+    connection_params: dict[str, Any] | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

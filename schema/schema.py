@@ -15,7 +15,9 @@ from schema.errors import ErrorCodes, log_errors
 from schema.extensions import Defence, IntrospectionForAdmins, ParseCache
 from schema.limits import Limits
 from schema.mutations import Mutation
+from schema.operations import SubscriptionsOverWebSocket
 from schema.queries import Query
+from schema.subscriptions import EVENT_TYPES, Subscription
 from schema.types.campaign import Campaign
 from schema.types.person import Group, Person
 from schema.types.post import Post
@@ -40,14 +42,19 @@ def build_schema() -> strawberry.Schema:
     return CampaignSchema(
         query=Query,
         mutation=Mutation,
-        # Node implementations are reachable only through the interface; name them here.
-        types=[Campaign, Group, Person, Post, Promotion, Resource, Topic, TopicManager],
+        subscription=Subscription,
+        # Node implementations and events are reachable only through their interfaces.
+        types=[
+            *(Campaign, Group, Person, Post, Promotion, Resource, Topic, TopicManager),
+            *EVENT_TYPES,
+        ],
         extensions=[
             ErrorCodes,
             IntrospectionForAdmins,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             ParseCache,
             lambda: Defence(LIMITS),
+            SubscriptionsOverWebSocket,
             QueryCostAndBudget,  # after validation, before any resolver runs
         ],
         config=StrawberryConfig(relay_max_results=100),

@@ -1,7 +1,7 @@
 """persisted_query (APQ, trusted documents) and data_version (ETags of GET answers)
 
 Revision ID: a7a1
-Revises: f6a1
+Revises: s7a1
 Create Date: 2026-11-28 05:10:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a7a1"
-down_revision: str | Sequence[str] | None = "f6a1"
+down_revision: str | Sequence[str] | None = 's7a1'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

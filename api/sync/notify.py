@@ -1,18 +1,18 @@
-"""Change notifications to API processes: ``pg_notify`` on ``campaign_activity``.
+"""Change notifications to API processes: a change-log row whose id is ``NOTIFY``-ed on
+``campaign_activity`` (``api/db/repositories/activity.py``).
 
-Sent inside a page's unit of work, so they are delivered when, and only if, it commits.
+Sent inside a page's unit of work, so they are delivered when, and only if, it commits. The
+payload is the row's id, never the changes themselves: NOTIFY refuses payloads over 8000 bytes,
+and a page can change more than that many ids.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.repositories import signals
+from api.db.repositories import activity
 
-CHANNEL = "campaign_activity"
+CHANNEL = activity.CHANNEL
 
 
 async def notify(
@@ -21,21 +21,7 @@ async def notify(
     metrics: set[int],
     followers: list[tuple[int, int, int]],
 ) -> None:
-    """Tell API processes what changed; delivered when (and only if) the page commits."""
-    if not (published or metrics or followers):
-        return
-    payload: dict[str, Any] = {
-        "published": sorted(published),
-        "metrics": sorted(metrics),
-        "followers": [{"person": p, "followers": n, "delta": d} for p, n, d in followers],
-    }
-    body = json.dumps(payload, separators=(",", ":"))
-    if len(body) > 7900:  # NOTIFY payloads are limited to 8000 bytes; send ids in parts
-        payload = {
-            "published": payload["published"][:500],
-            "metrics": payload["metrics"][:500],
-            "followers": payload["followers"][:100],
-            "truncated": True,
-        }
-        body = json.dumps(payload, separators=(",", ":"))
-    await signals.notify(session, CHANNEL, body)
+    """Tell API processes what changed; delivered when (and only if) the page commits.
+
+    ``followers`` are (person id, follower count, delta)."""
+    await activity.record(session, published=published, metrics=metrics, followers=followers)

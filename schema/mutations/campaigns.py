@@ -9,7 +9,8 @@ from typing import Any
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.repositories import campaigns, people, topics
+from api.db.repositories import activity, campaigns, people, topics
+from api.domain.activity import CampaignChange
 from api.domain.enums import GoalMetric, PromotionKind
 from api.domain.text import InvalidHashtag, normalise_hashtag
 from schema.boundary import HASHTAG_LENGTH, LONG_TEXT_LENGTH, NAME_LENGTH, SLUG_LENGTH, limit
@@ -228,7 +229,10 @@ class CampaignMutations:
                 name=name,
                 description=input.description,
             )
-            ensure(row, errors, "hashtag", f"#{hashtag} is already a topic.", "DUPLICATE")
+            if ensure(row, errors, "hashtag", f"#{hashtag} is already a topic.", "DUPLICATE"):
+                await activity.record_campaign_change(
+                    session, CampaignChange.TOPIC_CREATED, campaigns=[campaign.id]
+                )
             return row
 
         row, errors = await run(info, work)
@@ -249,9 +253,13 @@ class CampaignMutations:
                 ensure(found, errors, "personId", "No person has this id.", "NOT_FOUND")
             if errors or topic_id is None or person_id is None:
                 return None
-            return await topics.assign_manager(
+            row = await topics.assign_manager(
                 session, topic_id=topic_id, person_id=person_id, since=input.since
             )
+            await activity.record_campaign_change(
+                session, CampaignChange.TOPIC_MANAGER_ASSIGNED, topics=[topic_id]
+            )
+            return row
 
         row, errors = await run(info, work)
         return AssignTopicManagerPayload(
@@ -271,6 +279,9 @@ class CampaignMutations:
             if errors or campaign is None or group is None:
                 return None
             await campaigns.track_group(session, campaign_id=campaign.id, group_id=group.id)
+            await activity.record_campaign_change(
+                session, CampaignChange.GROUP_TRACKED, campaigns=[campaign.id]
+            )
             return group
 
         row, errors = await run(info, work)
@@ -291,6 +302,9 @@ class CampaignMutations:
                 metric=input.metric,
                 target=input.target,
                 due_on=input.due_on,
+            )
+            await activity.record_campaign_change(
+                session, CampaignChange.GOAL_SET, campaigns=[campaign.id]
             )
             return goal, campaign
 
@@ -324,6 +338,9 @@ class CampaignMutations:
             check_managed(errors, await managed_topics(info, session), topic_ids, "topicIds")
             if errors or campaign is None:
                 return None
+            await activity.record_campaign_change(
+                session, CampaignChange.PROMOTION_RECORDED, campaigns=[campaign.id]
+            )
             return await campaigns.create_promotion(
                 session,
                 campaign_id=campaign.id,

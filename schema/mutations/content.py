@@ -8,8 +8,9 @@ from typing import Any
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.repositories import ingest, resources
+from api.db.repositories import activity, ingest, resources
 from api.db.repositories import posts as post_repo
+from api.domain.activity import CampaignChange
 from api.domain.enums import PostKind, ResourceKind, Visibility
 from api.domain.text import normalise_url
 from schema.boundary import LONG_TEXT_LENGTH, NAME_LENGTH, URL_LENGTH, limit
@@ -119,7 +120,10 @@ class ContentMutations:
                 visibility=input.visibility,
                 tracking_token=secrets.token_urlsafe(9),
             )
-            ensure(row, errors, "url", "A resource with this URL exists.", "DUPLICATE")
+            if ensure(row, errors, "url", "A resource with this URL exists.", "DUPLICATE"):
+                await activity.record_campaign_change(
+                    session, CampaignChange.RESOURCE_ADDED, topics=topic_ids
+                )
             return row
 
         row, errors = await run(info, work)
@@ -152,6 +156,9 @@ class ContentMutations:
             if await ingest.set_kind(session, post_id, input.kind) is None:
                 errors.add("postId", "No post has this id.", "NOT_FOUND")
                 return None
+            await activity.record_campaign_change(
+                session, CampaignChange.POST_CLASSIFIED, posts=[post_id]
+            )
             return (await post_repo.get_many(session, [post_id]))[post_id]
 
         row, errors = await run(info, work)

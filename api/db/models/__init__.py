@@ -1,6 +1,7 @@
 """ORM models, one module per aggregate; import as ``from api.db import models``."""
 
 from api.db.base import Base
+from api.db.models.activity import ActivityChange
 from api.db.models.budgets import QueryBudget
 from api.db.models.campaigns import (
     Campaign,
@@ -20,6 +21,7 @@ from api.db.models.sync_bookkeeping import SyncMark, SyncRateBudget
 from api.db.models.threads import SyncThread
 
 __all__ = [
+    "ActivityChange",
     "ApiKey",
     "Base",
     "Campaign",

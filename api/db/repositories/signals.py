@@ -1,18 +1,11 @@
-"""PostgreSQL's signals between processes: the advisory lock that makes one worker the
-poller, and NOTIFY."""
+"""The advisory lock that makes one worker the poller among replicas (NOTIFY for live activity
+is ``activity``'s)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-
-async def notify(session: AsyncSession, channel: str, payload: str) -> None:
-    """``pg_notify``: delivered to listeners when (and only if) the transaction commits."""
-    await session.execute(sa.select(sa.func.pg_notify(sa.literal(channel), sa.literal(payload))))
-
 
 # pg_advisory_lock key: the same for every replica of this service, on any database.
 POLLING_LOCK = 0x6361_6D70_6169_676E  # "campaign"

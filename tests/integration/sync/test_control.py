@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
 
 from api.db import models
-from api.db.repositories import sync_runs
+from api.db.repositories import activity, sync_runs
 from api.db.session import Database, asyncpg_connect_args
 from api.sync.notify import CHANNEL
 from api.sync.scheduler import Worker
@@ -22,9 +21,15 @@ from tests.integration.sync.conftest import Sim, make_client, make_worker, rows,
 async def test_each_committed_page_notifies_what_changed(
     fresh_url: str, fresh_db: Database, sim: Sim
 ) -> None:
-    received: list[dict[str, Any]] = []
+    notified: list[int] = []
     listener = await asyncpg.connect(**asyncpg_connect_args(fresh_url))
-    await listener.add_listener(CHANNEL, lambda *args: received.append(json.loads(args[-1])))
+    # The payload is the change-log row's id: a few bytes, however much the page changed.
+    await listener.add_listener(CHANNEL, lambda *args: notified.append(int(args[-1])))
+
+    async def received() -> list[Any]:
+        async with fresh_db.reading() as session:
+            return await activity.changes(session, notified)
+
     try:
         async with make_client(sim) as client:
             worker = make_worker(fresh_db, client)
@@ -32,22 +37,41 @@ async def test_each_committed_page_notifies_what_changed(
             await worker.run_once()
             posts = {i for (i,) in await rows(fresh_db, "SELECT id FROM post")}
             # Notifications arrive asynchronously after their commit: wait for them, bounded.
-            await _until(lambda: {i for e in received for i in e["published"]} >= posts)
-            published = {i for event in received for i in event["published"]}
+            await _until(lambda: len(notified) >= 1)
+            await _until_async(
+                lambda: _published(received),
+                lambda found: found >= posts,
+            )
+            changes = await received()
+            published = {i for change in changes for i in change.published}
             assert published == posts  # every new post announced once it was committed
-            assert any(event["followers"] for event in received)
+            assert any(change.followers for change in changes)
 
-            received.clear()
+            notified.clear()
             network = sim.network
             lead = network.current_user_id
             network.set_followers(lead, network.users[lead].followers + 2)
             await worker.run_once()
-            await _until(lambda: any(e["followers"] for e in received))
+            await _until_async(received, lambda found: any(c.followers for c in found))
+            changes = await received()
     finally:
         await listener.close()
-    changes = [f for event in received for f in event["followers"]]
+    followers = [f for change in changes for f in change.followers]
     [(person_id,)] = await rows(fresh_db, "SELECT id FROM person WHERE external_id = :e", e=lead)
-    assert {"person": person_id, "followers": network.users[lead].followers, "delta": 2} in changes
+    assert [person_id, network.users[lead].followers, 2] in followers
+
+
+async def _published(received: Callable[[], Awaitable[list[Any]]]) -> set[int]:
+    return {i for change in await received() for i in change.published}
+
+
+async def _until_async(
+    read: Callable[[], Awaitable[Any]], condition: Callable[[Any], bool], seconds: float = 20
+) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition(await read()):
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.02)
 
 
 async def _until(condition: Callable[[], bool], seconds: float = 20) -> None:

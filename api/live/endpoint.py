@@ -1,0 +1,114 @@
+"""``/graphql`` over WebSocket: ``graphql-transport-ws`` only, authenticated in
+``connection_init``.
+
+The handshake is accepted for the one protocol (any other is closed with 4406 by Strawberry)
+and the origin check is Strawberry's: a browser page on another origin is refused (HTTP 403)
+unless listed in ``allowed_origins`` (``websocket_origins`` below is the hook for configured
+origins). The ``connection_init`` payload carries the credentials the HTTP endpoint reads from
+headers: ``{"Authorization": "Bearer <token>"}`` or ``{"X-API-Key": "<key>"}`` (any case), or
+``{"token": "<token>"}``. Missing or refused credentials close the socket with 4403 before any
+operation; a subscription then runs through the same order of defence, role rules and cost
+as a query (``schema/extensions.py``, ``schema/budgets.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from starlette.websockets import WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
+
+from api.auth import authenticate
+from api.db.session import Database
+from api.errors import Unauthenticated
+from api.live.hub import ActivityHub
+from api.settings import Settings
+from schema.context import Context
+from schema.extensions import SIGN_IN
+from schema.schema import build_schema
+
+log = logging.getLogger(__name__)
+
+# A client that opens a socket and says nothing is closed (4408) after this long.
+INIT_TIMEOUT = timedelta(seconds=10)
+
+
+def websocket_origins(settings: Settings) -> Sequence[str]:
+    """Origins whose pages may open a WebSocket (Strawberry refuses other cross-origin
+    handshakes); requests without an Origin (non-browser clients) are always let through."""
+    return tuple(getattr(settings, "websocket_origins", ()) or ())
+
+
+def credentials(params: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(authorization, api key) from a ``connection_init`` payload, names in any case."""
+    lowered = {str(k).lower(): v for k, v in params.items() if isinstance(v, str)}
+    authorization = lowered.get("authorization")
+    if authorization is None and lowered.get("token"):
+        authorization = f"Bearer {lowered['token']}"
+    return authorization, lowered.get("x-api-key")
+
+
+class _Socket(ASGIWebSocketAdapter):
+    """Strawberry's adapter, quiet about a socket this side closed: a dropped subscriber's
+    operation may still try to send (its last event, ``complete``) before it is cancelled."""
+
+    def _closed_here(self) -> bool:
+        return bool(self.ws.application_state == WebSocketState.DISCONNECTED)
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        if self._closed_here():
+            return
+        try:
+            await super().send_json(message)
+        except WebSocketDisconnected:
+            if not self._closed_here():
+                raise
+
+
+class LiveView(GraphQL[Context, None]):
+    websocket_adapter_class = _Socket
+
+    def __init__(self, settings: Settings, db: Database, hub: ActivityHub) -> None:
+        super().__init__(
+            build_schema(),
+            graphql_ide=None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=INIT_TIMEOUT,
+            max_subscriptions_per_connection=settings.subscriptions_per_connection,
+            allowed_origins=websocket_origins(settings),
+        )
+        self.settings = settings
+        self.db = db
+        self.hub = hub
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        # One id per connection: its log lines and masked errors share it.
+        request.state.request_id = uuid.uuid4().hex
+        return Context(
+            db=self.db,
+            principal=None,
+            base_url=self.settings.base_url,
+            request=request,
+            activity=self.hub,
+        )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        authorization, api_key = credentials(context.connection_params or {})
+        try:
+            principal = await authenticate(self.settings, self.db, authorization, api_key)
+        except Unauthenticated as exc:
+            log.info("WebSocket refused (4403): %s", exc.message)
+            raise ConnectionRejectionError({"message": exc.message}) from None
+        if principal is None:
+            log.info("WebSocket refused (4403): no credentials in connection_init")
+            raise ConnectionRejectionError({"message": SIGN_IN})
+        context.principal = principal
+        return UNSET
