@@ -3,8 +3,8 @@
 
 The handshake is accepted for the one protocol (any other is closed with 4406 by Strawberry)
 and the origin check is Strawberry's: a browser page on another origin is refused (HTTP 403)
-unless listed in ``allowed_origins`` (``websocket_origins`` below is the hook for configured
-origins). The ``connection_init`` payload carries the credentials the HTTP endpoint reads from
+unless listed in ``allowed_origins`` (``websocket_origins`` below: the configured origins).
+The ``connection_init`` payload carries the credentials the HTTP endpoint reads from
 headers: ``{"Authorization": "Bearer <token>"}`` or ``{"X-API-Key": "<key>"}`` (any case), or
 ``{"token": "<token>"}``. Missing or refused credentials close the socket with 4403 before any
 operation; a subscription then runs through the same order of defence, role rules and cost
@@ -30,6 +30,7 @@ from api.auth import authenticate
 from api.db.session import Database
 from api.errors import Unauthenticated
 from api.live.hub import ActivityHub
+from api.origins import ws_origins
 from api.settings import Settings
 from schema.context import Context
 from schema.extensions import SIGN_IN
@@ -42,9 +43,10 @@ INIT_TIMEOUT = timedelta(seconds=10)
 
 
 def websocket_origins(settings: Settings) -> Sequence[str]:
-    """Origins whose pages may open a WebSocket (Strawberry refuses other cross-origin
-    handshakes); requests without an Origin (non-browser clients) are always let through."""
-    return tuple(getattr(settings, "websocket_origins", ()) or ())
+    """Origins whose pages may open a WebSocket (CAMPAIGN_WS_ORIGINS, else the CORS origins,
+    and the service's own public URL: ``api.origins``); Strawberry refuses other cross-origin
+    handshakes, and lets requests without an Origin (non-browser clients) through."""
+    return tuple(ws_origins(settings))
 
 
 def credentials(params: Mapping[str, Any]) -> tuple[str | None, str | None]:

@@ -23,6 +23,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from api import metrics
 from api.db.listener import Listener
 from api.db.repositories import activity
 from api.db.session import Database
@@ -74,6 +75,7 @@ class ActivityHub:
     ) -> AsyncIterator[AsyncIterator[list[ActivityEvent]]]:
         subscriber = Subscriber(campaign_id, connection, self.queue_size)
         self.subscribers[campaign_id].add(subscriber)
+        metrics.SUBSCRIBERS.inc()
         try:
             yield subscriber.batches()
         finally:
@@ -181,8 +183,9 @@ class ActivityHub:
 
     def _forget(self, subscriber: Subscriber) -> None:
         subscribers = self.subscribers.get(subscriber.campaign_id)
-        if subscribers is not None:
+        if subscribers is not None and subscriber in subscribers:
             subscribers.discard(subscriber)
+            metrics.SUBSCRIBERS.dec()
             if not subscribers:
                 del self.subscribers[subscriber.campaign_id]
 

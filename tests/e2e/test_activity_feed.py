@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from strawberry.types import ExecutionResult
 
+from api import metrics
 from api.db.repositories import activity
 from api.db.session import Database, asyncpg_connect_args
 from api.domain.activity import ActivityEvent, CampaignChange, EventKind
@@ -114,6 +115,16 @@ async def test_a_full_queue_drops_its_subscriber_and_no_other(
         await _until(lambda: slow_socket.closed)
         assert slow_socket.closed == [TOO_SLOW]
         assert hub.subscriber_count == 1
+
+
+async def test_the_subscribers_gauge_counts_open_subscriptions(
+    hub: ActivityHub, demo_db: Database
+) -> None:
+    demo, _ = await _campaigns(demo_db)
+    before = metrics.SUBSCRIBERS._value.get()
+    async with hub.subscribe(demo, FakeSocket()), hub.subscribe(demo, FakeSocket()):
+        assert metrics.SUBSCRIBERS._value.get() == before + 2
+    assert metrics.SUBSCRIBERS._value.get() == before
 
 
 async def test_changes_missed_while_not_listening_are_read_on_reconnection(
