@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from api.db.session import Database
+from api.settings import get_settings
 from tests.dbs import TestServer, in_thread
 
 # The demo seed is anchored here so tests can name exact dates; week 1 starts Monday 2026-10-05.
@@ -23,6 +24,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for tier in ("unit", "integration", "e2e"):
             if f"/tests/{tier}/" in str(item.path):
                 item.add_marker(getattr(pytest.mark, tier))
+
+
+@pytest.fixture(autouse=True)
+def _settings_read_afresh() -> Iterator[None]:
+    # The CLI reads its settings once per process (get_settings is cached); a test that runs
+    # it with its own environment must not see the one an earlier test ran it with.
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ from api.domain.enums import Role
 from api.settings import Settings
 from api.simulator.app import create_simulator, simulator_state
 from api.simulator.config import DEFAULT_TOKEN, SimulatorConfig
-from api.simulator.network import Network
+from api.simulator.demo import demo_network
 from api.simulator.server import BackgroundServer
 from api.sync.scheduler import Worker
 from tests import dbs
@@ -113,7 +113,7 @@ async def live(live_url: str) -> AsyncIterator[Live]:
     node = node_ready()
     config = SimulatorConfig(tokens={DEFAULT_TOKEN}, live_activity_seconds=None)
     config.lift_rate_limits()
-    app = create_simulator(Network.demo(ANCHOR, NOW), config)
+    app = create_simulator(demo_network(ANCHOR, NOW), config)
     db = Database.connect(live_url, pool_size=5)
     servers: list[Server] = []
     try:
