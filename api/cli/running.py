@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import functools
 import os
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -37,18 +36,9 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
     os.environ.update(
         {"CAMPAIGN_DATABASE_URL": url, "CAMPAIGN_HOST": host, "CAMPAIGN_PORT": str(port)}
     )
-    # /metrics must add up every worker's counts: prometheus-client's multiprocess mode, in a
-    # folder of this run's (api/metrics.py), unless the operator names one.
-    with tempfile.TemporaryDirectory(prefix="campaign-metrics-") as folder:
-        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", folder)
-        uvicorn.run(
-            "api.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_config=None,
-        )
+    uvicorn.run(
+        "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_config=None
+    )
 
 
 def _cores() -> int:

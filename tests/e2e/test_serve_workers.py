@@ -68,10 +68,6 @@ def test_serve_with_two_workers_answers_from_two_processes_and_stops_on_sigterm(
                 seen |= {pid for pid in pool.map(_pid, [port] * 16) if pid is not None}
         children = {child.pid for child in psutil.Process(process.pid).children(recursive=True)}
         assert seen <= children, (seen, children)
-        # Either worker answers a scrape with the counts of both (prometheus multiprocess mode).
-        scrape = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
-        assert scrape.status_code == 200, scrape.text
-        assert "campaign_graphql_request" in scrape.text
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0, "".join(lines)
         reader.join(timeout=10)
