@@ -9,6 +9,14 @@ headers: ``{"Authorization": "Bearer <token>"}`` or ``{"X-API-Key": "<key>"}`` (
 ``{"token": "<token>"}``. Missing or refused credentials close the socket with 4403 before any
 operation; a subscription then runs through the same order of defence, role rules and cost
 as a query (``schema/extensions.py``, ``schema/budgets.py``).
+
+The credentials are watched while the socket stays open (``api.live.credentials``): it is
+closed with 4403 when its token expires, or within ``CAMPAIGN_SUBSCRIPTION_KEY_CHECK_SECONDS``
+of its API key's revocation.
+
+Everything a socket's operations read comes from the primary (``Database.on_primary``): an
+event is announced by the primary's NOTIFY once its change has committed there, and a replica
+that lags would show it without its post, or not at all.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from api.auth import authenticate
 from api.db.session import Database
 from api.errors import Unauthenticated
+from api.live.credentials import CredentialWatch
 from api.live.hub import ActivityHub
 from api.origins import ws_origins
 from api.settings import Settings
@@ -89,13 +98,21 @@ class LiveView(GraphQL[Context, None]):
         )
         self.settings = settings
         self.db = db
+        self.primary = db.on_primary()
         self.hub = hub
+        self.credentials = CredentialWatch(db, check_every=settings.subscription_key_check_seconds)
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context, root_value)
+        finally:
+            self.credentials.forget(request)  # the socket has ended
 
     async def get_context(self, request: Any, response: Any) -> Context:
         # One id per connection: its log lines and masked errors share it.
         request.state.request_id = uuid.uuid4().hex
         return Context(
-            db=self.db,
+            db=self.primary,
             principal=None,
             base_url=self.settings.base_url,
             request=request,
@@ -113,4 +130,5 @@ class LiveView(GraphQL[Context, None]):
             log.info("WebSocket refused (4403): no credentials in connection_init")
             raise ConnectionRejectionError({"message": SIGN_IN})
         context.principal = principal
+        self.credentials.watch(context.request, principal)
         return UNSET
