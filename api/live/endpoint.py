@@ -14,6 +14,11 @@ The credentials are watched while the socket stays open (``api.live.credentials`
 closed with 4403 when its token expires, or within ``CAMPAIGN_SUBSCRIPTION_KEY_CHECK_SECONDS``
 of its API key's revocation.
 
+With ``CAMPAIGN_TRUSTED_DOCUMENTS=true`` an operation's document must be registered, as over
+HTTP (``api.persisted``: admins exempt unless ``CAMPAIGN_TRUSTED_DOCUMENTS_ADMIN_ADHOC`` is
+false); another is answered with an ``error`` message (``PERSISTED_QUERY_NOT_ALLOWED``) and
+the socket stays open.
+
 Everything a socket's operations read comes from the primary (``Database.on_primary``): an
 event is announced by the primary's NOTIFY once its change has committed there, and a replica
 that lags would show it without its post, or not at all.
@@ -25,13 +30,19 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
+from graphql import GraphQLError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import authenticate
@@ -40,6 +51,7 @@ from api.errors import Unauthenticated
 from api.live.credentials import CredentialWatch
 from api.live.hub import ActivityHub
 from api.origins import ws_origins
+from api.persisted import PersistedQueries, Refusal
 from api.settings import Settings
 from schema.context import Context
 from schema.extensions import SIGN_IN
@@ -84,8 +96,37 @@ class _Socket(ASGIWebSocketAdapter):
                 raise
 
 
+class _Handler(BaseGraphQLTransportWSHandler[Context, None]):
+    """Strawberry's graphql-transport-ws handler, with trusted documents enforced."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        persisted = cast("LiveView", self.view).persisted
+        if persisted.trusted and self.connection_acknowledged:
+            payload = message["payload"]
+            try:
+                resolved = await persisted.resolve(
+                    payload["query"], payload.get("extensions"), self.context.principal
+                )
+            except Refusal as refusal:
+                log.info("%s (WebSocket operation %s)", refusal.code, message["id"])
+                await self._refuse(message["id"], refusal.message, refusal.code)
+                return
+            except (SQLAlchemyError, OSError):
+                log.exception("persisted documents unavailable (WebSocket)")
+                await self._refuse(message["id"], "Unexpected error.", "INTERNAL_SERVER_ERROR")
+                return
+            if resolved.query is not None:
+                payload["query"] = resolved.query
+        await super().handle_subscribe(message)
+
+    async def _refuse(self, operation_id: str, message: str, code: str) -> None:
+        error = GraphQLError(message, extensions={"code": code})
+        await self.send_message({"id": operation_id, "type": "error", "payload": [error.formatted]})
+
+
 class LiveView(GraphQL[Context, None]):
     websocket_adapter_class = _Socket
+    graphql_transport_ws_handler_class = _Handler
 
     def __init__(self, settings: Settings, db: Database, hub: ActivityHub) -> None:
         super().__init__(
@@ -99,6 +140,7 @@ class LiveView(GraphQL[Context, None]):
         self.settings = settings
         self.db = db
         self.primary = db.on_primary()
+        self.persisted = PersistedQueries.from_settings(db, settings)
         self.hub = hub
         self.credentials = CredentialWatch(db, check_every=settings.subscription_key_check_seconds)
 

@@ -28,6 +28,7 @@ from api.db.repositories import activity
 from api.db.session import Database
 from api.domain.activity import CampaignChange
 from api.domain.enums import Role
+from api.persisted import register_documents, sha256_of
 from api.settings import Settings
 from api.simulator.app import create_simulator, simulator_state
 from api.simulator.config import DEFAULT_TOKEN, SimulatorConfig
@@ -36,7 +37,7 @@ from api.simulator.server import BackgroundServer
 from api.sync.scheduler import Worker
 from tests import dbs
 from tests.e2e.conftest import SECRET, settings_for
-from tests.e2e.live import Client, Lines, Server, node_ready
+from tests.e2e.live import ACTIVITY, Client, Lines, Server, node_ready
 from tests.integration.sync.conftest import ANCHOR, NOW, Sim, make_client, make_worker
 from tests.integration.sync.conftest import set_up_campaign as set_up_demo
 
@@ -353,7 +354,7 @@ def stale_replica(pg_server: dbs.TestServer, migrated_template: str) -> Iterator
 async def test_events_are_read_from_the_primary_even_with_a_lagging_replica(
     live: Live, live_url: str, stale_replica: str
 ) -> None:
-    server = Server(live_url, SECRET, database_read_url=stale_replica)
+    server = Server(live_url, SECRET, database_read_url=stale_replica, db_pool_size="2")
     client = live.client(server, DEMO)
     try:
         # The campaign's slug, the probe's campaign and the post are all missing from the
@@ -369,6 +370,35 @@ async def test_events_are_read_from_the_primary_even_with_a_lagging_replica(
     finally:
         await _stop(client)
         server.stop()
+    assert not [line for line in server.errors if line.startswith(("ERROR", "Traceback"))], (
+        server.output()
+    )
+
+
+async def test_trusted_documents_hold_over_websocket_too(live: Live, live_url: str) -> None:
+    server = Server(live_url, SECRET, trusted_documents="true", db_pool_size="2")
+    clients: list[Client] = []
+    try:
+        member = live.client(server, DEMO, role=Role.MEMBER)
+        admin = live.client(server, DEMO)
+        clients += [member, admin]
+        # The web app's document is not registered: a member's operation is refused, and
+        # the socket stays open for registered ones.
+        errors = await asyncio.to_thread(member.wait_for, member.refused, "the refusal")
+        assert errors[0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED", errors
+        assert member.closed() is None
+        # An admin's own document runs (CAMPAIGN_TRUSTED_DOCUMENTS_ADMIN_ADHOC's default).
+        await live.until_live(DEMO, admin)
+        # Registered, it runs for everyone.
+        text = ACTIVITY.read_text()
+        await register_documents(live.db, {sha256_of(text): text})
+        registered = live.client(server, DEMO, role=Role.MEMBER)
+        clients.append(registered)
+        await live.until_live(DEMO, registered)
+    finally:
+        await _stop(*clients)
+        server.stop()
+    assert server.logged("PERSISTED_QUERY_NOT_ALLOWED (WebSocket operation")
     assert not [line for line in server.errors if line.startswith(("ERROR", "Traceback"))], (
         server.output()
     )
