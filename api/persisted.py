@@ -16,7 +16,8 @@ documents are registered by ``campaign persisted register DIR`` at deploy time.
 
 Admins are exempt while ``CAMPAIGN_TRUSTED_DOCUMENTS_ADMIN_ADHOC`` is true (the default): an
 admin exploring in GraphiQL runs documents of their own, which are not registered by being
-run; every other role (manager, member, an LMS key) runs registered documents only.
+run; every other role (manager, member, an LMS key) runs registered documents only. The same
+holds for operations over WebSocket (``api.live.endpoint``).
 
 Documents live in PostgreSQL (``persisted_query``) and are kept in memory once read.
 """

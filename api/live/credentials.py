@@ -61,6 +61,11 @@ class CredentialWatch:
     def watched_keys(self) -> int:
         return len(self._by_key)
 
+    @property
+    def checking(self) -> bool:
+        """Whether keys are being checked (only while a socket uses one)."""
+        return self._checker is not None and not self._checker.done()
+
     def watch(self, socket: Any, principal: Principal) -> None:
         """Close ``socket`` with 4403 once ``principal``'s credentials no longer hold; undone
         by ``forget(socket)`` when the socket ends."""
