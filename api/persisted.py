@@ -59,7 +59,10 @@ class Refusal(Exception):
         self.message = message
 
 
-NOT_FOUND = Refusal("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
+def _not_found() -> Refusal:
+    # A fresh exception each time: raising one shared object would grow its traceback chain
+    # with every refusal (and hold every frame it passed through).
+    return Refusal("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
 
 
 def _hash_mismatch() -> Refusal:
@@ -134,7 +137,7 @@ class PersistedQueries:
         if query is None:
             found = await self.document(digest)
             if found is None:
-                raise NOT_FOUND
+                raise _not_found()
             return Resolved(found)
         if sha256_of(query) != digest:
             raise _hash_mismatch()
