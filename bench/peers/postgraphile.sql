@@ -176,9 +176,9 @@ CREATE OR REPLACE VIEW bench.campaign_card AS
   SELECT id, slug, name, description, starts_on, ends_on, owner_id FROM public.campaign;
 COMMENT ON VIEW bench.campaign_card IS E'@primaryKey id\n@foreignKey (owner_id) references public.person (id)';
 
-CREATE OR REPLACE FUNCTION bench.campaign_by_slug(slug text) RETURNS bench.campaign_card
+CREATE OR REPLACE FUNCTION bench.campaign_card_by_slug(slug text) RETURNS bench.campaign_card
   LANGUAGE sql STABLE AS $$
-    SELECT c.* FROM bench.campaign_card c WHERE c.slug = campaign_by_slug.slug
+    SELECT c.* FROM bench.campaign_card c WHERE c.slug = campaign_card_by_slug.slug
   $$;
 
 CREATE OR REPLACE FUNCTION bench.campaign_card_performance(
