@@ -556,9 +556,11 @@ def make_app(database_url: str, pool_size: int, base_url: str) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        pool["p"] = await asyncpg.create_pool(
-            **asyncpg_connect_args(database_url), min_size=pool_size, max_size=pool_size
-        )
+        # The project's session settings (api/db/session.py): UTC, and no JIT, whose
+        # compilation costs the analytics statements far more than it saves.
+        connect = asyncpg_connect_args(database_url)
+        connect["server_settings"] = {**connect["server_settings"], "jit": "off"}
+        pool["p"] = await asyncpg.create_pool(**connect, min_size=pool_size, max_size=pool_size)
         yield
         await pool["p"].close()
 
