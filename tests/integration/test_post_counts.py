@@ -9,6 +9,7 @@ gives, and ``totalCount``'s read (``count_by_parent``) must give them too.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import zipfile
@@ -316,3 +317,68 @@ def test_random_write_sequences_keep_the_counts(property_url: str, ops: Any) -> 
             await db.dispose()
 
     dbs.in_thread(run())
+
+
+# -- concurrent writers -----------------------------------------------------------------------
+
+
+async def _waiting_on_a_lock(db: Database) -> bool:
+    """Poll (bounded) until some other session of this database waits on a lock."""
+    for _ in range(400):
+        rows = await _sql(
+            db,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock'",
+        )
+        if rows[0][0]:
+            return True
+        await asyncio.sleep(0.025)
+    return False
+
+
+async def test_writers_of_a_busy_hashtag_do_not_wait_for_each_other(db: Database) -> None:
+    await write(db, [row(100, "#alpha one", group=10)], T0)
+    async with db.unit_of_work() as first:
+        await posts_write.write_posts(first, [row(101, "#alpha two", group=10)], T0)
+        # The first writer holds its transaction open; the second commits regardless.
+        await asyncio.wait_for(write(db, [row(102, "#alpha three", group=10)], T0), 30)
+    counts = await assert_counts_fresh(db)
+    assert counts[Scope.TOPIC] == {"alpha": 3}
+    rows = await _sql(db, "SELECT count(*) FROM hashtag_post_count WHERE hashtag = 'alpha'")
+    assert rows[0][0] <= 2  # folded as it goes
+    await write(db, [row(103, "#alpha four")], T0)
+    rows = await _sql(db, "SELECT count(*) FROM hashtag_post_count WHERE hashtag = 'alpha'")
+    assert rows[0][0] == 1
+
+
+@pytest.mark.parametrize("first", ["tombstone", "link"])
+async def test_a_link_added_while_its_post_is_tombstoned_is_counted_once(
+    db: Database, first: str
+) -> None:
+    await write(db, [row(100, "#alpha one")], T0)
+    post_id = (await _sql(db, "SELECT id FROM post WHERE external_id = 100"))[0][0]
+
+    async def tombstone(session: Any) -> None:
+        await mirror.mark_deleted(session, [100], T0 + timedelta(hours=1))
+
+    async def link(session: Any) -> None:
+        await session.execute(
+            sa.text("INSERT INTO post_hashtag (post_id, hashtag) VALUES (:p, 'zeta')"),
+            {"p": post_id},
+        )
+
+    one, other = (tombstone, link) if first == "tombstone" else (link, tombstone)
+
+    async def second() -> None:
+        async with db.unit_of_work() as session:
+            await other(session)
+
+    async with db.unit_of_work() as session:
+        await one(session)
+        waiting = asyncio.create_task(second())
+        # The second writer waits for the first (the post's lock), then sees what it did.
+        assert await _waiting_on_a_lock(db)
+        assert not waiting.done()
+    await asyncio.wait_for(waiting, 30)
+    counts = await assert_counts_fresh(db)
+    assert counts[Scope.TOPIC] == {}
