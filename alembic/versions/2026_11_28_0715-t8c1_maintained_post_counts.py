@@ -53,10 +53,14 @@ COUNTS = {
 
 
 def _add_function(name: str, table: str, key: str, key_type: str) -> str:
-    """``post_counts_add_<name>(keys, deltas)``: the keys sorted, no zero deltas."""
+    """``post_counts_add_<name>(keys, deltas)``: the keys sorted, no zero deltas.
+
+    PL/pgSQL, not SQL: a session keeps its plan (an SQL function is planned on every call).
+    """
     return f"""
 CREATE FUNCTION post_counts_add_{name}(p_keys {key_type}[], p_deltas bigint[])
-RETURNS void LANGUAGE sql AS $$
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
   WITH change AS (SELECT k, n FROM unnest(p_keys, p_deltas) AS c(k, n)),
   folded AS (
     DELETE FROM {table} c WHERE c.id IN (
@@ -64,8 +68,8 @@ RETURNS void LANGUAGE sql AS $$
     RETURNING c.{key} AS k, c.starters AS n)
   INSERT INTO {table} ({key}, starters)
   SELECT k, sum(n) FROM (SELECT k, n FROM change UNION ALL SELECT k, n FROM folded) AS t
-  GROUP BY k HAVING sum(n) <> 0 ORDER BY k
-$$
+  GROUP BY k HAVING sum(n) <> 0 ORDER BY k;
+END $$
 """
 
 
@@ -88,8 +92,11 @@ def _link_function(name: str, link: str, key: str, key_type: str) -> str:
 CREATE FUNCTION post_counts_{link}_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE ks {key_type}[]; ns bigint[];
 BEGIN
-  IF TG_OP = 'INSERT' THEN {counted(added)}
-  ELSIF TG_OP = 'DELETE' THEN {counted(removed)}
+  -- A statement that changed no rows (most of a page's: its links are unchanged) stops here.
+  IF TG_OP = 'INSERT' THEN
+    IF NOT EXISTS (SELECT FROM new_rows) THEN RETURN NULL; END IF; {counted(added)}
+  ELSIF TG_OP = 'DELETE' THEN
+    IF NOT EXISTS (SELECT FROM old_rows) THEN RETURN NULL; END IF; {counted(removed)}
   ELSE {counted(added + " UNION ALL " + removed)}
   END IF;
   IF ks IS NOT NULL THEN PERFORM post_counts_add_{name}(ks, ns); END IF;
@@ -110,6 +117,9 @@ CREATE FUNCTION post_counts_post_inserted() RETURNS trigger LANGUAGE plpgsql AS 
 DECLARE gs bigint[]; ns bigint[];
 BEGIN
   -- A new post has no links yet: the link triggers count them when they come.
+  IF NOT EXISTS (SELECT FROM new_rows WHERE group_id IS NOT NULL AND {LIVE}) THEN
+    RETURN NULL;
+  END IF;
   {_GROUPS_OF_NEW}
   RETURN NULL;
 END $$
@@ -119,7 +129,15 @@ POST_UPDATED = """
 CREATE FUNCTION post_counts_post_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE gs bigint[]; hs text[]; rs bigint[]; ns bigint[]; ups bigint[]; downs bigint[];
 BEGIN
-  -- Only rows whose liveness or group changed matter; a page's figures and bodies do not.
+  -- Only rows whose liveness or group changed matter; a page's figures and bodies do not,
+  -- and most statements stop at this one cheap question.
+  IF NOT EXISTS (
+    SELECT FROM old_rows o JOIN new_rows n ON n.id = o.id
+    WHERE (o.thread_starter_id IS NULL AND o.deleted_at IS NULL)
+            IS DISTINCT FROM (n.thread_starter_id IS NULL AND n.deleted_at IS NULL)
+       OR o.group_id IS DISTINCT FROM n.group_id) THEN
+    RETURN NULL;
+  END IF;
   WITH moved AS MATERIALIZED (
     SELECT n.id, o.group_id AS og, n.group_id AS ng,
            o.thread_starter_id IS NULL AND o.deleted_at IS NULL AS ol,

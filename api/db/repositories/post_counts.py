@@ -47,17 +47,29 @@ async def all_fresh(session: AsyncSession, scope: Scope) -> dict[Any, int]:
     """Every key's live thread starters, counted from the posts: what ``maintained`` keeps."""
     P = models.Post
     live = [P.thread_starter_id.is_(None), P.deleted_at.is_(None)]
+    stmt: Any  # one of three typed selects
     if scope is Scope.GROUP:
-        stmt = (
-            sa.select(P.group_id, sa.func.count())
-            .where(*live, P.group_id.is_not(None))
-            .group_by(P.group_id)
-        )
+        stmt = sa.select(P.group_id, sa.func.count()).where(*live, P.group_id.is_not(None))
+        stmt = stmt.group_by(P.group_id)
+    elif scope is Scope.TOPIC:
+        H = models.PostHashtag
+        stmt = sa.select(H.hashtag, sa.func.count()).join(P, P.id == H.post_id).where(*live)
+        stmt = stmt.group_by(H.hashtag)
     else:
-        link, key = {
-            Scope.TOPIC: (models.PostHashtag, models.PostHashtag.hashtag),
-            Scope.RESOURCE: (models.PostResource, models.PostResource.resource_id),
-        }[scope]
-        stmt = sa.select(key, sa.func.count()).join(P, P.id == link.post_id).where(*live)
-        stmt = stmt.group_by(key)
+        R = models.PostResource
+        stmt = sa.select(R.resource_id, sa.func.count()).join(P, P.id == R.post_id).where(*live)
+        stmt = stmt.group_by(R.resource_id)
     return {k: int(n) for k, n in await session.execute(stmt)}
+
+
+async def rebuild(session: AsyncSession) -> None:
+    """Count every key afresh, in place of the maintained rows: after the triggers were
+    disabled (a benchmark, a bulk repair).  Blocks writers of posts and links meanwhile."""
+    await session.execute(sa.text("LOCK TABLE post, post_hashtag, post_resource IN SHARE MODE"))
+    for scope, (table, key) in MAINTAINED.items():
+        await session.execute(sa.delete(table))
+        fresh = await all_fresh(session, scope)
+        if fresh:
+            await session.execute(
+                sa.insert(table), [{key.key: k, "starters": n} for k, n in sorted(fresh.items())]
+            )
