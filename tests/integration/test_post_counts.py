@@ -382,3 +382,14 @@ async def test_a_link_added_while_its_post_is_tombstoned_is_counted_once(
     await asyncio.wait_for(waiting, 30)
     counts = await assert_counts_fresh(db)
     assert counts[Scope.TOPIC] == {}
+
+
+async def test_rebuild_counts_afresh_what_disabled_triggers_missed(db: Database) -> None:
+    await _sql(db, "ALTER TABLE post_hashtag DISABLE TRIGGER post_counts_post_hashtag_inserted")
+    await write(db, [row(100, "#alpha one", group=10), row(101, f"#beta {URL}")], T0)
+    await _sql(db, "ALTER TABLE post_hashtag ENABLE TRIGGER post_counts_post_hashtag_inserted")
+    async with db.reading() as session:
+        assert await post_counts.all_maintained(session, Scope.TOPIC) == {}
+    async with db.unit_of_work() as session:
+        await post_counts.rebuild(session)
+    assert (await assert_counts_fresh(db))[Scope.TOPIC] == {"alpha": 1, "beta": 1}
