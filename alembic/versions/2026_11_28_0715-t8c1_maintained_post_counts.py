@@ -44,7 +44,7 @@ depends_on: str | Sequence[str] | None = None
 
 LIVE = "thread_starter_id IS NULL AND deleted_at IS NULL"
 
-# (count table, its key column, key type, the link table, its key column, name)
+# name: (count table, its key column and type, the link table and its key column)
 COUNTS = {
     "hashtags": ("hashtag_post_count", "hashtag", "text", "post_hashtag", "hashtag"),
     "groups": ("group_post_count", "group_id", "bigint", None, None),
