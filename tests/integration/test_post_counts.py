@@ -390,6 +390,10 @@ async def test_rebuild_counts_afresh_what_disabled_triggers_missed(db: Database)
     await _sql(db, "ALTER TABLE post_hashtag ENABLE TRIGGER post_counts_post_hashtag_inserted")
     async with db.reading() as session:
         assert await post_counts.all_maintained(session, Scope.TOPIC) == {}
+        # totalCount reads the maintained rows when unfiltered, and counts when filtered.
+        assert await count_by_parent(session, Scope.TOPIC, ["alpha"], PostFilter()) == {"alpha": 0}
+        kinds = PostFilter(kinds=tuple(PostKind))
+        assert await count_by_parent(session, Scope.TOPIC, ["alpha"], kinds) == {"alpha": 1}
     async with db.unit_of_work() as session:
         await post_counts.rebuild(session)
     assert (await assert_counts_fresh(db))[Scope.TOPIC] == {"alpha": 1, "beta": 1}
