@@ -35,10 +35,14 @@ def machine(node_bin: str) -> str:
     )
 
 
+WARM = "-warm"
+
+
 def _name(server: str) -> str:
     if server.startswith("project-w"):
-        n = server.removeprefix("project-w")
-        return f"project ({n} worker{'' if n == '1' else 's'})"
+        n, warm, _ = server.removeprefix("project-w").partition(WARM)
+        cache = ", warm: response cache" if warm else ""
+        return f"project ({n} worker{'' if n == '1' else 's'}{cache})"
     return NAMES.get(server, server)
 
 
@@ -51,6 +55,7 @@ def markdown(report: dict[str, Any]) -> str:
     by = {(r["operation"], r["concurrency"], r["server"]): r for r in report["results"]}
     keys = list(dict.fromkeys((r["operation"], r["concurrency"]) for r in report["results"]))
     project = servers[0]
+    warm = next((s for s in servers if s.endswith(WARM)), None)
     lines = [
         f"Machine: {report['machine']}.",
         "",
@@ -59,18 +64,27 @@ def markdown(report: dict[str, Any]) -> str:
         " An empty cell: no equivalent written for that server. 0.0 req/s without latencies:"
         " no request finished within the run. Peak RSS sums the server's processes (with"
         " workers: the supervisor and each worker). Statements: the project's counted in"
-        " process, PostGraphile's by its pg client, raw's is one by construction.",
+        " process, PostGraphile's by its pg client, raw's is one by construction."
+        " The project's servers run with the response cache off (cold: every request"
+        " executes) unless named warm: the same request repeated, answered from the cache.",
         "",
         "| req/s: operation | c | "
         + " | ".join(_name(s) for s in servers)
-        + f" | {_name(project)} ÷ PG5 |",
-        "|---|---:|" + "---:|" * (len(servers) + 1),
+        + f" | {_name(project)} ÷ PG5 |"
+        + (" warm ÷ cold |" if warm else ""),
+        "|---|---:|" + "---:|" * (len(servers) + 1 + (1 if warm else 0)),
     ]
+
+    def ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
+        return f"{a['rps'] / b['rps']:.2f}" if a and b and b["rps"] else ""
+
     for op, c in keys:
         cells = [_num(by[(op, c, s)]["rps"]) if (op, c, s) in by else "" for s in servers]
         ours, pg5 = by.get((op, c, project)), by.get((op, c, "pg5"))
-        ratio = f"{ours['rps'] / pg5['rps']:.2f}" if ours and pg5 and pg5["rps"] else ""
-        lines.append(f"| {op} | {c} | " + " | ".join(cells) + f" | {ratio} |")
+        row = f"| {op} | {c} | " + " | ".join(cells) + f" | {ratio(ours, pg5)} |"
+        if warm:
+            row += f" {ratio(by.get((op, c, warm)), ours)} |"
+        lines.append(row)
     lines += [
         "",
         "| operation | c | server | req/s | p50 ms | p95 ms | p99 ms | statements | peak RSS MB"
@@ -83,7 +97,9 @@ def markdown(report: dict[str, Any]) -> str:
             if r is None:
                 continue
             statements = (
-                report["statements"].get(op)
+                report.get("warm_statements", {}).get(op)
+                if s.endswith(WARM)
+                else report["statements"].get(op)
                 if s.startswith("project")
                 else report.get("peer_statements", {}).get(s, {}).get(op)
             )
