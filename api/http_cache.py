@@ -73,6 +73,11 @@ def entity_tag(
     return f'W/"{version}-{digest[:32]}"'
 
 
+def version_of(tag: str) -> int:
+    """The data version an ``entity_tag`` was made at."""
+    return int(_opaque(tag).strip('"').split("-", 1)[0])
+
+
 def _opaque(tag: str) -> str:
     tag = tag.strip()
     return tag[2:] if tag.startswith("W/") else tag

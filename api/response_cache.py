@@ -12,14 +12,16 @@ answered from the cache without running a resolver.
 at once), the shape limits, validation, variables, the cost and the budget draw all happen
 first: a kept answer costs its principal what an executed one costs. Only ``data`` is kept;
 ``extensions.cost`` (the budget left) is this request's own, spliced beside it when the body is
-encoded (``splice``). Mutations, subscriptions, answers with errors and documents whose values
-follow the clock (``http_cache.cacheable``) are never kept.
+encoded (``splice``). Mutations, subscriptions, answers with errors and documents selecting
+values that move without the version (``http_cache.cacheable``: ``syncStatus``, ``clickCount``)
+are never kept.
 
 **Freshness.** Every worker commit and mutation bumps the version in its own transaction;
 each request reads the version before executing (one primary-key statement), so an answer kept
 under version V holds data at least as new as V, and once a commit is visible the version has
 moved on and the next request misses. A reader therefore never gets an answer older than a
-commit it has seen, whichever process made the commit.
+commit it has seen, whichever process made the commit. (The version is read where the data is,
+on the read side: a lagging replica answers as it would without the cache, never older.)
 
 **Why the version is read per request, not learnt by NOTIFY.** The process's LISTEN connection
 (``api/db/listener.py``) could track the version without a statement, but a notification is
@@ -31,10 +33,14 @@ the database closes that window, so the one statement stays (it is what a 304 co
 **Bound.** At most ``CAMPAIGN_RESPONSE_CACHE_BYTES`` bytes of answers (their JSON text plus
 an allowance per entry), least recently used first out; 0 turns the cache off (and with it the
 version read over POST). An answer over an eighth of the bound is not kept, so one huge page
-cannot flush everything else. An ``OrderedDict`` rather than ``cachetools.LRUCache(getsizeof=)``:
-the same two operations in a few lines, without a dependency; the project's other LRUs
-(``schema/extensions.py``) are built the same way. One event loop per process touches it, so
-no lock is needed.
+cannot flush everything else. Answers of an older version than the newest seen can only serve
+a reader behind that version (a lagging replica): the first request to see a newer version
+drops them all, so the bound holds live answers, not dead ones.
+
+An ``OrderedDict`` rather than ``cachetools.LRUCache(getsizeof=)``: the same two operations in
+a few lines without a dependency, and the version sweep above is ours either way; the project's
+other LRUs (``schema/extensions.py``) are built the same way. One event loop per process
+touches it, so no lock is needed.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api import metrics
 from api.domain.principal import Principal
+from api.http_cache import version_of
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +99,8 @@ class ResponseCache:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
+        # The newest data version seen: entries are of this version.
+        self.version = 0
         self._entries: OrderedDict[str, RawJSON] = OrderedDict()
 
     @property
@@ -105,15 +114,27 @@ class ResponseCache:
     def _size(key: str, raw: RawJSON) -> int:
         return len(key) + len(raw.text) + ENTRY_OVERHEAD
 
-    def get(self, key: str) -> RawJSON | None:
+    def _see(self, version: int) -> None:
+        if version > self.version:
+            self.clear()
+            self.version = version
+
+    def get(self, key: str, version: int) -> RawJSON | None:
+        self._see(version)
         found = self._entries.get(key)
         if found is not None:
             self._entries.move_to_end(key)
         return found
 
-    def put(self, key: str, raw: RawJSON) -> None:
+    def clear(self) -> None:
+        metrics.RESPONSE_CACHE_BYTES.dec(self.bytes)
+        self._entries.clear()
+        self.bytes = 0
+
+    def put(self, key: str, version: int, raw: RawJSON) -> None:
         size = self._size(key, raw)
-        if size > self.max_bytes // LARGEST_SHARE:
+        self._see(version)
+        if version < self.version or size > self.max_bytes // LARGEST_SHARE:
             return
         old = self._entries.pop(key, None)
         freed = self._size(key, old) if old is not None else 0
@@ -145,6 +166,7 @@ class Slot:
         self.principal = principal
         self.tag = tag
         self.key: str | None = None
+        self.version = 0
 
     async def kept(self) -> RawJSON | None:
         try:
@@ -158,7 +180,8 @@ class Slot:
         # The tag names the role only, for roles whose answers do not depend on who asks; the
         # cache names the principal always (module docstring).
         self.key = f"{tag} {self.principal.role.value}:{self.principal.subject}"
-        found = self.cache.get(self.key)
+        self.version = version_of(tag)
+        found = self.cache.get(self.key, self.version)
         metrics.RESPONSE_CACHE.labels("hit" if found is not None else "miss").inc()
         return found
 
@@ -167,5 +190,5 @@ class Slot:
         if self.key is None or errors or not isinstance(data, dict):
             return data
         raw = RawJSON(encode(data))
-        self.cache.put(self.key, raw)
+        self.cache.put(self.key, self.version, raw)
         return raw
