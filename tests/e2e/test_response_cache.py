@@ -12,7 +12,6 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from asgi_lifespan import LifespanManager
-from prometheus_client import REGISTRY
 from sqlalchemy import event
 
 from api.app import create_app
@@ -21,6 +20,7 @@ from api.db.repositories import data_version
 from api.db.session import Database
 from api.domain.enums import Role
 from tests.e2e.conftest import Api, operation, settings_for
+from tests.e2e.test_operations import delta, scrape
 
 TOPIC_FEED = operation("mobile/TopicFeed.graphql")
 FEED_VARS = {"hashtag": "leadership", "first": 5}
@@ -35,11 +35,7 @@ def resolver_sql(statements: list[str]) -> list[str]:
     return [s for s in statements if not any(table in s for table in _ADMISSION)]
 
 
-def lookups(outcome: str) -> float:
-    value = REGISTRY.get_sample_value(
-        "campaign_graphql_response_cache_lookups_total", {"outcome": outcome}
-    )
-    return value or 0.0
+LOOKUPS = "campaign_graphql_response_cache_lookups_total"
 
 
 async def post(api: Api, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
@@ -56,9 +52,11 @@ async def post(api: Api, query: str, variables: dict[str, Any] | None = None, **
 
 
 async def test_a_repeated_query_is_answered_without_resolver_sql(reader: Api) -> None:
+    before = await scrape(reader.client)
     cold = await post(reader, TOPIC_FEED, FEED_VARS)
     assert "errors" not in cold.json()
-    hits = lookups("hit")
+    between = await scrape(reader.client)
+    assert delta(between, before, LOOKUPS, outcome="miss") == 1
 
     reader.statements.clear()
     warm = await post(reader, TOPIC_FEED, FEED_VARS)
@@ -66,7 +64,10 @@ async def test_a_repeated_query_is_answered_without_resolver_sql(reader: Api) ->
     # Still admitted like any request: the version read and the budget drawn.
     assert any("data_version" in s for s in reader.statements)
     assert any("query_budget" in s for s in reader.statements)
-    assert lookups("hit") == hits + 1
+    after = await scrape(reader.client)
+    assert delta(after, between, LOOKUPS, outcome="hit") == 1
+    assert delta(after, between, LOOKUPS, outcome="miss") == 0
+    assert after[("campaign_graphql_response_cache_bytes", ())] > len(cold.content) / 2
 
     # The same data, byte for byte; the cost is this request's own (one more draw).
     assert warm.json()["data"] == cold.json()["data"]
