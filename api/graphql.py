@@ -168,7 +168,7 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.settings = settings
         self.db = db
-        self.persisted = PersistedQueries(db, trusted=settings.trusted_documents)
+        self.persisted = PersistedQueries.from_settings(db, settings)
         # Part of every ETag: a deploy that changes the schema changes them all.
         self.schema_id = sha256_of(str(schema))[:16]
         self.answers = ResponseCache(settings.response_cache_bytes)
@@ -320,7 +320,9 @@ class GraphQLView(GraphQL[Context, None]):
             if request_data.query is None and (request_data.extensions or {}).get("persistedQuery"):
                 raise Refusal("UNAUTHENTICATED", context.auth_error or SIGN_IN)
             return None
-        resolved = await self.persisted.resolve(request_data.query, request_data.extensions)
+        resolved = await self.persisted.resolve(
+            request_data.query, request_data.extensions, context.principal
+        )
         request_data.query = resolved.query
         return resolved.to_register
 

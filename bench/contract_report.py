@@ -54,8 +54,15 @@ def markdown(report: dict[str, Any]) -> str:
     servers: list[str] = report["servers"]
     by = {(r["operation"], r["concurrency"], r["server"]): r for r in report["results"]}
     keys = list(dict.fromkeys((r["operation"], r["concurrency"]) for r in report["results"]))
-    project = servers[0]
-    warm = next((s for s in servers if s.endswith(WARM)), None)
+    projects = [s for s in servers if s.startswith("project")]
+    # (numerator, denominator, column): each project server over each peer run, and each warm
+    # server over its cold twin.
+    ratios = [
+        (p, peer, f"{_name(p)} ÷ {'PG5' if peer == 'pg5' else 'raw'}")
+        for p in projects
+        for peer in ("pg5", "raw")
+        if peer in servers
+    ] + [(p, p.removesuffix(WARM), f"{_name(p)} ÷ cold") for p in projects if p.endswith(WARM)]
     lines = [
         f"Machine: {report['machine']}.",
         "",
@@ -65,26 +72,27 @@ def markdown(report: dict[str, Any]) -> str:
         " no request finished within the run. Peak RSS sums the server's processes (with"
         " workers: the supervisor and each worker). Statements: the project's counted in"
         " process, PostGraphile's by its pg client, raw's is one by construction."
+        " ÷ PG5, ÷ raw: the project's req/s over PostGraphile 5's, over raw SQL's (above 1:"
+        " the project is faster). PostGraphile answers through the views and functions of"
+        " bench/peers/postgraphile.sql (its documents: bench/peers/pg5, pg4)."
         " The project's servers run with the response cache off (cold: every request"
         " executes) unless named warm: the same request repeated, answered from the cache.",
         "",
         "| req/s: operation | c | "
         + " | ".join(_name(s) for s in servers)
-        + f" | {_name(project)} ÷ PG5 |"
-        + (" warm ÷ cold |" if warm else ""),
-        "|---|---:|" + "---:|" * (len(servers) + 1 + (1 if warm else 0)),
+        + "".join(f" | {column}" for _, _, column in ratios)
+        + " |",
+        "|---|---:|" + "---:|" * (len(servers) + len(ratios)),
     ]
-
-    def ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
-        return f"{a['rps'] / b['rps']:.2f}" if a and b and b["rps"] else ""
-
     for op, c in keys:
         cells = [_num(by[(op, c, s)]["rps"]) if (op, c, s) in by else "" for s in servers]
-        ours, pg5 = by.get((op, c, project)), by.get((op, c, "pg5"))
-        row = f"| {op} | {c} | " + " | ".join(cells) + f" | {ratio(ours, pg5)} |"
-        if warm:
-            row += f" {ratio(by.get((op, c, warm)), ours)} |"
-        lines.append(row)
+        for p, peer, _ in ratios:
+            ours, theirs = by.get((op, c, p)), by.get((op, c, peer))
+            if ours is None or theirs is None or not theirs["rps"]:
+                cells.append("")
+            else:
+                cells.append(f"{ours['rps'] / theirs['rps']:.2f}")
+        lines.append(f"| {op} | {c} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "| operation | c | server | req/s | p50 ms | p95 ms | p99 ms | statements | peak RSS MB"
