@@ -28,6 +28,9 @@ class Context:
     # the client sent in `connection_init` (set by Strawberry on a WebSocket).
     activity: Any = None
     connection_params: dict[str, Any] | None = None
+    # Over HTTP, where this query's answer may be kept and served again (schema/kept_answers.py,
+    # api/response_cache.py); None: never kept.
+    answer_slot: Any = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
