@@ -12,7 +12,7 @@ from asgi_correlation_id import correlation_id
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -180,6 +180,11 @@ class GraphQLView(GraphQL[Context, None]):
         response: Response
         try:
             response = await self.run(Request(scope=scope, receive=receive))
+        except ClientDisconnect:
+            # The client went away before its body arrived: nobody to answer, nothing wrong
+            # here (load generators do it at the end of every run).
+            log.debug("client disconnected before sending its request body")
+            return
         except _NotModified as exc:
             response = Response(status_code=304, headers=exc.headers)
         except HTTPException as exc:
