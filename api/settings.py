@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     # (`campaign persisted register DIR`) run, and clients cannot register new ones. Off,
     # clients register documents themselves with Apollo's automatic persisted queries.
     trusted_documents: bool = False
+    # Queries the compiler covers (api/db/compiled) are answered by one SQL statement built
+    # once per document text, after the same order of defence; off, every query runs on the
+    # resolvers (a switch for benchmarks and for ruling the compiler out).
+    compiled: bool = True
 
     # GraphiQL in the browser (GET /graphql); by default only in development. The page holds
     # no data (queries still need a token), but production need not advertise the API.

@@ -11,6 +11,7 @@ from strawberry.extensions import MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from schema.budgets import QueryCostAndBudget
+from schema.compiled import CompiledPlans
 from schema.errors import ErrorCodes, log_errors
 from schema.extensions import Defence, IntrospectionForAdmins, ParseCache
 from schema.limits import Limits
@@ -56,6 +57,7 @@ def build_schema() -> strawberry.Schema:
             lambda: Defence(LIMITS),
             SubscriptionsOverWebSocket,
             QueryCostAndBudget,  # after validation, before any resolver runs
+            CompiledPlans,  # last: answers a query from one SQL statement when it can
         ],
         config=StrawberryConfig(relay_max_results=100),
     )
