@@ -51,17 +51,27 @@ CAMPAIGN = Path(sys.executable).with_name("campaign")
 
 
 def servers(
-    url: str, workers: list[int], pool: int, node_bin: str, logs: Path, env: dict[str, str]
+    url: str,
+    workers: list[int],
+    pool: int,
+    node_bin: str,
+    logs: Path,
+    env: dict[str, str],
+    resolvers: bool = False,
 ) -> list[Server]:
+    # With --resolvers each project server runs a second time with compiled plans off
+    # (CAMPAIGN_COMPILED=false), so both paths are measured side by side in one run.
+    variants = [("", "true"), ("-resolvers", "false")] if resolvers else [("", "true")]
     found = [
         Server(
-            f"project-w{n}",
+            f"project-w{n}{suffix}",
             [str(CAMPAIGN), "serve", "--port", str(port), "--workers", str(n)],
             port,
             logs,
-            env={**env, "CAMPAIGN_DB_POOL_SIZE": str(pool)},
+            env={**env, "CAMPAIGN_DB_POOL_SIZE": str(pool), "CAMPAIGN_COMPILED": compiled},
         )
         for n in workers
+        for suffix, compiled in variants
         for port in [free_port()]
     ]
     pg5, pg4, raw, stats5, stats4 = (free_port() for _ in range(5))
@@ -118,7 +128,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"generating {args.people} people, {args.posts} posts", file=sys.stderr)
         network, settings, lms_key, env = prepare(url, args.people, args.posts)
         env.update(BUDGETS)
-        running = servers(url, args.workers, args.pool, node_bin, logs, env)
+        running = servers(url, args.workers, args.pool, node_bin, logs, env, args.resolvers)
         try:
             for server in running:
                 server.start()
@@ -285,6 +295,11 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=10, help="database pool per process")
     parser.add_argument("--deep", type=int, default=1000, help="the deep page starts here")
     parser.add_argument("--only", nargs="*", help="operation labels to run")
+    parser.add_argument(
+        "--resolvers",
+        action="store_true",
+        help="also run each project server with compiled plans off (CAMPAIGN_COMPILED=false)",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "contract")
     args = parser.parse_args()
     report = run(args)

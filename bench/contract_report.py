@@ -37,8 +37,9 @@ def machine(node_bin: str) -> str:
 
 def _name(server: str) -> str:
     if server.startswith("project-w"):
-        n = server.removeprefix("project-w")
-        return f"project ({n} worker{'' if n == '1' else 's'})"
+        n, _, variant = server.removeprefix("project-w").partition("-")
+        only = ", resolvers only" if variant == "resolvers" else ""
+        return f"project ({n} worker{'' if n == '1' else 's'}{only})"
     return NAMES.get(server, server)
 
 

@@ -12,6 +12,7 @@ runs (``schema.extensions.Defence``), mutations answer it in ``userErrors`` (``m
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -134,12 +135,11 @@ def field_problems(field: GraphQLField, node: FieldNode, variables: Any) -> list
 
 
 class _Arguments(Visitor):
-    def __init__(self, info: TypeInfo, variables: Any, skip: Any) -> None:
+    def __init__(self, info: TypeInfo, skip: Any) -> None:
         super().__init__()
         self.info = info
-        self.variables = variables
         self.skip = skip  # the parent type whose fields' arguments are checked elsewhere
-        self.problems: list[Problem] = []
+        self.fields: list[tuple[GraphQLField, FieldNode]] = []
 
     def enter_field(self, node: FieldNode, *_args: Any) -> None:
         field = self.info.get_field_def()
@@ -147,7 +147,35 @@ class _Arguments(Visitor):
             return
         if self.skip is not None and self.info.get_parent_type() is self.skip:
             return
-        self.problems += field_problems(field, node, self.variables)
+        self.fields.append((field, node))
+
+
+# The fields with arguments a document may run do not depend on the variables: the walk with
+# TypeInfo (the larger part of this step's cost) is done once per parsed document.  Each entry
+# holds its document, so the ids in its key cannot be reused by another while it is kept.
+_FIELDS: OrderedDict[tuple[int, int, int], tuple[Any, list[tuple[GraphQLField, FieldNode]]]] = (
+    OrderedDict()
+)
+_MAX_DOCUMENTS = 256
+
+
+def _fields_with_arguments(
+    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+) -> list[tuple[GraphQLField, FieldNode]]:
+    key = (id(schema), id(document), id(operation))
+    found = _FIELDS.get(key)
+    if found is not None and found[0] is document:
+        _FIELDS.move_to_end(key)
+        return found[1]
+    info = TypeInfo(schema)
+    visitor = _Arguments(info, schema.mutation_type)
+    targets = [operation, *(d for d in document.definitions if d.kind == "fragment_definition")]
+    for target in targets:
+        visit(target, TypeInfoVisitor(info, visitor))
+    _FIELDS[key] = (document, visitor.fields)
+    if len(_FIELDS) > _MAX_DOCUMENTS:
+        _FIELDS.popitem(last=False)
+    return visitor.fields
 
 
 def document_problems(
@@ -160,9 +188,7 @@ def document_problems(
 
     A mutation's own input is skipped: the mutation reports it in ``userErrors``.
     """
-    info = TypeInfo(schema)
-    visitor = _Arguments(info, variables, schema.mutation_type)
-    targets = [operation, *(d for d in document.definitions if d.kind == "fragment_definition")]
-    for target in targets:
-        visit(target, TypeInfoVisitor(info, visitor))
-    return visitor.problems
+    problems: list[Problem] = []
+    for field, node in _fields_with_arguments(schema, document, operation):
+        problems += field_problems(field, node, variables)
+    return problems

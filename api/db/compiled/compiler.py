@@ -48,7 +48,9 @@ from graphql import (
 
 from api.db.compiled import sql
 from api.db.pagination import Direction, Page
+from api.db.repositories.people import search_query
 from api.domain.enums import ResourceKind, Role
+from api.domain.periods import Interval, periods
 from api.domain.text import InvalidHashtag, normalise_hashtag
 from api.errors import ApiError
 
@@ -96,7 +98,7 @@ class Plan:
 STAFF = frozenset({Role.ADMIN, Role.MANAGER, Role.MEMBER})  # schema.permissions.STAFF, PEOPLE
 EMAILS = frozenset({Role.ADMIN, Role.MANAGER})
 # Every type the compiler knows implements Node; the root does not.
-NODE_TYPES = ("Post", "Person", "Topic", "Resource", "Group")
+NODE_TYPES = ("Post", "Person", "Topic", "Resource", "Group", "TopicManager")
 MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
 
 # Columns read from each table (never post.search, the tsvector only the database needs).
@@ -146,6 +148,11 @@ SCALARS: dict[str, dict[str, str]] = {
         "memberCount": "{a}.member_count",
         "joined": "{a}.joined",
         "url": "{a}.web_url",
+    },
+    "TopicManager": {
+        "id": sql.global_id("TopicManager", "{a}.id"),
+        "since": "{a}.since",
+        "until": "{a}.until",
     },
     "Topic": {
         "id": sql.global_id("Topic", "{a}.id"),
@@ -393,13 +400,13 @@ class _Compiler:
         value_type = spec.value_type
 
         def page(b: Bindings) -> Page:
-            return b.once(  # type: ignore[no-any-return]
+            return b.once(
                 key,
                 lambda: _page(spec.first(b), spec.after(b), spec.direction, value_type),
             )
 
         first = self.param(lambda b: page(b).first, "int")
-        cast = "timestamptz" if value_type is datetime else "bigint"
+        cast = {datetime: "timestamptz", int: "bigint", str: "text"}[value_type]
         after_value = self.param(lambda b: (c := page(b).after) and c.value, cast)
         after_id = self.param(lambda b: (c := page(b).after) and c.id, "bigint")
         x, q, s = self.alias("c"), self.alias("q"), self.alias("s")
@@ -414,10 +421,8 @@ class _Compiler:
             f"ORDER BY {x}.{spec.sort} {way}, {x}.id {way} LIMIT {first} + 1) {q}) {s}"
         )
         shown = f"FILTER (WHERE {s}._rn <= {first})"
-        if value_type is datetime:
-            cursor = sql.timestamp_cursor(f"{s}.{spec.sort}", f"{s}.id")
-        else:
-            cursor = sql.integer_cursor(f"{s}.{spec.sort}", f"{s}.id")
+        encode = {datetime: sql.timestamp_cursor, int: sql.integer_cursor, str: sql.text_cursor}
+        cursor = encode[value_type](f"{s}.{spec.sort}", f"{s}.id")
         pairs = []
         for key_name, nodes in self.collect("Connection", sets).items():
             name = nodes[0].name.value
@@ -507,6 +512,7 @@ class _Compiler:
             "Topic": ("topic", "true"),
             "Resource": ("resource", "true"),
             "Group": ("microblog_group", "true"),
+            "TopicManager": ("topic_manager", "true"),
         }
         branches = {}
         for type_name in NODE_TYPES:
@@ -578,6 +584,29 @@ class _Compiler:
         return self.connection(spec, sets)
 
     _Query_resources.arguments = ("first", "after", "filter")  # type: ignore[attr-defined]
+
+    def _Query_people(self, _a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        self.require(STAFF)
+        search = self.argument(node, "search", None)
+        query = self.param(lambda b: search_query(search(b)), "text")
+        spec = _Connection(
+            node_type="Person",
+            table="person",
+            columns="id, full_name, email, job_title, department, avatar_url, web_url, "
+            "follower_count, following_count",
+            # api.db.repositories.people.people_search
+            where=lambda x: [
+                f"({query} IS NULL OR {x}.search @@ to_tsquery('simple'::regconfig, {query}))"
+            ],
+            sort="full_name",
+            direction=Direction.ASC,
+            value_type=str,
+            first=self.argument(node, "first", 20),
+            after=self.argument(node, "after", None),
+        )
+        return self.connection(spec, sets)
+
+    _Query_people.arguments = ("search", "first", "after")  # type: ignore[attr-defined]
 
     # -- Topic ------------------------------------------------------------------------
     def _Topic_posts(self, a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
@@ -685,6 +714,68 @@ class _Compiler:
     def _Person_email(self, a: str, _node: FieldNode, _sets: list[SelectionSetNode]) -> str:
         self.require(EMAILS)
         return f"{a}.email"
+
+    def _Person_managedTopics(self, a: str, _node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        # api.db.repositories.topics.current_managers_by / current_assignment (UTC dates)
+        return self.many(
+            "TopicManager",
+            "topic_manager {a}",
+            f"{{a}}.person_id = {a}.id AND {{a}}.since <= current_date "
+            "AND ({a}.until IS NULL OR {a}.until > current_date)",
+            "{a}.since, {a}.id",
+            sets,
+        )
+
+    def _Person_followerGrowth(self, a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        since = self.argument(node, "since", None)
+        until = self.argument(node, "until", None)
+        interval = self.argument(node, "interval", Interval.WEEK)
+        key = ("spans", next(self.names))
+
+        def spans(b: Bindings) -> list[Any]:
+            def compute() -> list[Any]:
+                step = interval(b)
+                step = step if isinstance(step, Interval) else Interval[str(step)]
+                return periods(since(b), until(b), step)
+
+            return b.once(key, compute)
+
+        starts = self.param(lambda b: [start for start, _, _ in spans(b)], "date[]")
+        ends = self.param(lambda b: [end for _, _, end in spans(b)], "timestamptz[]")
+        k = self.alias("k")
+        # api.analytics.performance.followers_before: the last snapshot before the period's
+        # end; before the first snapshot, the first; with none, the current count.
+        followers = (
+            f"coalesce((SELECT f.followers FROM follower_snapshot f WHERE f.person_id = {a}.id "
+            f"AND f.observed_at < {k}.moment ORDER BY f.observed_at DESC LIMIT 1), "
+            f"(SELECT f.followers FROM follower_snapshot f WHERE f.person_id = {a}.id "
+            f"ORDER BY f.observed_at LIMIT 1), {a}.follower_count, 0)"
+        )
+        pairs = []
+        for point_key, nodes in self.collect("FollowerPoint", sets).items():
+            name = nodes[0].name.value
+            if name == "periodStart":
+                pairs.append((point_key, f"{k}.start"))
+            elif name == "followers":
+                pairs.append((point_key, followers))
+            elif name == "__typename":
+                pairs.append((point_key, "'FollowerPoint'"))
+            else:
+                raise Unsupported(f"FollowerPoint.{name}")
+        return (
+            f"coalesce((SELECT json_agg({sql.json_object(pairs)} ORDER BY {k}.i) "
+            f"FROM unnest({starts}, {ends}) WITH ORDINALITY AS {k}(start, moment, i)), '[]')"
+        )
+
+    _Person_followerGrowth.arguments = ("since", "until", "interval")  # type: ignore[attr-defined]
+
+    # -- TopicManager -----------------------------------------------------------------
+    def _TopicManager_topic(self, a: str, _node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        return self.one("Topic", "topic", f"{{a}}.id = {a}.topic_id", sets)
+
+    def _TopicManager_person(self, a: str, _node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        self.require(STAFF)
+        return self.one("Person", "person", f"{{a}}.id = {a}.person_id", sets)
 
     # -- Resource ---------------------------------------------------------------------
     def _Resource_trackedUrl(self, a: str, _node: FieldNode, _sets: list[SelectionSetNode]) -> str:

@@ -32,6 +32,27 @@ def timestamp_cursor(value: str, pk: str) -> str:
     return _urlsafe_unpadded(f"'[\"' || {iso(value)} || '\",' || {pk} || ']'")
 
 
+def json_ascii(text: str) -> str:
+    """The inside of Python's ``json.dumps`` of a string (``ensure_ascii``): PostgreSQL's JSON
+    escapes for printable ASCII and control characters, ``\\uXXXX`` for DEL and anything beyond
+    ASCII (a surrogate pair beyond the BMP)."""
+    escaped = (
+        "CASE WHEN c.cp < 127 THEN substr(to_json(c.ch)::text, 2, length(to_json(c.ch)::text) - 2)"
+        " WHEN c.cp < 65536 THEN '\\u' || lpad(to_hex(c.cp), 4, '0')"
+        " ELSE '\\u' || to_hex(55296 + ((c.cp - 65536) >> 10))"
+        " || '\\u' || to_hex(56320 + ((c.cp - 65536) & 1023)) END"
+    )
+    return (
+        f"coalesce((SELECT string_agg({escaped}, '' ORDER BY c.i) FROM (SELECT r.ch, ascii(r.ch)"
+        f" AS cp, r.i FROM regexp_split_to_table({text}, '') WITH ORDINALITY AS r(ch, i)) c), '')"
+    )
+
+
+def text_cursor(value: str, pk: str) -> str:
+    """``Cursor.encode`` for a text sort value: ``["value",id]``, as ``json.dumps`` writes it."""
+    return _urlsafe_unpadded(f"'[\"' || {json_ascii(value)} || '\",' || {pk} || ']'")
+
+
 def integer_cursor(value: str, pk: str) -> str:
     """``Cursor.encode`` for an integer sort value: ``[value,id]``."""
     return _urlsafe_unpadded(f"'[' || {value} || ',' || {pk} || ']'")
