@@ -366,3 +366,38 @@ async def test_ad_hoc_shapes_answer_alike(paths: Paths, role: str) -> None:
             answer = await paths.both(AD_HOC, variables, role)
             assert "errors" not in answer, answer
     assert [s for s in paths.statements if s.startswith("/* compiled Shapes")]
+
+
+async def test_text_cursors_match_for_any_name(paths: Paths) -> None:
+    # Cursors of People carry the name as json.dumps writes it (ASCII only, escapes).
+    names = [
+        "Zoë O'Brien",
+        'Quote "Q" Back\\slash',
+        "Tab\there",
+        "Del\x7fchar",
+        "Emoji 😀 Person",
+        "日本 語",
+        "",
+    ]
+    async with paths.db.unit_of_work() as session:
+        for i, name in enumerate(names):
+            await session.execute(
+                sa.text(
+                    "INSERT INTO person (external_id, full_name, job_title) "
+                    "VALUES (:e, :n, 'Zzcursor')"
+                ),
+                {"e": 9_000_000 + i, "n": name},
+            )
+    document = operation("admin/People.graphql")
+    span = {"since": "2026-01-05T00:00:00+00:00", "until": "2026-02-01T00:00:00+00:00"}
+    after, seen = None, 0
+    for _ in range(len(names) + 1):
+        variables = {"search": "zzcursor", "first": 1, "after": after, **span}
+        answer = await paths.both(document, variables, "ADMIN")
+        people = answer["data"]["people"]
+        seen += len(people["nodes"])
+        if not people["pageInfo"]["hasNextPage"]:
+            break
+        after = people["pageInfo"]["endCursor"]
+    assert seen == len(names)
+    assert [s for s in paths.statements if s.startswith("/* compiled People")]
