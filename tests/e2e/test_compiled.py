@@ -219,14 +219,32 @@ async def _people(paths: Paths, role: str) -> None:
     await paths.both(document, {"after": "bm9wZQ", **span}, role)
 
 
+async def _resource_performance(paths: Paths, role: str) -> None:
+    document = operation("lms/ResourcePerformance.graphql")
+    promoted = await _ids(
+        paths.db,
+        "SELECT resource_id FROM post_resource GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 3",
+    )
+    internal = await _ids(paths.db, "SELECT id FROM resource WHERE visibility = 'INTERNAL'")
+    topic = await _ids(paths.db, "SELECT id FROM topic ORDER BY id LIMIT 1")
+    post = await _ids(paths.db, "SELECT id FROM post ORDER BY id LIMIT 1")
+    resources = [_gid("Resource", pk) for pk in [*promoted, *internal[:1], 10**15]]
+    for ids in (
+        resources,
+        [],
+        [*resources[:1], _gid("Topic", topic[0])],
+        [*resources[:1], _gid("Post", post[0])],
+        [*resources[:1], "nope"],
+        [_gid("Person", 1)],
+    ):
+        await paths.both(document, {"ids": ids}, role)
+
+
 async def _the_rest(paths: Paths, role: str) -> None:
     """Operations the compiler does not cover: both paths are the resolvers; still equal."""
     until = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     span = {"since": (until - timedelta(days=60)).isoformat(), "until": until.isoformat()}
     await paths.both(operation("mobile/Search.graphql"), {"text": "leadership"}, role)
-    resources = await _ids(paths.db, "SELECT id FROM resource ORDER BY id LIMIT 3")
-    ids = [_gid("Resource", pk) for pk in resources]
-    await paths.both(operation("lms/ResourcePerformance.graphql"), {"ids": ids}, role)
     slug = (await _ids(paths.db, "SELECT slug FROM campaign ORDER BY id LIMIT 1"))[0]
     for name in ("CampaignDashboard", "ContentMix", "ManagerLeaderboard"):
         await paths.both(operation(f"web/{name}.graphql"), {"slug": slug, **span}, role)
@@ -242,14 +260,18 @@ async def test_both_paths_answer_the_contract_alike(
     await _post_detail(paths, role)
     await _resource_links(paths, role)
     await _people(paths, role)
+    await _resource_performance(paths, role)
     await _the_rest(paths, role)
     # No plan failed and fell back: the equal answers above came from plans where covered.
     assert not [r for r in caplog.records if r.name == "schema.compiled"]
+    both = ("TopicFeed", "PostDetail", "ResourceLinks", "ResourcePerformance")
     covered = {
-        "ADMIN": {"TopicFeed", "PostDetail", "ResourceLinks", "People"},
-        "MANAGER": {"TopicFeed", "PostDetail", "ResourceLinks", "People"},
-        "MEMBER": {"TopicFeed", "PostDetail", "ResourceLinks"},  # People asks for emails
-        "LMS": {"ResourceLinks"},  # the rest asks for fields the LMS may not read
+        "ADMIN": {*both, "People"},
+        "MANAGER": {*both, "People"},
+        "MEMBER": set(both),  # People asks for emails
+        # TopicFeed and People ask for fields the LMS may not read; PostDetail's ids of posts
+        # fall back (the LMS reads only posts promoting a resource), of topics and resources not
+        "LMS": {"ResourceLinks", "ResourcePerformance", "PostDetail"},
     }
     used = {s.split("*/")[0] for s in paths.statements if s.startswith("/* compiled")}
     assert used == {f"/* compiled {n} " for n in covered[role]}

@@ -173,6 +173,16 @@ SCALARS: dict[str, dict[str, str]] = {
     },
 }
 INTERFACES = {name: ("Node",) for name in NODE_TYPES}
+# schema.queries.nodes: each type's table, and which of its rows the loader finds.
+NODE_TABLES = {
+    "Post": ("post", "{a}.deleted_at IS NULL"),
+    "Person": ("person", "true"),
+    "Topic": ("topic", "true"),
+    "Resource": ("resource", "true"),
+    "Group": ("microblog_group", "true"),
+    "TopicManager": ("topic_manager", "true"),
+}
+MAX_IDS = 100  # schema.queries.nodes.MAX_IDS
 KNOWN_TYPES = frozenset({*NODE_TYPES, "Node", "Query"})
 
 
@@ -499,36 +509,43 @@ class _Compiler:
 
     _Query_topic.arguments = ("hashtag",)  # type: ignore[attr-defined]
 
-    def _Query_node(self, _a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
-        # The LMS may refetch only some types, posts only when they link a public resource:
-        # those rules stay with the resolver.
-        if self.role is Role.LMS:
-            raise Unsupported("node for the LMS")
-        get = self.argument(node, "id", None)
-        field_key = next(self.names)
-        tables = {
-            "Post": ("post", "{a}.deleted_at IS NULL"),
-            "Person": ("person", "true"),
-            "Topic": ("topic", "true"),
-            "Resource": ("resource", "true"),
-            "Group": ("microblog_group", "true"),
-            "TopicManager": ("topic_manager", "true"),
-        }
+    def node_branches(
+        self, pk: Callable[[], str], sets: Sequence[SelectionSetNode]
+    ) -> dict[str, str]:
+        """The object of each type a global id may name, as SQL; ``pk()`` gives its key.
+
+        A type whose selection the compiler cannot cover is left out (its ids fall back).
+        The LMS refetches topics and resources here (an INTERNAL one is null, as if unknown);
+        its other rules (posts only when they promote a resource, no people) stay with the
+        resolvers, so its ids of other types fall back.
+        """
+        allowed = ("Resource", "Topic") if self.role is Role.LMS else NODE_TYPES
         branches = {}
-        for type_name in NODE_TYPES:
-            table, live = tables[type_name]
+        for type_name in allowed:
+            table, live = NODE_TABLES[type_name]
+            if type_name == "Resource":
+                live = self.shown("{a}")
             saved = (len(self.params), dict(self.param_keys))
             try:
-                pk = self.param(
-                    lambda b: b.decode_id(get(b))[1], "bigint", key=("node-pk", field_key)
-                )
-                branches[type_name] = self.one(
-                    type_name, table, f"{{a}}.id = {pk} AND {live}", sets
-                )
+                where = f"{{a}}.id = {pk()} AND {live}"
+                branches[type_name] = self.one(type_name, table, where, sets)
             except Unsupported:
-                # Ids of this type run on the resolver path; forget this branch's parameters.
+                # Forget this branch's parameters.
                 del self.params[saved[0] :]
                 self.param_keys = saved[1]
+        if not branches:
+            raise Unsupported("no type a global id may name is covered")
+        return branches
+
+    def _Query_node(self, _a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        get = self.argument(node, "id", None)
+        field_key = next(self.names)
+        branches = self.node_branches(
+            lambda: self.param(
+                lambda b: b.decode_id(get(b))[1], "bigint", key=("node-pk", field_key)
+            ),
+            sets,
+        )
         covered = frozenset(branches)
 
         def type_of(b: Bindings) -> str:
@@ -537,13 +554,41 @@ class _Compiler:
                 raise Fallback(f"node of type {type_name}")
             return type_name
 
-        if not branches:
-            raise Unsupported("no type of node(id:) is covered")
         kind = self.param(type_of, "text", key=("node-type", field_key))
         cases = " ".join(f"WHEN '{t}' THEN {expr}" for t, expr in branches.items())
         return f"(CASE {kind} {cases} END)"
 
     _Query_node.arguments = ("id",)  # type: ignore[attr-defined]
+
+    def _Query_nodes(self, _a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        get = self.argument(node, "ids", None)
+        field_key = next(self.names)
+        k = self.alias("k")
+        branches = self.node_branches(lambda: f"{k}.pk", sets)
+        covered = frozenset(branches)
+
+        def decoded(b: Bindings) -> list[tuple[str, int]]:
+            def compute() -> list[tuple[str, int]]:
+                ids = get(b)
+                if len(ids) > MAX_IDS:
+                    raise Fallback("too many ids")
+                found = [b.decode_id(i) for i in ids]
+                if any(type_name not in covered for type_name, _ in found):
+                    raise Fallback("an id of a type not covered")
+                return found
+
+            return b.once(("ids", field_key), compute)
+
+        types = self.param(lambda b: [t for t, _ in decoded(b)], "text[]")
+        keys = self.param(lambda b: [pk for _, pk in decoded(b)], "bigint[]")
+        cases = " ".join(f"WHEN '{t}' THEN {expr}" for t, expr in branches.items())
+        # Unknown ids are nulls in their places.
+        return (
+            f"coalesce((SELECT json_agg(CASE {k}.type {cases} END ORDER BY {k}.i) "
+            f"FROM unnest({types}, {keys}) WITH ORDINALITY AS {k}(type, pk, i)), '[]')"
+        )
+
+    _Query_nodes.arguments = ("ids",)  # type: ignore[attr-defined]
 
     def _Query_resources(self, _a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
         filter_ = self.argument(node, "filter", None)
@@ -803,6 +848,22 @@ class _Compiler:
     def _Resource_series(self, a: str, _node: FieldNode, sets: list[SelectionSetNode]) -> str:
         where = f"{{a}}.id = {a}.series_id AND {self.shown('{a}')}"
         return self.one("Resource", "resource", where, sets)
+
+    def _Resource_promotingPosts(
+        self, a: str, node: FieldNode, sets: list[SelectionSetNode]
+    ) -> str:
+        def where(x: str) -> list[str]:
+            # Scope.RESOURCE: live thread starters linking the resource, newest first
+            return [
+                f"{x}.id IN (SELECT pr.post_id FROM post_resource pr "
+                f"WHERE pr.resource_id = {a}.id)",
+                f"{x}.deleted_at IS NULL",
+                f"{x}.thread_starter_id IS NULL",
+            ]
+
+        return self.connection(self.post_page(node, where, Direction.DESC), sets)
+
+    _Resource_promotingPosts.arguments = ("first", "after")  # type: ignore[attr-defined]
 
     def _Resource_clickCount(self, a: str, _node: FieldNode, _sets: list[SelectionSetNode]) -> str:
         return f"(SELECT count(*) FROM resource_click k WHERE k.resource_id = {a}.id)"
