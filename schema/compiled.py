@@ -52,8 +52,10 @@ class CompiledPlans(SchemaExtension):
         ec = self.execution_context
         context = ec.context
         principal = getattr(context, "principal", None)
+        # A script's context may be any object: plans need the API's (a database, a base URL).
+        db, base_url = getattr(context, "db", None), getattr(context, "base_url", None)
         document, text = ec.graphql_document, ec.query
-        if principal is None or document is None or text is None:
+        if principal is None or document is None or text is None or db is None or not base_url:
             return None
         if not _settings(context).compiled:
             return None
@@ -70,12 +72,12 @@ class CompiledPlans(SchemaExtension):
         plan = PLANS.plan(text, document, operation, principal.role, variables)
         if plan is None:
             return None
-        bindings = Bindings(variables=variables, base_url=context.base_url, decode_id=decode_id)
+        bindings = Bindings(variables=variables, base_url=base_url, decode_id=decode_id)
         try:
             params = plan.bind(bindings)
         except Fallback:
             return None
-        async with context.db.reading() as session:
+        async with db.reading() as session:
             answer = await run(session, plan, params)
         data: dict[str, Any] = json.loads(answer)
         return data
