@@ -132,7 +132,11 @@ def test_two_workers_answer_one_metrics_and_leave_nothing_after_sigterm(
         assert seen <= group, (seen, group)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0, "".join(lines)
-        assert not _alive(group), "".join(lines)
+        # The workers are gone as soon as serve is: it waited for them.
+        assert not _alive(seen), "".join(lines)
+        # multiprocessing's resource tracker leaves when it reads that serve has gone: soon.
+        _, left = psutil.wait_procs(_processes(group), timeout=30)
+        assert not left, left
         assert not folder.exists()
     finally:
         if process.poll() is None:
@@ -154,13 +158,18 @@ def _group(pid: int) -> set[int]:
     return {pid} | {child.pid for child in psutil.Process(pid).children(recursive=True)}
 
 
-def _alive(pids: set[int]) -> set[int]:
+def _processes(pids: set[int]) -> list[psutil.Process]:
     """Those of ``pids`` still running (a zombie has exited; its parent reaps it)."""
-    alive = set()
+    alive = []
     for pid in pids:
         try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                alive.add(pid)
+            process = psutil.Process(pid)
+            if process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(process)
         except psutil.NoSuchProcess:
             pass
     return alive
+
+
+def _alive(pids: set[int]) -> set[int]:
+    return {process.pid for process in _processes(pids)}
