@@ -94,6 +94,4 @@ async def existing_external_ids(session: AsyncSession, external_ids: set[int]) -
     return set(rows.scalars())
 
 
-_EXISTING = sa.text(
-    "SELECT external_id FROM post WHERE external_id = ANY(CAST(:ids AS bigint[]))"
-)
+_EXISTING = sa.text("SELECT external_id FROM post WHERE external_id = ANY(CAST(:ids AS bigint[]))")
