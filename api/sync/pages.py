@@ -21,6 +21,7 @@ from api.db.repositories import (
     freshness,
     groups_write,
     mirror,
+    page_bookkeeping,
     people_write,
     posts_write,
     sync_runs,
@@ -32,7 +33,6 @@ from api.domain.freshness import FreshnessPolicy
 from api.domain.post_rows import Classifier, PostRow
 from api.sync import mapping
 from api.sync.freshness import thread_observations
-from api.sync.notify import notify
 from api.sync.payloads import FeedPage, Message
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class PageMirror:
         """Upsert one page and move its feed's cursor, in one transaction; external ids seen.
 
         ``succeeded=False``: the page is kept, but the feed's walk is not done (or ended
-        early), so its error state stands (``sync_state.advance_feed``).
+        early), so its error state stands (``page_bookkeeping.page_done``).
         """
         now = self.clock()
         people = self._unwritten("person", [mapping.person_row(u) for u in page.users().values()])
@@ -127,13 +127,14 @@ class PageMirror:
             result = await posts_write.write_posts(session, fresh, now)
             unlinked = await _unlinked_replies(session, fresh, result.ids)
             await freshness.observe(session, thread_observations(page), now, self.freshness)
-            if feed_id is not None:
-                await sync_state.advance_feed(
-                    session, feed_id, items=len(rows), at=now, succeeded=succeeded,
-                    **(cursor or {}),
-                )  # fmt: skip
-            await self._count(session, posts=len(rows))
-            await notify(session, result.inserted, result.metrics_changed, follower_changes)
+            # The run's counts, the feed's cursor and the change log (with its NOTIFY, sent
+            # when, and only if, this commits) in one round trip.
+            await page_bookkeeping.page_done(
+                session, run_id=self.run_id, requests=self.client.take_stats().requests,
+                posts=len(rows), at=now, feed_id=feed_id, items=len(rows), succeeded=succeeded,
+                published=result.inserted, metrics=result.metrics_changed,
+                followers=follower_changes, **(cursor or {}),
+            )  # fmt: skip
             await data_version.bump(session)  # last: GET answers' ETags change with the commit
         self.owed_here = (self.owed_here | owed) - released
         # Only now, with the page committed, are these known to be written.

@@ -107,6 +107,34 @@ def _readable() -> Any:
     return ~sa.exists().where(G.id == P.group_id, sa.not_(G.accessible))
 
 
+# One statement text whatever the page: rows come as arrays (``unnest``), so it is compiled
+# and prepared once, not built anew from a VALUES list per page.  A thread whose reference
+# shows other stats, or a newer message, has activity not read yet: ``changed_at`` is set
+# (kept if set already) and it is due at once.
+_CHANGED = """(
+    (excluded.updates IS NOT NULL AND t.updates IS NOT NULL AND excluded.updates <> t.updates)
+    OR (excluded.latest_reply_id IS NOT NULL AND t.latest_reply_id IS NOT NULL
+        AND excluded.latest_reply_id <> t.latest_reply_id)
+    OR excluded.last_activity_at > t.last_activity_at)"""
+_OBSERVE = sa.text(f"""
+INSERT INTO sync_thread AS t
+    (thread_id, last_activity_at, updates, latest_reply_id, refreshed_at, due_at)
+SELECT s.thread_id, s.activity, s.updates, s.latest_reply_id, CAST(:now AS timestamptz), s.due_at
+FROM unnest(CAST(:thread_id AS bigint[]), CAST(:activity AS timestamptz[]),
+    CAST(:updates AS int[]), CAST(:latest_reply_id AS bigint[]), CAST(:due_at AS timestamptz[]))
+    AS s (thread_id, activity, updates, latest_reply_id, due_at)
+ORDER BY s.thread_id
+ON CONFLICT (thread_id) DO UPDATE SET
+    last_activity_at = greatest(t.last_activity_at, excluded.last_activity_at),
+    updates = coalesce(excluded.updates, t.updates),
+    latest_reply_id = coalesce(excluded.latest_reply_id, t.latest_reply_id),
+    changed_at = CASE WHEN {_CHANGED}
+      THEN coalesce(t.changed_at, CAST(:now AS timestamptz)) ELSE t.changed_at END,
+    due_at = CASE WHEN {_CHANGED}
+      THEN least(t.due_at, CAST(:now AS timestamptz)) ELSE t.due_at END
+""")
+
+
 async def observe(
     session: AsyncSession, seen: Sequence[ThreadSeen], now: datetime, policy: FreshnessPolicy
 ) -> None:
@@ -118,43 +146,17 @@ async def observe(
     for s in seen:  # one row per thread (a page may show a thread twice)
         before = by_thread.get(s.thread_id)
         by_thread[s.thread_id] = s if before is None or s.activity >= before.activity else before
-    stmt = insert(T).values(
-        [
-            {
-                "thread_id": s.thread_id,
-                "last_activity_at": s.activity,
-                "updates": s.updates,
-                "latest_reply_id": s.latest_reply_id,
-                "refreshed_at": now,
-                "due_at": now + policy.every(now - s.activity),
-            }
-            for s in sorted(by_thread.values(), key=lambda s: s.thread_id)
-        ]
-    )
-    new = stmt.excluded
-    changed = sa.or_(
-        sa.and_(new.updates.is_not(None), T.updates.is_not(None), new.updates != T.updates),
-        sa.and_(
-            new.latest_reply_id.is_not(None),
-            T.latest_reply_id.is_not(None),
-            new.latest_reply_id != T.latest_reply_id,
-        ),
-        new.last_activity_at > T.last_activity_at,
-    )
+    rows = sorted(by_thread.values(), key=lambda s: s.thread_id)
     await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[T.thread_id],
-            set_={
-                "last_activity_at": sa.func.greatest(T.last_activity_at, new.last_activity_at),
-                "updates": sa.func.coalesce(new.updates, T.updates),
-                "latest_reply_id": sa.func.coalesce(new.latest_reply_id, T.latest_reply_id),
-                "changed_at": sa.case(
-                    (changed, sa.func.coalesce(T.changed_at, sa.literal(now))),
-                    else_=T.changed_at,
-                ),
-                "due_at": sa.case((changed, sa.func.least(T.due_at, now)), else_=T.due_at),
-            },
-        )
+        _OBSERVE,
+        {
+            "now": now,
+            "thread_id": [s.thread_id for s in rows],
+            "activity": [s.activity for s in rows],
+            "updates": [s.updates for s in rows],
+            "latest_reply_id": [s.latest_reply_id for s in rows],
+            "due_at": [now + policy.every(now - s.activity) for s in rows],
+        },
     )
 
 

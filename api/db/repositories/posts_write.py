@@ -225,10 +225,16 @@ async def write_posts(
     await _stage(session, latest)
     at = {"at": observed_at}
     await session.execute(_PLACEHOLDER_SENDERS, at)
-    for statement in (_UPSERT_STARTERS, _UPSERT_REPLIES):
-        await session.execute(statement, {**at, "web_url_fallback": web_url_fallback})
+    # A statement with nothing to act on is skipped (a round trip each): a page of starters
+    # only has no replies to upsert, and one without replies none to link.
+    starters = any(r.thread_external_id == r.external_id for r in latest)
+    replies = any(r.thread_external_id != r.external_id for r in latest)
+    for statement, wanted in ((_UPSERT_STARTERS, starters), (_UPSERT_REPLIES, replies)):
+        if wanted:
+            await session.execute(statement, {**at, "web_url_fallback": web_url_fallback})
     await session.execute(_STALE_IDS)
-    await session.execute(_LINK_REPLIES)
+    if any(r.replied_to_external_id is not None for r in latest):
+        await session.execute(_LINK_REPLIES)
     await session.execute(_CLEAR_HASHTAGS)
     if any(r.hashtags for r in latest):
         await session.execute(_INSERT_HASHTAGS)

@@ -117,21 +117,24 @@ def _failed(where: Any, error: str, at: datetime, inaccessible: bool) -> Any:
 # of it succeeds.
 
 
+# Array parameters: the same statement text whatever the number of threads, so compiled and
+# prepared once rather than once per count (pages call these on most commits).
+_OWE = sa.text("""
+INSERT INTO sync_feed (kind, external_id, name)
+SELECT 'THREAD', t, 'Thread ' || t FROM unnest(CAST(:ids AS bigint[])) AS t ORDER BY t
+ON CONFLICT (kind, external_id) DO NOTHING
+RETURNING external_id
+""")
+_WALKS_DONE = sa.text(
+    "DELETE FROM sync_feed WHERE kind = 'THREAD' AND external_id = ANY(CAST(:ids AS bigint[]))"
+)
+
+
 async def owe_thread_walks(session: AsyncSession, thread_ids: Sequence[int]) -> set[int]:
     """Record threads to walk (idempotent); returns those not already owed."""
     if not thread_ids:
         return set()
-    stmt = insert(Feed).values(
-        [
-            {"kind": SyncFeedKind.THREAD, "external_id": t, "name": f"Thread {t}"}
-            for t in sorted(set(thread_ids))
-        ]
-    )
-    rows = await session.execute(
-        stmt.on_conflict_do_nothing(index_elements=[Feed.kind, Feed.external_id]).returning(
-            Feed.external_id
-        )
-    )
+    rows = await session.execute(_OWE, {"ids": sorted(set(thread_ids))})
     return set(rows.scalars())
 
 
@@ -139,11 +142,7 @@ async def thread_walks_done(session: AsyncSession, thread_ids: Sequence[int]) ->
     """Forget threads walked (or found deleted): nothing of theirs is owed any more."""
     if not thread_ids:
         return
-    await session.execute(
-        sa.delete(Feed).where(
-            Feed.kind == SyncFeedKind.THREAD, Feed.external_id.in_(sorted(set(thread_ids)))
-        )
-    )
+    await session.execute(_WALKS_DONE, {"ids": sorted(set(thread_ids))})
 
 
 async def owed_thread_walks(session: AsyncSession, limit: int) -> list[int]:

@@ -49,6 +49,16 @@ def test_bad_timestamps_are_rejected(raw: str) -> None:
         parse_time(raw)
 
 
+def test_a_bad_offset_is_refused_every_time_it_comes_naming_the_timestamp() -> None:
+    # Offsets are remembered once parsed: a refused one must be refused again, not remembered.
+    for _ in range(2):
+        with pytest.raises(ValueError, match=r"invalid UTC offset in '2023/05/16 18:42:34 \+0060'"):
+            parse_time("2023/05/16 18:42:34 +0060")
+        with pytest.raises(ValueError, match=r"out of range in '2023/05/16 18:42:34 -1500'"):
+            parse_time("2023/05/16 18:42:34 -1500")
+    assert parse_time("2023/05/16 18:42:34 -0000") == datetime(2023, 5, 16, 18, 42, 34, tzinfo=UTC)
+
+
 def test_naive_datetimes_and_numbers_are_not_timestamps() -> None:
     with pytest.raises(ValueError, match="offset"):
         parse_time(datetime(2023, 5, 16))
