@@ -22,6 +22,7 @@ DELETE of posts (nothing in the app does one) rebuilds the days it touched.
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+
 from alembic import op
 
 revision: str = "r8a1"

@@ -16,8 +16,8 @@ from api.db.models.http_api import DataVersion, PersistedQuery
 from api.db.models.operations import ApiKey, SyncFeed, SyncRun, SyncWorker
 from api.db.models.people import FollowerSnapshot, MicroblogGroup, Person
 from api.db.models.posts import Post, PostHashtag, PostMetricsSnapshot, PostResource
-from api.db.models.rollups import RollupAuthorDay, RollupDay
 from api.db.models.resources import Resource, ResourceClick, ResourceTopic
+from api.db.models.rollups import RollupAuthorDay, RollupDay
 from api.db.models.sync_bookkeeping import SyncMark, SyncRateBudget
 from api.db.models.threads import SyncThread
 
@@ -41,10 +41,10 @@ __all__ = [
     "PromotionTopic",
     "QueryBudget",
     "Resource",
-    "RollupAuthorDay",
-    "RollupDay",
     "ResourceClick",
     "ResourceTopic",
+    "RollupAuthorDay",
+    "RollupDay",
     "SyncFeed",
     "SyncMark",
     "SyncRateBudget",
