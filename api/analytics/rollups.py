@@ -150,9 +150,14 @@ async def totals(
     author_parts = [_rolled_authors(letter, list(by_text), parts, interval)]
     if edge is not None:
         author_parts += _edge_authors(scope, keys, since, until, parts, edge, interval, bucket)
-    everyone = sa.union(*author_parts).subquery("authors")
+    everyone = sa.union_all(*author_parts).subquery("authors")
     author_totals = (
-        sa.select(everyone.c.key, everyone.c.bucket, sa.func.count().label("authors"))
+        sa.select(
+            everyone.c.key,
+            everyone.c.bucket,
+            # Distinct: one part alone is no UNION, and one author has rows on many days.
+            sa.func.count(sa.distinct(everyone.c.author_id)).label("authors"),
+        )
         .group_by(everyone.c.key, everyone.c.bucket)
         .subquery("author_totals")
     )
@@ -225,6 +230,7 @@ def _edge_authors(
         conditions.append(bucket(R.created_at) == bucket(P.created_at))
     inner = (
         sa.select(bucket(P.created_at).label("bucket"), R.author_id)
+        .select_from(P)
         .join(R, R.thread_starter_id == P.id)
         .where(*conditions)
         .lateral("w")
