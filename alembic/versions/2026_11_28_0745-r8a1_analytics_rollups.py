@@ -84,10 +84,14 @@ LANGUAGE sql STABLE AS $$
   GROUP BY 1, 2, 3, 4, 5
 $$;
 
--- Adds (after) minus (before) to the rollups: one ordered upsert per table.
+-- Adds (after) minus (before) to the rollups: one upsert per table, in key order, so two
+-- statements lock the rows they share in the same order and queue instead of deadlocking
+-- (a second upsert into the same table would break that).  `before_rows` / `after_rows`
+-- give the starters' figures; the authors' rows (NULL: none changed) may need more rows.
 CREATE FUNCTION rollup_apply(
-  before_rows rollup_post[], before_tags post_hashtag[],
-  after_rows rollup_post[], after_tags post_hashtag[], authors boolean)
+  before_rows rollup_post[], after_rows rollup_post[],
+  authors_before rollup_post[], authors_after rollup_post[],
+  before_tags post_hashtag[], after_tags post_hashtag[])
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO rollup_day AS r (scope, key, day, kind, posts, likes, replies)
@@ -103,16 +107,16 @@ BEGIN
   ON CONFLICT (scope, key, day, kind) DO UPDATE SET
     posts = r.posts + excluded.posts, likes = r.likes + excluded.likes,
     replies = r.replies + excluded.replies;
-  IF NOT authors THEN
+  IF authors_after IS NULL THEN
     RETURN;
   END IF;
   INSERT INTO rollup_author_day AS r (scope, key, day, other_day, author_id, n)
   SELECT d.scope, d.key, d.day, d.other_day, d.author_id, sum(d.n)
   FROM (
-    SELECT * FROM rollup_authors(after_rows, after_tags)
+    SELECT * FROM rollup_authors(authors_after, after_tags)
     UNION ALL
     SELECT b.scope, b.key, b.day, b.other_day, b.author_id, -b.n
-    FROM rollup_authors(before_rows, before_tags) b) d
+    FROM rollup_authors(authors_before, before_tags) b) d
   GROUP BY 1, 2, 3, 4, 5
   HAVING sum(d.n) <> 0
   ORDER BY 1, 2, 3, 4, 5
@@ -131,7 +135,9 @@ DECLARE
   before_rows rollup_post[];
   after_rows rollup_post[];
 BEGIN
-  -- Likes, replies and kind are the starter's own: old versus new rows is the whole delta.
+  -- A starter's figures (count, likes, replies, kind, day, scopes) are its own row's: the
+  -- changed rows old and new are their whole delta.  Active authors also pair starters
+  -- with replies, so they need the threads of the rows that moved.
   tags := ARRAY(SELECT h FROM post_hashtag h WHERE h.post_id = ANY(
     ARRAY(SELECT n.id FROM unnest(new_rows) n UNION SELECT o.id FROM unnest(old_rows) o)));
   moved := ARRAY(
@@ -140,7 +146,7 @@ BEGIN
       IS DISTINCT FROM (n.thread_starter_id, n.author_id, n.group_id, n.created_at,
                         n.deleted_at, n.id));
   IF cardinality(moved) = 0 THEN
-    PERFORM rollup_apply(old_rows, tags, new_rows, tags, false);
+    PERFORM rollup_apply(old_rows, new_rows, NULL, NULL, tags, tags);
     RETURN;
   END IF;
   threads := ARRAY(
@@ -148,14 +154,21 @@ BEGIN
     UNION
     SELECT coalesce(o.thread_starter_id, o.id) FROM unnest(old_rows) o WHERE o.id = ANY(moved));
   starters := ARRAY(SELECT unnest(threads) INTERSECT SELECT unnest(moved));
+  -- A reply's contribution pairs it with its starter, which another transaction may be
+  -- moving at this moment: our snapshot would pair the old starter with our new reply and
+  -- theirs their new starter with our old reply, and the sum would be wrong.  So writers that
+  -- move posts take turns here (until commit); each query below then reads what the one
+  -- before committed.  Taken last in the statement and never held while waiting for a row,
+  -- it adds no lock cycle between one-statement writers; likes-only writes skip it.
+  PERFORM pg_advisory_xact_lock(hashtext('rollup_author_day'));
   -- After: the threads' starters, every reply of a moved starter, the moved replies.
   after_rows := ARRAY(
     SELECT ROW(p.id, p.thread_starter_id, p.author_id, p.group_id, p.created_at,
                p.deleted_at, p.like_count, p.reply_count, p.kind)::rollup_post
     FROM post p
     WHERE p.id = ANY(threads) OR p.id = ANY(moved) OR p.thread_starter_id = ANY(starters));
-  -- Before: the same, with the moved rows as they were (absent when just inserted), and the
-  -- other changed rows (figures only) as they were too.
+  -- Before: the same rows as they were: changed ones from `old_rows` (absent when just
+  -- inserted), the others as they are.
   before_rows := ARRAY(
     SELECT ROW(p.id, p.thread_starter_id, p.author_id, p.group_id, p.created_at,
                p.deleted_at, p.like_count, p.reply_count, p.kind)::rollup_post
@@ -169,15 +182,7 @@ BEGIN
   tags := ARRAY(SELECT h FROM post_hashtag h WHERE h.post_id = ANY(
     ARRAY(SELECT unnest(threads) UNION SELECT n.id FROM unnest(new_rows) n
           UNION SELECT o.id FROM unnest(old_rows) o)));
-  PERFORM rollup_apply(before_rows, tags, after_rows, tags, true);
-  -- Figures-only changes to rows outside `threads` (likes on an unrelated starter).
-  PERFORM rollup_apply(
-    ARRAY(SELECT o FROM unnest(old_rows) o WHERE NOT o.id = ANY(threads)
-            AND NOT o.id = ANY(moved)),
-    tags,
-    ARRAY(SELECT n FROM unnest(new_rows) n WHERE NOT n.id = ANY(threads)
-            AND NOT n.id = ANY(moved)),
-    tags, false);
+  PERFORM rollup_apply(old_rows, new_rows, before_rows, after_rows, tags, tags);
 END $$;
 
 CREATE FUNCTION rollup_post_written() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -224,6 +229,9 @@ DECLARE
   rows rollup_post[];
   tags post_hashtag[];
 BEGIN
+  -- Writers computed their deltas against the old topics and groups: wait for those in
+  -- flight and hold the others off, so the rebuild reads every post as committed.
+  LOCK TABLE post, post_hashtag IN SHARE MODE;
   IF days IS NOT NULL THEN
     DELETE FROM rollup_day WHERE day = ANY(days);
     DELETE FROM rollup_author_day WHERE day = ANY(days);
@@ -313,6 +321,11 @@ BEGIN
   IF cardinality(ids) = 0 THEN
     RETURN NULL;
   END IF;
+  -- The starters' figures and replies must not change under us (see rollup_post_change):
+  -- the row locks wait for writers of the starters (and make theirs wait for us), then the
+  -- writers moving replies take turns with us.
+  PERFORM 1 FROM post p WHERE p.id = ANY(ids) ORDER BY p.id FOR NO KEY UPDATE;
+  PERFORM pg_advisory_xact_lock(hashtext('rollup_author_day'));
   rows := ARRAY(
     SELECT ROW(p.id, p.thread_starter_id, p.author_id, p.group_id, p.created_at,
                p.deleted_at, p.like_count, p.reply_count, p.kind)::rollup_post
@@ -323,7 +336,7 @@ BEGIN
     (SELECT h FROM unnest(after_tags) h EXCEPT SELECT a FROM unnest(added) a)
     UNION
     SELECT r FROM unnest(removed) r WHERE r.post_id = ANY(ids));
-  PERFORM rollup_apply(rows, before_tags, rows, after_tags, true);
+  PERFORM rollup_apply(rows, rows, rows, rows, before_tags, after_tags);
   RETURN NULL;
 END $$;
 
@@ -414,7 +427,8 @@ _FUNCTION_NAMES = [
     "rollup_rebuild(date[], text[], bigint[])",
     "rollup_post_written()",
     "rollup_post_change(rollup_post[], rollup_post[])",
-    "rollup_apply(rollup_post[], post_hashtag[], rollup_post[], post_hashtag[], boolean)",
+    "rollup_apply(rollup_post[], rollup_post[], rollup_post[], rollup_post[], post_hashtag[], "
+    "post_hashtag[])",
     "rollup_authors(rollup_post[], post_hashtag[])",
     "rollup_counts(rollup_post[], post_hashtag[])",
     "rollup_scopes(rollup_post[], post_hashtag[])",
