@@ -138,8 +138,10 @@ BEGIN
   -- A starter's figures (count, likes, replies, kind, day, scopes) are its own row's: the
   -- changed rows old and new are their whole delta.  Active authors also pair starters
   -- with replies, so they need the threads of the rows that moved.
-  tags := ARRAY(SELECT h FROM post_hashtag h WHERE h.post_id = ANY(
-    ARRAY(SELECT n.id FROM unnest(new_rows) n UNION SELECT o.id FROM unnest(old_rows) o)));
+  -- Sets are matched with IN (SELECT unnest(..)), hashed, never `= ANY(array)` as a filter:
+  -- the generator writes 100,000 posts in one statement, and a filter scans its array per row.
+  tags := ARRAY(SELECT h FROM post_hashtag h WHERE h.post_id IN (
+    SELECT n.id FROM unnest(new_rows) n UNION SELECT o.id FROM unnest(old_rows) o));
   moved := ARRAY(
     SELECT n.id FROM unnest(new_rows) n LEFT JOIN unnest(old_rows) o ON o.id = n.id
     WHERE (o.thread_starter_id, o.author_id, o.group_id, o.created_at, o.deleted_at, o.id)
@@ -150,9 +152,11 @@ BEGIN
     RETURN;
   END IF;
   threads := ARRAY(
-    SELECT coalesce(n.thread_starter_id, n.id) FROM unnest(new_rows) n WHERE n.id = ANY(moved)
+    SELECT coalesce(n.thread_starter_id, n.id) FROM unnest(new_rows) n
+    WHERE n.id IN (SELECT unnest(moved))
     UNION
-    SELECT coalesce(o.thread_starter_id, o.id) FROM unnest(old_rows) o WHERE o.id = ANY(moved));
+    SELECT coalesce(o.thread_starter_id, o.id) FROM unnest(old_rows) o
+    WHERE o.id IN (SELECT unnest(moved)));
   starters := ARRAY(SELECT unnest(threads) INTERSECT SELECT unnest(moved));
   -- A reply's contribution pairs it with its starter, which another transaction may be
   -- moving at this moment: our snapshot would pair the old starter with our new reply and
@@ -165,23 +169,27 @@ BEGIN
   after_rows := ARRAY(
     SELECT ROW(p.id, p.thread_starter_id, p.author_id, p.group_id, p.created_at,
                p.deleted_at, p.like_count, p.reply_count, p.kind)::rollup_post
-    FROM post p
-    WHERE p.id = ANY(threads) OR p.id = ANY(moved) OR p.thread_starter_id = ANY(starters));
+    FROM post p JOIN (
+      SELECT unnest(threads) AS id UNION SELECT unnest(moved)
+      UNION SELECT r.id FROM post r WHERE r.thread_starter_id IN (SELECT unnest(starters))
+    ) k ON k.id = p.id);
   -- Before: the same rows as they were: changed ones from `old_rows` (absent when just
   -- inserted), the others as they are.
   before_rows := ARRAY(
     SELECT ROW(p.id, p.thread_starter_id, p.author_id, p.group_id, p.created_at,
                p.deleted_at, p.like_count, p.reply_count, p.kind)::rollup_post
-    FROM post p
-    WHERE (p.id = ANY(threads) OR p.thread_starter_id = ANY(starters))
-      AND NOT p.id = ANY(moved)
-      AND NOT EXISTS (SELECT 1 FROM unnest(old_rows) o WHERE o.id = p.id)
+    FROM post p JOIN (
+      SELECT unnest(threads) AS id
+      UNION SELECT r.id FROM post r WHERE r.thread_starter_id IN (SELECT unnest(starters))
+    ) k ON k.id = p.id
+    WHERE p.id NOT IN (SELECT unnest(moved) UNION SELECT o.id FROM unnest(old_rows) o)
     UNION ALL
     SELECT o::rollup_post FROM unnest(old_rows) o
-    WHERE o.id = ANY(moved) OR o.id = ANY(threads) OR o.thread_starter_id = ANY(starters));
-  tags := ARRAY(SELECT h FROM post_hashtag h WHERE h.post_id = ANY(
-    ARRAY(SELECT unnest(threads) UNION SELECT n.id FROM unnest(new_rows) n
-          UNION SELECT o.id FROM unnest(old_rows) o)));
+    WHERE o.id IN (SELECT unnest(moved) UNION SELECT unnest(threads))
+       OR o.thread_starter_id IN (SELECT unnest(starters)));
+  tags := ARRAY(SELECT h FROM post_hashtag h WHERE h.post_id IN (
+    SELECT unnest(threads) UNION SELECT n.id FROM unnest(new_rows) n
+    UNION SELECT o.id FROM unnest(old_rows) o));
   PERFORM rollup_apply(old_rows, new_rows, before_rows, after_rows, tags, tags);
 END $$;
 
@@ -233,8 +241,8 @@ BEGIN
   -- flight and hold the others off, so the rebuild reads every post as committed.
   LOCK TABLE post, post_hashtag IN SHARE MODE;
   IF days IS NOT NULL THEN
-    DELETE FROM rollup_day WHERE day = ANY(days);
-    DELETE FROM rollup_author_day WHERE day = ANY(days);
+    DELETE FROM rollup_day WHERE day IN (SELECT unnest(days));
+    DELETE FROM rollup_author_day WHERE day IN (SELECT unnest(days));
   ELSE
     DELETE FROM rollup_day WHERE scope || ':' || key = ANY(keys);
     DELETE FROM rollup_author_day WHERE scope || ':' || key = ANY(keys);
@@ -244,7 +252,7 @@ BEGIN
       SELECT x.id, (row_number() OVER (ORDER BY x.id) - 1) / 5000 AS g FROM (
         SELECT p.id FROM post p
         WHERE days IS NOT NULL AND p.thread_starter_id IS NULL AND p.deleted_at IS NULL
-          AND (p.created_at AT TIME ZONE 'UTC')::date = ANY(days)
+          AND (p.created_at AT TIME ZONE 'UTC')::date IN (SELECT unnest(days))
         UNION
         SELECT h.post_id FROM post_hashtag h
         WHERE days IS NULL AND (h.hashtag = ANY(hashtags) OR h.hashtag IN (
@@ -324,18 +332,21 @@ BEGIN
   -- The starters' figures and replies must not change under us (see rollup_post_change):
   -- the row locks wait for writers of the starters (and make theirs wait for us), then the
   -- writers moving replies take turns with us.
-  PERFORM 1 FROM post p WHERE p.id = ANY(ids) ORDER BY p.id FOR NO KEY UPDATE;
+  PERFORM 1 FROM post p WHERE p.id IN (SELECT unnest(ids)) ORDER BY p.id FOR NO KEY UPDATE OF p;
   PERFORM pg_advisory_xact_lock(hashtext('rollup_author_day'));
   rows := ARRAY(
     SELECT ROW(p.id, p.thread_starter_id, p.author_id, p.group_id, p.created_at,
                p.deleted_at, p.like_count, p.reply_count, p.kind)::rollup_post
-    FROM post p
-    WHERE (p.id = ANY(ids) AND p.thread_starter_id IS NULL) OR p.thread_starter_id = ANY(ids));
-  after_tags := ARRAY(SELECT h FROM post_hashtag h WHERE h.post_id = ANY(ids));
+    FROM post p JOIN (
+      SELECT s.id FROM post s WHERE s.id IN (SELECT unnest(ids)) AND s.thread_starter_id IS NULL
+      UNION ALL
+      SELECT r.id FROM post r WHERE r.thread_starter_id IN (SELECT unnest(ids))
+    ) k ON k.id = p.id);
+  after_tags := ARRAY(SELECT h FROM post_hashtag h WHERE h.post_id IN (SELECT unnest(ids)));
   before_tags := ARRAY(
     (SELECT h FROM unnest(after_tags) h EXCEPT SELECT a FROM unnest(added) a)
     UNION
-    SELECT r FROM unnest(removed) r WHERE r.post_id = ANY(ids));
+    SELECT r FROM unnest(removed) r WHERE r.post_id IN (SELECT unnest(ids)));
   PERFORM rollup_apply(rows, rows, rows, rows, before_tags, after_tags);
   RETURN NULL;
 END $$;
