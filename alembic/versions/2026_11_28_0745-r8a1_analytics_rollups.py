@@ -474,6 +474,13 @@ def upgrade() -> None:
             "scope", "key", "day", "other_day", "author_id", name=op.f("pk_rollup_author_day")
         ),
     )
+    op.create_index(
+        "ix_post_replies_created_at",
+        "post",
+        ["created_at"],
+        unique=False,
+        postgresql_where=sa.text("thread_starter_id IS NOT NULL AND deleted_at IS NULL"),
+    )
     op.execute(_TYPE)
     # One statement per execute: asyncpg prepares each, and a prepared statement is one command.
     for function in _FUNCTIONS.split("$$;\n")[:-1]:
@@ -502,5 +509,10 @@ def downgrade() -> None:
     for name in _FUNCTION_NAMES:
         op.execute(f"DROP FUNCTION {name}")
     op.execute("DROP TYPE rollup_post")
+    op.drop_index(
+        "ix_post_replies_created_at",
+        table_name="post",
+        postgresql_where=sa.text("thread_starter_id IS NOT NULL AND deleted_at IS NULL"),
+    )
     op.drop_table("rollup_author_day")
     op.drop_table("rollup_day")
