@@ -93,6 +93,12 @@ CREATE FUNCTION rollup_apply(
   authors_before rollup_post[], authors_after rollup_post[],
   before_tags post_hashtag[], after_tags post_hashtag[])
 RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  z_scope text[];
+  z_key text[];
+  z_day date[];
+  z_other date[];
+  z_author bigint[];
 BEGIN
   INSERT INTO rollup_day AS r (scope, key, day, kind, posts, likes, replies)
   SELECT d.scope, d.key, d.day, d.kind, sum(d.posts), sum(d.likes), sum(d.replies)
@@ -110,17 +116,33 @@ BEGIN
   IF authors_after IS NULL THEN
     RETURN;
   END IF;
-  INSERT INTO rollup_author_day AS r (scope, key, day, other_day, author_id, n)
-  SELECT d.scope, d.key, d.day, d.other_day, d.author_id, sum(d.n)
-  FROM (
-    SELECT * FROM rollup_authors(authors_after, after_tags)
-    UNION ALL
-    SELECT b.scope, b.key, b.day, b.other_day, b.author_id, -b.n
-    FROM rollup_authors(authors_before, before_tags) b) d
-  GROUP BY 1, 2, 3, 4, 5
-  HAVING sum(d.n) <> 0
-  ORDER BY 1, 2, 3, 4, 5
-  ON CONFLICT (scope, key, day, other_day, author_id) DO UPDATE SET n = r.n + excluded.n;
+  WITH up AS (
+    INSERT INTO rollup_author_day AS r (scope, key, day, other_day, author_id, n)
+    SELECT d.scope, d.key, d.day, d.other_day, d.author_id, sum(d.n)
+    FROM (
+      SELECT * FROM rollup_authors(authors_after, after_tags)
+      UNION ALL
+      SELECT b.scope, b.key, b.day, b.other_day, b.author_id, -b.n
+      FROM rollup_authors(authors_before, before_tags) b) d
+    GROUP BY 1, 2, 3, 4, 5
+    HAVING sum(d.n) <> 0
+    ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (scope, key, day, other_day, author_id) DO UPDATE SET n = r.n + excluded.n
+    RETURNING r.scope, r.key, r.day, r.other_day, r.author_id, r.n)
+  SELECT array_agg(up.scope), array_agg(up.key), array_agg(up.day), array_agg(up.other_day),
+         array_agg(up.author_id)
+  INTO z_scope, z_key, z_day, z_other, z_author
+  FROM up WHERE up.n = 0;
+  -- Rows down to 0 go (rows we hold already: no new lock), so the readers count authors
+  -- straight from the primary key's index, without visiting the rows for `n`.
+  IF z_scope IS NOT NULL THEN
+    DELETE FROM rollup_author_day d
+    USING unnest(z_scope, z_key, z_day, z_other, z_author)
+      AS z(scope, key, day, other_day, author_id)
+    WHERE (d.scope, d.key, d.day, d.other_day, d.author_id)
+        = (z.scope, z.key, z.day, z.other_day, z.author_id)
+      AND d.n = 0;
+  END IF;
 END $$;
 
 -- Posts changed by one statement: `old_rows` before it (empty for an INSERT), `new_rows`

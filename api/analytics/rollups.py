@@ -8,7 +8,8 @@ so every answer equals ``api.analytics.performance``'s scan of the whole range e
   (likes and replies are the starters' current counts, which the rollups keep current);
 - active authors: a distinct count cannot be summed over days, so ``rollup_author_day`` keeps
   one row per (starter's day, contribution's day, author); an author counts for the whole days
-  when both days of one of their rows are among them.  The edges add, by a live scan, the
+  when both days of one of their rows are among them (a row down to 0 is deleted, so the
+  primary key's index answers alone).  The edges add, by a live scan, the
   starters created in an edge window with their in-range replies' authors, and the replies
   written in an edge window to starters of the whole days.  The union is counted once.
 
@@ -190,7 +191,6 @@ def _rolled_authors(letter: str, keys: list[str], parts: Split, interval: Interv
         AUTHOR.day < parts.end,
         AUTHOR.other_day >= parts.first,
         AUTHOR.other_day < parts.end,
-        AUTHOR.n > 0,
     )
     if interval is not None:
         stmt = stmt.where(

@@ -35,7 +35,7 @@ class RollupAuthorDay(Base):
     A starter contributes its author on its own day (``other_day = day``); a live reply to a
     live starter contributes the reply's author on the reply's day.  Distinct authors of a
     whole-day range are then those with a row whose two days both fall inside it: exact,
-    unlike summing per-day distinct counts.  ``n`` counts contributions (0 rows are ignored).
+    unlike summing per-day distinct counts.  ``n`` counts contributions; a row down to 0 is deleted.
     """
 
     __tablename__ = "rollup_author_day"
