@@ -1,8 +1,12 @@
-"""Performance of a scope's thread starters over a range, computed in SQL, batched by parent.
+"""Performance of a scope's thread starters over a range, scanned from the posts themselves.
 
 Meanings (contract README): thread starters created in [since, until); likes and replies are
 the counts those posts have now; active authors are the distinct people who wrote those posts
 or replied to them within the range.  A timeline point is the same for its calendar period.
+
+These scans define the figures: ``api.analytics.rollups`` answers from the daily rollups and
+falls back to them for what the rollups cannot hold (ranges shorter than a whole UTC day,
+scopes without rollups); the differential tests hold the two equal.
 """
 
 from __future__ import annotations
@@ -33,14 +37,26 @@ class Totals:
     active_authors: int = 0
 
 
-def _bucket(interval: Interval | None, column: Any) -> Any:
+def bucket_of(interval: Interval | None, column: Any) -> Any:
     if interval is None:
         return sa.literal(None, sa.Date())
     unit = interval.value.lower()
     return sa.cast(sa.func.date_trunc(unit, sa.func.timezone("UTC", column)), sa.Date())
 
 
-def _starters(scope: Scope, keys: list[Any], since: datetime, until: datetime, bucket: Any) -> Any:
+def within(column: Any, windows: list[tuple[datetime, datetime]]) -> sa.ColumnElement[bool]:
+    """``column`` in one of the half-open ``windows``."""
+    return sa.or_(*(sa.and_(column >= lo, column < hi) for lo, hi in windows))
+
+
+def starters_cte(
+    scope: Scope,
+    keys: list[Any],
+    windows: list[tuple[datetime, datetime]],
+    bucket: Any,
+    name: str = "starters",
+) -> Any:
+    """Live starters of each parent created within ``windows``, as a CTE."""
     parent = unnest_keys(keys, SCOPES[scope].key_type)
     inner = (
         sa.select(
@@ -51,13 +67,13 @@ def _starters(scope: Scope, keys: list[Any], since: datetime, until: datetime, b
             P.kind,
             bucket(P.created_at).label("bucket"),
         )
-        .where(membership(scope, parent.c.key), P.created_at >= since, P.created_at < until)
+        .where(membership(scope, parent.c.key), within(P.created_at, windows))
         .lateral("s")
     )
-    return sa.select(parent.c.key, inner).select_from(parent.join(inner, sa.true())).cte("starters")
+    return sa.select(parent.c.key, inner).select_from(parent.join(inner, sa.true())).cte(name)
 
 
-async def totals(
+async def scan_totals(
     session: AsyncSession,
     scope: Scope,
     keys: list[Any],
@@ -74,9 +90,9 @@ async def totals(
     """
 
     def bucket(column: Any) -> Any:
-        return _bucket(interval, column)
+        return bucket_of(interval, column)
 
-    starters = _starters(scope, keys, since, until, bucket)
+    starters = starters_cte(scope, keys, [(since, until)], bucket)
     post_totals = (
         sa.select(
             starters.c.key,
@@ -125,10 +141,12 @@ async def totals(
     return out
 
 
-async def totals_by_kind(
+async def scan_totals_by_kind(
     session: AsyncSession, scope: Scope, keys: list[Any], since: datetime, until: datetime
 ) -> dict[Any, dict[PostKind, Totals]]:
-    starters = _starters(scope, keys, since, until, lambda column: sa.literal(None, sa.Date()))
+    starters = starters_cte(
+        scope, keys, [(since, until)], lambda column: sa.literal(None, sa.Date())
+    )
     stmt = (
         sa.select(
             starters.c.key,

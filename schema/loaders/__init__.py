@@ -7,7 +7,7 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from api.analytics import performance
+from api.analytics import performance, rollups
 from api.db.repositories import campaigns, people, posts, resources, topics
 from api.db.session import Database
 from schema.loaders.base import by_key, by_key_and_args
@@ -165,7 +165,7 @@ class Loaders:
         None: Totals}; ``authors`` says whether active authors are counted."""
         return by_key_and_args(
             self.db,
-            lambda s, keys, args: performance.totals(s, args[0], keys, *args[1:]),
+            lambda s, keys, args: rollups.totals(s, args[0], keys, *args[1:]),
             dict,
         )
 
@@ -174,7 +174,7 @@ class Loaders:
         """Keys ``(parent, (scope, since, until))`` -> {PostKind: Totals}."""
         return by_key_and_args(
             self.db,
-            lambda s, keys, args: performance.totals_by_kind(s, args[0], keys, *args[1:]),
+            lambda s, keys, args: rollups.totals_by_kind(s, args[0], keys, *args[1:]),
             dict,
         )
 

@@ -154,8 +154,9 @@ UPDATE post SET replied_to_id = r.id
 FROM s_post m JOIN post r ON r.external_id = m.replied_ext
 WHERE post.id = m.post_id AND m.written AND post.replied_to_id IS DISTINCT FROM r.id
 """)
-# Only the hashtags a post no longer has go, and only new ones are inserted: a re-read post
-# (most of a page) leaves its rows, and the count triggers (t8c1) nothing to do.
+# Only the hashtags a post lost go, and only new ones are inserted: a re-read post keeping its
+# hashtags (most of a page) changes no row, so the count triggers (t8c1) and the analytics
+# rollups' triggers (r8a1) have nothing to undo and redo.
 _CLEAR_HASHTAGS = sa.text("""
 DELETE FROM post_hashtag h USING s_post m WHERE h.post_id = m.post_id AND m.written
 AND NOT EXISTS (
