@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.db.repositories import persisted_queries
+from api.db.request_session import Reads
 from api.db.session import Database
 
 log = logging.getLogger(__name__)
@@ -85,15 +86,24 @@ class PersistedQueries:
         self.trusted = trusted
         self._cache: OrderedDict[str, str] = OrderedDict()
 
-    async def resolve(self, query: str | None, extensions: Mapping[str, Any] | None) -> Resolved:
+    async def resolve(
+        self,
+        query: str | None,
+        extensions: Mapping[str, Any] | None,
+        reads: Reads | None = None,
+    ) -> Resolved:
         """The document a request runs; raises ``Refusal``."""
         digest = _persisted_hash(extensions)
         if digest is None:
-            if query is not None and self.trusted and await self.document(sha256_of(query)) is None:
+            if (
+                query is not None
+                and self.trusted
+                and await self.document(sha256_of(query), reads) is None
+            ):
                 raise self._not_allowed()
             return Resolved(query)
         if query is None:
-            found = await self.document(digest)
+            found = await self.document(digest, reads)
             if found is None:
                 raise NOT_FOUND
             return Resolved(found)
@@ -105,7 +115,7 @@ class PersistedQueries:
         if digest in self._cache:
             return Resolved(query)
         if self.trusted:
-            if await self.document(digest) is None:
+            if await self.document(digest, reads) is None:
                 raise self._not_allowed()
             return Resolved(query)
         return Resolved(query, to_register=(digest, query))
@@ -117,12 +127,14 @@ class PersistedQueries:
             "registered; register it with `campaign persisted register`.",
         )
 
-    async def document(self, digest: str) -> str | None:
+    async def document(self, digest: str, reads: Reads | None = None) -> str | None:
+        """A stored document's text; ``reads``: the request's connection, which looks it up
+        in a statement of its own, before the request's read snapshot."""
         found = self._cache.get(digest)
         if found is not None:
             self._cache.move_to_end(digest)
             return found
-        async with self.db.reading() as session:
+        async with (reads or self.db).bookkeeping(primary=False) as session:
             found = await persisted_queries.find(session, digest)
         if found is not None:
             self._remember(digest, found)

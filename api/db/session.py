@@ -106,6 +106,15 @@ class Database:
         async with self.read_sessions() as session:
             yield session
 
+    @asynccontextmanager
+    async def bookkeeping(self, *, primary: bool = True) -> AsyncIterator[AsyncSession]:
+        """A short session for one statement outside a request's reads (a budget draw, a
+        credential look-up): a unit of work on the primary, or a read session. A request's
+        ``RequestSession`` (api/db/request_session.py) runs these on its own connection."""
+        context = self.unit_of_work() if primary else self.reading()
+        async with context as session:
+            yield session
+
     def on_statement(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` before every statement either engine sends (/metrics counts them
         per request). Adding the same callback again changes nothing."""
