@@ -4,6 +4,7 @@ replica the reads stay on the replica while the budget is drawn on the primary."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,11 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from asgi_lifespan import LifespanManager
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
+from api.db.repositories import data_version
+from api.db.request_session import RequestSession
 from api.db.session import Database
 from api.domain.enums import Role
 from tests.e2e.conftest import Api, operation, settings_for
@@ -133,3 +138,68 @@ async def test_with_a_replica_reads_stay_there_and_the_budget_is_drawn_on_the_pr
     assert len(replica.statements) > 1
     assert not any("query_budget" in s for s in replica.statements)
     assert primary.held == replica.held == 0
+
+
+@pytest.fixture
+async def db(demo_url: str) -> AsyncIterator[Database]:
+    database = Database.connect(demo_url, pool_size=2)
+    yield database
+    await database.dispose()
+
+
+async def test_a_request_reads_one_snapshot_and_the_next_sees_the_commit(db: Database) -> None:
+    session = RequestSession(db)
+    async with session.reading() as s:
+        before = await data_version.current(s)
+    async with db.unit_of_work() as writer:  # another connection commits meanwhile
+        await data_version.bump(writer)
+    async with session.reading() as s:
+        assert await data_version.current(s) == before  # still the request's snapshot
+    await session.close()
+    assert db.read_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    later = RequestSession(db)
+    async with later.reading() as s:
+        assert await data_version.current(s) == before + 1
+    await later.close()
+
+
+async def test_concurrent_batches_share_the_connection_in_turn(db: Database) -> None:
+    session = RequestSession(db)
+
+    async def read() -> int:
+        async with session.reading() as s:
+            return await data_version.current(s)
+
+    # Loader batches dispatched in one tick: one connection, one statement at a time.
+    found = await asyncio.gather(*(read() for _ in range(10)))
+    assert len(set(found)) == 1
+    assert db.read_engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+    await session.close()
+    assert db.read_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_failed_statement_spoils_only_itself(db: Database) -> None:
+    session = RequestSession(db)
+    with pytest.raises(DBAPIError):
+        async with session.reading() as s:
+            await s.execute(sa.text("SELECT 1 / 0"))
+    # The aborted transaction was dropped: the request's next reads work.
+    async with session.reading() as s:
+        assert await data_version.current(s) >= 0
+    await session.close()
+    assert db.read_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_bookkeeping_commits_at_once_before_the_snapshot(db: Database) -> None:
+    session = RequestSession(db)
+    async with session.bookkeeping() as s:
+        await data_version.bump(s)  # a write, as a budget draw is
+    # Committed already: another connection sees it while the request still holds its own.
+    async with db.reading() as other:
+        bumped = await data_version.current(other)
+    async with session.reading() as s:
+        assert await data_version.current(s) == bumped
+        with pytest.raises(DBAPIError):  # the snapshot is read-only
+            await data_version.bump(s)
+    await session.close()
+    assert db.read_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
