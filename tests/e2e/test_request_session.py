@@ -203,3 +203,27 @@ async def test_bookkeeping_commits_at_once_before_the_snapshot(db: Database) -> 
             await data_version.bump(s)
     await session.close()
     assert db.read_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_connection_given_back_keeps_no_read_only_setting(demo_url: str) -> None:
+    db = Database.connect(demo_url, pool_size=1)
+    try:
+        session = RequestSession(db)
+        async with session.bookkeeping() as s:
+            await data_version.current(s)
+        async with session.reading() as s:
+            await data_version.current(s)
+        await session.close()
+        assert db.engine.pool.checkedin() == 1  # type: ignore[attr-defined]
+        # The same pooled connection, in a mutation's transaction: read-write, READ COMMITTED.
+        async with db.unit_of_work() as writer:
+            await data_version.bump(writer)
+            shown = await writer.execute(
+                sa.text(
+                    "SELECT current_setting('transaction_isolation'), "
+                    "current_setting('transaction_read_only')"
+                )
+            )
+            assert tuple(shown.one()) == ("read committed", "off")
+    finally:
+        await db.dispose()
