@@ -100,10 +100,14 @@ def round_trips(checkout: Path, spec: dict[str, Any]) -> dict[str, dict[str, int
         check=True,
         cwd=checkout,
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    found: dict[str, dict[str, int]] = json.loads(out.stdout.strip().splitlines()[-1])
+    return found
 
 
-def run(args: argparse.Namespace) -> tuple[dict[tuple[str, str], dict[str, Any]], dict[str, Any]]:
+Report = dict[tuple[str, int, str], dict[str, Any]]
+
+
+def run(args: argparse.Namespace) -> tuple[Report, dict[str, Any]]:
     logs = Path(tempfile.mkdtemp(prefix="bench-versus-"))
     checkouts = {"base": args.baseline.resolve(), "this": ROOT}
     with scratch_database() as url:
@@ -144,7 +148,7 @@ def run(args: argparse.Namespace) -> tuple[dict[tuple[str, str], dict[str, Any]]
             }
             wire = {name: round_trips(path, spec) for name, path in checkouts.items()}
             print(f"wire: {json.dumps(wire)}", file=sys.stderr)
-            results: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+            results: dict[tuple[str, int, str], list[dict[str, Any]]] = defaultdict(list)
             for case in chosen:
                 headers = headers_for(case.role, settings, lms_key)
                 answers = [
@@ -158,50 +162,50 @@ def run(args: argparse.Namespace) -> tuple[dict[tuple[str, str], dict[str, Any]]
                         )
                 same = answers[0]["data"] == answers[1]["data"]
                 print(f"{case.label}: same data from both: {same}", file=sys.stderr)
-                for _ in range(args.rounds):
-                    for server in running:  # interleaved: A B, A B
-                        before = statements(server)
-                        result = asyncio.run(
-                            _load(server.url, case.body(), headers, args.concurrency, args.duration)
-                        )
-                        after = statements(server)
-                        requests = after[1] - before[1]
-                        result["statements"] = (
-                            (after[0] - before[0]) / requests if requests else None
-                        )
-                        results[(case.label, server.name)].append(result)
-                        print(
-                            f"{case.label} {server.name}: {result['rps']:.1f} req/s, "
-                            f"{result['statements']:.1f} statements/request",
-                            file=sys.stderr,
-                        )
+                for connections in args.concurrency:
+                    for _ in range(args.rounds):
+                        for server in running:  # interleaved: A B, A B
+                            before = statements(server)
+                            result = asyncio.run(
+                                _load(server.url, case.body(), headers, connections, args.duration)
+                            )
+                            after = statements(server)
+                            requests = after[1] - before[1]
+                            result["statements"] = (
+                                (after[0] - before[0]) / requests if requests else None
+                            )
+                            results[(case.label, connections, server.name)].append(result)
+                            print(
+                                f"{case.label} c={connections} {server.name}: "
+                                f"{result['rps']:.1f} req/s",
+                                file=sys.stderr,
+                            )
         finally:
             for server in running:
                 server.stop()
     return {
-        (label, name): {
+        (label, connections, name): {
             k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p95", "statements")
         }
         | {"failures": sum(r["failures"] for r in runs)}
-        for (label, name), runs in results.items()
+        for (label, connections, name), runs in results.items()
     }, wire
 
 
-def markdown(
-    report: dict[tuple[str, str], dict[str, Any]], wire: dict[str, Any], args: argparse.Namespace
-) -> str:
+def markdown(report: Report, wire: dict[str, Any], args: argparse.Namespace) -> str:
     lines = [
-        f"{args.posts} posts, {args.people} people; pool {args.pool}; {args.concurrency} "
-        f"connections; {args.duration:g} s per run, median of {args.rounds} interleaved rounds.",
+        f"{args.posts} posts, {args.people} people; pool {args.pool}; c: client connections; "
+        f"{args.duration:g} s per run, median of {args.rounds} interleaved rounds.",
         "",
-        "| operation | base req/s | this req/s | this ÷ base | base p50 ms | this p50 ms "
+        "| operation | c | base req/s | this req/s | this ÷ base | base p50 ms | this p50 ms "
         "| base statements | this statements | failed |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for label in dict.fromkeys(label for label, _ in report):
-        base, this = report[(label, "base")], report[(label, "this")]
+    for label, c in dict.fromkeys((label, c) for label, c, _ in report):
+        base, this = report[(label, c, "base")], report[(label, c, "this")]
         lines.append(
-            f"| {label} | {base['rps']:.1f} | {this['rps']:.1f} | {this['rps'] / base['rps']:.2f} "
+            f"| {label} | {c} | {base['rps']:.1f} | {this['rps']:.1f} "
+            f"| {this['rps'] / base['rps']:.2f} "
             f"| {base['p50']:.1f} | {this['p50']:.1f} | {base['statements']:.1f} "
             f"| {this['statements']:.1f} | {base['failures'] + this['failures']} |"
         )
@@ -229,7 +233,9 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, required=True, help="a checkout with a .venv")
     parser.add_argument("--posts", type=int, default=20_000)
     parser.add_argument("--people", type=int, default=2_000)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--concurrency", type=lambda t: [int(x) for x in t.split(",")], default=[1, 16]
+    )
     parser.add_argument("--duration", type=float, default=5, help="seconds per load run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians)")
     parser.add_argument("--pool", type=int, default=10, help="database pool per process")
