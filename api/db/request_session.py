@@ -56,6 +56,8 @@ class Reads(Protocol):
 
 
 class RequestSession:
+    """One request's connection: bookkeeping in autocommit, then one read snapshot."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
         self._lock = asyncio.Lock()
@@ -123,9 +125,9 @@ class RequestSession:
     async def release(self) -> None:
         """End the snapshot and give the connection back; a later use checks out another.
 
-        A mutation calls this before its own transaction: the request never holds two pooled
-        connections (two requests each holding one and waiting for a second could exhaust the
-        pool), and what the mutation's payload reads next sees its commit.
+        A mutation calls this before its own transaction: the request never holds two
+        connections of one pool (requests each holding one and waiting for a second could
+        exhaust it), and the reads of the mutation's payload begin after its commit.
         """
         async with self._lock:
             await self._discard()
