@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     # Subscriptions: this process's one LISTEN connection (on the primary: replicas are not
     # told) and its fan-out; the WebSocket endpoint serves campaignActivity from it.
     hub = ActivityHub(database, settings.database_url, queue_size=settings.subscription_queue)
+    live = LiveView(settings, database, hub)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             yield
         finally:
             await hub.stop()
+            await live.credentials.stop()
             await key_uses(database).drain()  # API keys' last use, recorded in the background
             process_exiting()  # /metrics across processes (api/metrics.py)
             if db is None:  # ours to close
@@ -81,7 +83,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", LiveView(settings, database, hub)),
+        WebSocketRoute("/graphql", live),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/r/{token}", follow, methods=["GET", "HEAD"]),

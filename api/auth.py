@@ -69,7 +69,7 @@ def verify_token(settings: Settings, token: str) -> Principal:
         role = Role(str(claims["role"]).upper())
     except (jwt.PyJWTError, ValueError) as exc:
         raise Unauthenticated(f"The token is not valid: {exc}.") from exc
-    return Principal(role=role, subject=str(claims["sub"]))
+    return Principal(role=role, subject=str(claims["sub"]), expires_at=float(claims["exp"]))
 
 
 async def verify_bearer_token(settings: Settings, token: str) -> Principal:
@@ -80,8 +80,7 @@ async def verify_bearer_token(settings: Settings, token: str) -> Principal:
         raise Unauthenticated(f"The token is not valid: {exc}.") from exc
     algorithm = header.get("alg")
     if algorithm == idp.ALGORITHM and settings.jwks_url:
-        role, subject = await idp.verify_idp_token(settings, token, header.get("kid"))
-        return Principal(role=role, subject=subject)
+        return await idp.verify_idp_token(settings, token, header.get("kid"))
     if algorithm != "HS256":
         accepted = "HS256 (this service's)" + (
             " and RS256 (the identity provider's)" if settings.jwks_url else ""
@@ -181,7 +180,7 @@ async def verify_api_key(db: Database, key: str, reads: Reads | None = None) -> 
     if row is None:
         raise Unauthenticated("The API key is not valid or has been revoked.")
     key_uses(db).used(row.id)
-    return Principal(role=row.role, subject=f"api-key:{row.name}")
+    return Principal(role=row.role, subject=f"api-key:{row.name}", api_key_id=row.id)
 
 
 async def authenticate(

@@ -168,7 +168,7 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.settings = settings
         self.db = db
-        self.persisted = PersistedQueries(db, trusted=settings.trusted_documents)
+        self.persisted = PersistedQueries.from_settings(db, settings)
         # Part of every ETag: a deploy that changes the schema changes them all.
         self.schema_id = sha256_of(str(schema))[:16]
 
@@ -333,7 +333,10 @@ class GraphQLView(GraphQL[Context, None]):
                 raise Refusal("UNAUTHENTICATED", context.auth_error or SIGN_IN)
             return None
         resolved = await self.persisted.resolve(
-            request_data.query, request_data.extensions, context.reads
+            request_data.query,
+            request_data.extensions,
+            principal=context.principal,
+            reads=context.reads,
         )
         request_data.query = resolved.query
         return resolved.to_register

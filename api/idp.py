@@ -26,6 +26,7 @@ import httpx
 import jwt
 
 from api.domain.enums import Role
+from api.domain.principal import Principal
 from api.errors import Unauthenticated
 from api.settings import Settings
 
@@ -140,8 +141,10 @@ def role_from(settings: Settings, claims: dict[str, Any]) -> Role:
     )
 
 
-async def verify_idp_token(settings: Settings, token: str, kid: str | None) -> tuple[Role, str]:
-    """The role and subject of a provider's token; Unauthenticated with the reason otherwise."""
+async def verify_idp_token(settings: Settings, token: str, kid: str | None) -> Principal:
+    """Who a provider's token names; Unauthenticated with the reason otherwise.
+
+    It holds until its `exp` plus the leeway allowed for the provider's clock."""
     if not kid:
         raise Unauthenticated("The token names no signing key (`kid`).")
     key = await jwks_for(settings).key(kid)
@@ -161,4 +164,5 @@ async def verify_idp_token(settings: Settings, token: str, kid: str | None) -> t
     subject = claims.get(settings.jwt_subject_claim)
     if not isinstance(subject, str) or not subject.strip():
         raise Unauthenticated(f"The token has no `{settings.jwt_subject_claim}` claim.")
-    return role, subject.strip()
+    expires_at = float(claims["exp"]) + settings.jwt_leeway_seconds
+    return Principal(role=role, subject=subject.strip(), expires_at=expires_at)

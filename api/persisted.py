@@ -14,6 +14,11 @@ With ``CAMPAIGN_TRUSTED_DOCUMENTS=true`` only stored documents run, whether name
 sent as text (``PERSISTED_QUERY_NOT_ALLOWED`` otherwise), and nothing is stored over HTTP:
 documents are registered by ``campaign persisted register DIR`` at deploy time.
 
+Admins are exempt while ``CAMPAIGN_TRUSTED_DOCUMENTS_ADMIN_ADHOC`` is true (the default): an
+admin exploring in GraphiQL runs documents of their own, which are not registered by being
+run; every other role (manager, member, an LMS key) runs registered documents only. The same
+holds for operations over WebSocket (``api.live.endpoint``).
+
 Documents live in PostgreSQL (``persisted_query``) and are kept in memory once read.
 """
 
@@ -30,6 +35,9 @@ from typing import Any
 from api.db.repositories import persisted_queries
 from api.db.request_session import Reads
 from api.db.session import Database
+from api.domain.enums import Role
+from api.domain.principal import Principal
+from api.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +60,17 @@ class Refusal(Exception):
         self.message = message
 
 
-NOT_FOUND = Refusal("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
+def _not_found() -> Refusal:
+    # A fresh exception each time: raising one shared object would grow its traceback chain
+    # with every refusal (and hold every frame it passed through).
+    return Refusal("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
+
+
+def _hash_mismatch() -> Refusal:
+    return Refusal(
+        "PERSISTED_QUERY_HASH_MISMATCH",
+        "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query sent.",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,19 +99,39 @@ def _persisted_hash(extensions: Mapping[str, Any] | None) -> str | None:
 
 
 class PersistedQueries:
-    def __init__(self, db: Database, *, trusted: bool) -> None:
+    def __init__(self, db: Database, *, trusted: bool, admin_adhoc: bool = True) -> None:
         self.db = db
         self.trusted = trusted
+        self.admin_adhoc = admin_adhoc
         self._cache: OrderedDict[str, str] = OrderedDict()
+
+    @classmethod
+    def from_settings(cls, db: Database, settings: Settings) -> PersistedQueries:
+        return cls(
+            db,
+            trusted=settings.trusted_documents,
+            admin_adhoc=settings.trusted_documents_admin_adhoc,
+        )
+
+    def _admin_exempt(self, principal: Principal | None) -> bool:
+        """May this principal run, in trusted mode, a document that is not registered?"""
+        return self.admin_adhoc and principal is not None and principal.role is Role.ADMIN
 
     async def resolve(
         self,
         query: str | None,
         extensions: Mapping[str, Any] | None,
+        principal: Principal | None = None,
         reads: Reads | None = None,
     ) -> Resolved:
         """The document a request runs; raises ``Refusal``."""
         digest = _persisted_hash(extensions)
+        if self.trusted and query is not None and self._admin_exempt(principal):
+            # An admin's own document runs as sent, and is stored only by `campaign
+            # persisted register`; a hash sent with it must still be its text's.
+            if digest is not None and sha256_of(query) != digest:
+                raise _hash_mismatch()
+            return Resolved(query)
         if digest is None:
             if (
                 query is not None
@@ -105,13 +143,10 @@ class PersistedQueries:
         if query is None:
             found = await self.document(digest, reads)
             if found is None:
-                raise NOT_FOUND
+                raise _not_found()
             return Resolved(found)
         if sha256_of(query) != digest:
-            raise Refusal(
-                "PERSISTED_QUERY_HASH_MISMATCH",
-                "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query sent.",
-            )
+            raise _hash_mismatch()
         if digest in self._cache:
             return Resolved(query)
         if self.trusted:
@@ -124,7 +159,8 @@ class PersistedQueries:
         return Refusal(
             "PERSISTED_QUERY_NOT_ALLOWED",
             "This server runs only registered (trusted) documents, and this one is not "
-            "registered; register it with `campaign persisted register`.",
+            "registered; register it with `campaign persisted register`."
+            + (" Admins may run their own." if self.admin_adhoc else ""),
         )
 
     async def document(self, digest: str, reads: Reads | None = None) -> str | None:

@@ -72,11 +72,18 @@ class Settings(BaseSettings):
     # dropped as too slow (closed with 1013), and operations one WebSocket may run at once.
     subscription_queue: int = Field(default=100, ge=1, le=10_000)
     subscriptions_per_connection: int = Field(default=20, ge=1, le=100)
+    # A WebSocket is closed (4403) when its token expires; one opened with an API key (keys do
+    # not expire) is closed within this many seconds of the key's revocation: one statement
+    # per process and interval checks every key its open sockets use.
+    subscription_key_check_seconds: float = Field(default=60.0, gt=0)
 
     # Trusted documents (production): only documents registered beforehand
     # (`campaign persisted register DIR`) run, and clients cannot register new ones. Off,
     # clients register documents themselves with Apollo's automatic persisted queries.
     trusted_documents: bool = False
+    # ... except for admins, who may run documents of their own (GraphiQL, exploring); these
+    # are not registered by being run. Every other role runs registered documents only.
+    trusted_documents_admin_adhoc: bool = True
 
     # GraphiQL in the browser (GET /graphql); by default only in development. The page holds
     # no data (queries still need a token), but production need not advertise the API.

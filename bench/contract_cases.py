@@ -4,6 +4,8 @@ equivalents and how to read the rows each answer lists (to check peers agree).""
 from __future__ import annotations
 
 import base64
+import binascii
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -104,6 +106,48 @@ def _pg_detail_rows(data: dict[str, Any]) -> Any:
     return int(post["id"]), replies["totalCount"], [int(r["id"]) for r in replies["nodes"]], history
 
 
+_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+
+
+def _plain_id(value: Any) -> Any:
+    """A Relay id ("Post:42", base64) or a PostGraphile BigInt ("42") as the row id."""
+    if isinstance(value, str):
+        if value.lstrip("-").isdigit():
+            return int(value)
+        try:
+            return db_id(value)
+        except (binascii.Error, UnicodeDecodeError, ValueError, IndexError):
+            return value
+    return value
+
+
+def figures(data: Any) -> Any:
+    """An answer with its shape's accidents removed, to compare the project's with a peer's:
+    ``{nodes: [...]}`` is its list (the project lists some things PostGraphile pages), ids are
+    row ids, BigInt strings numbers, instants compared as instants (each server writes its own
+    offset and precision), floats to 9 places.  The peers' documents alias every field to the
+    contract's name, so what is left must be equal, field by field."""
+    if isinstance(data, dict):
+        if data.keys() == {"nodes"}:
+            return figures(data["nodes"])
+        return {k: _plain_id(v) if k == "id" else figures(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [figures(v) for v in data]
+    if isinstance(data, float):
+        return round(data, 9)
+    if isinstance(data, str):
+        if data.lstrip("-").isdigit():
+            return int(data)
+        if _INSTANT.match(data):
+            return datetime.fromisoformat(data.replace("Z", "+00:00"))
+    return data
+
+
+def _shown_figures(data: dict[str, Any]) -> Any:
+    """nodes(ids) answers null for a resource the LMS may not see; the peers leave it out."""
+    return [n for n in figures(data["nodes"]) if n is not None]
+
+
 @dataclass
 class Peer:
     """How a peer is asked for an operation: its document (None: the raw endpoint's name)."""
@@ -171,9 +215,14 @@ def cases(found: Lookups) -> list[Case]:
             found[name] = Peer(document, pg_variables or variables, pg_rows)
         return found
 
+    def same(operation: str, variables: dict[str, Any], rows: Rows = figures) -> dict[str, Peer]:
+        return peers(operation, variables, rows, rows)
+
     people = {"first": 20, **span}
     links = {"hashtag": found.hashtag}
     detail = {"id": found.post_id}
+    search = {"text": found.hashtag, "first": 10}
+    resources = {"ids": found.resource_ids}
 
     def feed_peers(variables: dict[str, Any], pg_after: dict[str, str]) -> dict[str, Peer]:
         peers = {"raw": Peer(None, variables, _feed_rows)}
@@ -184,9 +233,30 @@ def cases(found: Lookups) -> list[Case]:
         return peers
 
     return [
-        Case("CampaignDashboard", "web/CampaignDashboard.graphql", Role.ADMIN, campaign),
-        Case("ContentMix", "web/ContentMix.graphql", Role.MEMBER, campaign),
-        Case("ManagerLeaderboard", "web/ManagerLeaderboard.graphql", Role.MANAGER, campaign),
+        Case(
+            "CampaignDashboard",
+            "web/CampaignDashboard.graphql",
+            Role.ADMIN,
+            campaign,
+            figures,
+            same("CampaignDashboard", campaign),
+        ),
+        Case(
+            "ContentMix",
+            "web/ContentMix.graphql",
+            Role.MEMBER,
+            campaign,
+            figures,
+            same("ContentMix", campaign),
+        ),
+        Case(
+            "ManagerLeaderboard",
+            "web/ManagerLeaderboard.graphql",
+            Role.MANAGER,
+            campaign,
+            figures,
+            same("ManagerLeaderboard", campaign),
+        ),
         Case(
             "TopicFeed",
             "mobile/TopicFeed.graphql",
@@ -217,7 +287,9 @@ def cases(found: Lookups) -> list[Case]:
                 {"id": str(db_id(found.post_id))},
             ),
         ),
-        Case("Search", "mobile/Search.graphql", Role.MEMBER, {"text": found.hashtag, "first": 10}),
+        Case(
+            "Search", "mobile/Search.graphql", Role.MEMBER, search, figures, same("Search", search)
+        ),
         Case(
             "People",
             "admin/People.graphql",
@@ -238,6 +310,14 @@ def cases(found: Lookups) -> list[Case]:
             "ResourcePerformance",
             "lms/ResourcePerformance.graphql",
             Role.LMS,
-            {"ids": found.resource_ids},
+            resources,
+            _shown_figures,
+            peers(
+                "ResourcePerformance",
+                resources,
+                _shown_figures,
+                _shown_figures,
+                {"ids": [str(db_id(i)) for i in found.resource_ids]},
+            ),
         ),
     ]

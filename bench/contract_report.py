@@ -50,7 +50,8 @@ def markdown(report: dict[str, Any]) -> str:
     servers: list[str] = report["servers"]
     by = {(r["operation"], r["concurrency"], r["server"]): r for r in report["results"]}
     keys = list(dict.fromkeys((r["operation"], r["concurrency"]) for r in report["results"]))
-    project = servers[0]
+    projects = [s for s in servers if s.startswith("project")]
+    ratios = [(p, peer) for p in projects for peer in ("pg5", "raw")]
     lines = [
         f"Machine: {report['machine']}.",
         "",
@@ -59,18 +60,26 @@ def markdown(report: dict[str, Any]) -> str:
         " An empty cell: no equivalent written for that server. 0.0 req/s without latencies:"
         " no request finished within the run. Peak RSS sums the server's processes (with"
         " workers: the supervisor and each worker). Statements: the project's counted in"
-        " process, PostGraphile's by its pg client, raw's is one by construction.",
+        " process, PostGraphile's by its pg client, raw's is one by construction."
+        " ÷ PG5, ÷ raw: the project's req/s over PostGraphile 5's, over raw SQL's (above 1:"
+        " the project is faster). PostGraphile answers through the views and functions of"
+        " bench/peers/postgraphile.sql (its documents: bench/peers/pg5, pg4).",
         "",
         "| req/s: operation | c | "
         + " | ".join(_name(s) for s in servers)
-        + f" | {_name(project)} ÷ PG5 |",
-        "|---|---:|" + "---:|" * (len(servers) + 1),
+        + "".join(f" | {_name(p)} ÷ {'PG5' if peer == 'pg5' else 'raw'}" for p, peer in ratios)
+        + " |",
+        "|---|---:|" + "---:|" * (len(servers) + len(ratios)),
     ]
     for op, c in keys:
         cells = [_num(by[(op, c, s)]["rps"]) if (op, c, s) in by else "" for s in servers]
-        ours, pg5 = by.get((op, c, project)), by.get((op, c, "pg5"))
-        ratio = f"{ours['rps'] / pg5['rps']:.2f}" if ours and pg5 and pg5["rps"] else ""
-        lines.append(f"| {op} | {c} | " + " | ".join(cells) + f" | {ratio} |")
+        for p, peer in ratios:
+            ours, theirs = by.get((op, c, p)), by.get((op, c, peer))
+            if ours is None or theirs is None or not theirs["rps"]:
+                cells.append("")
+            else:
+                cells.append(f"{ours['rps'] / theirs['rps']:.2f}")
+        lines.append(f"| {op} | {c} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "| operation | c | server | req/s | p50 ms | p95 ms | p99 ms | statements | peak RSS MB"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import event
@@ -114,6 +114,22 @@ class Database:
         context = self.unit_of_work() if primary else self.reading()
         async with context as session:
             yield session
+
+    @asynccontextmanager
+    async def primary_reading(self) -> AsyncIterator[AsyncSession]:
+        """A short read-only session on the primary, whatever ``read_url`` says: for reads
+        that must see what was just committed (a change a NOTIFY announced), which a
+        replica may not hold yet."""
+        async with self.sessions() as session:
+            yield session
+
+    def on_primary(self) -> Database:
+        """This database with its reads on the primary too (``reading()`` included), for work
+        whose every read must follow a commit it was told of: live subscriptions. It shares
+        the engines, so disposing of it is the original's business."""
+        if self.read_engine is self.engine:
+            return self
+        return replace(self, read_engine=self.engine, read_sessions=self.sessions)
 
     def on_statement(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` before every statement either engine sends (/metrics counts them

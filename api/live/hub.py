@@ -142,7 +142,9 @@ class ActivityHub:
             else:
                 self._last_id = max([self._last_id, *ids])
             return
-        async with self.db.unit_of_work() as session:  # the primary: the rows just committed
+        # The primary, never a replica: the NOTIFY came from the primary's commit, which a
+        # replica may not have replayed yet.
+        async with self.db.primary_reading() as session:
             if self._last_id is None:  # nothing to catch up with: where the log is now
                 self._last_id = max([await activity.last_id(session), *ids])
                 catch_up = False

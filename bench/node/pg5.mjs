@@ -9,10 +9,13 @@ import { createRequire } from "node:module";
 
 const [connectionString, port, pool, statsPort] = process.argv.slice(2);
 if (statsPort) createRequire(import.meta.url)("./statements.cjs")(pg, statsPort);
+// The session settings the project's engine uses (api/db/session.py): UTC, and no JIT, whose
+// compilation costs the heavier analytics statements far more than it saves.
+const options = "-c jit=off -c timezone=UTC";
 const preset = {
   extends: [PostGraphileAmberPreset],
   pgServices: [
-    makePgService({ connectionString, schemas: ["public", "bench"], poolConfig: { max: Number(pool) } }),
+    makePgService({ connectionString, schemas: ["public", "bench"], poolConfig: { max: Number(pool), options } }),
   ],
   grafserv: { port: Number(port), graphiql: false },
   grafast: { explain: false },

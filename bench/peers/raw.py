@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -198,6 +199,284 @@ SELECT json_build_object('node', (
 """
 
 
+# The analytics (api/analytics/performance.py): thread starters created in [since, until), their
+# likes and replies now; active authors are the starters' authors and those who replied within
+# the range (within the same period for a timeline point), counted once.
+EXCERPT_TEXT = "regexp_replace(regexp_replace({c}, '^\\s+|\\s+$', '', 'g'), '\\s+', ' ', 'g')"
+# api/domain/text.excerpt: 140 characters at most, cut at the last space, trailing ' ,;:-' gone.
+EXCERPT = (
+    "(SELECT CASE WHEN length(x.n) <= 140 THEN x.n ELSE rtrim(coalesce(nullif("
+    "substring(left(x.n, 141) from '^(.*) '), ''), left(x.n, 140)), ' ,;:-') END"
+    " FROM (SELECT " + EXCERPT_TEXT + " AS n) x)"
+)
+IN_CAMPAIGN = """(EXISTS (SELECT 1 FROM post_hashtag h JOIN topic t ON t.hashtag = h.hashtag
+                  WHERE h.post_id = p.id AND t.campaign_id = {c})
+          OR EXISTS (SELECT 1 FROM campaign_group cg
+                     WHERE cg.group_id = p.group_id AND cg.campaign_id = {c}))"""
+IN_TOPIC = "p.id IN (SELECT post_id FROM post_hashtag WHERE hashtag = {c})"
+
+
+def totals(scope: str, since: str, until: str, authors: bool = True) -> str:
+    """A lateral row (posts, likes, replies, authors) for one scope over [since, until)."""
+    starters = f"""SELECT p.id, p.author_id, p.like_count, p.reply_count FROM post p
+      WHERE {scope} AND p.thread_starter_id IS NULL AND p.deleted_at IS NULL
+        AND p.created_at >= {since} AND p.created_at < {until}"""
+    counted = (
+        f"""(SELECT count(*) FROM (SELECT author_id FROM s UNION
+           SELECT r.author_id FROM post r JOIN s ON r.thread_starter_id = s.id
+           WHERE r.deleted_at IS NULL AND r.created_at >= {since} AND r.created_at < {until}) a)"""
+        if authors
+        else "0"
+    )
+    return f"""(WITH s AS ({starters})
+      SELECT count(*) AS posts, coalesce(sum(like_count), 0) AS likes,
+             coalesce(sum(reply_count), 0) AS replies, {counted} AS authors FROM s)"""
+
+
+def before(person: str, moment: str) -> str:
+    """api/analytics/performance.followers_before: the last snapshot before the moment, else
+    the first one, else the current count."""
+    return f"""coalesce(
+      (SELECT f.followers FROM follower_snapshot f WHERE f.person_id = {person}
+         AND f.observed_at < {moment} ORDER BY f.observed_at DESC LIMIT 1),
+      (SELECT f.followers FROM follower_snapshot f WHERE f.person_id = {person}
+       ORDER BY f.observed_at LIMIT 1),
+      (SELECT pp.follower_count FROM person pp WHERE pp.id = {person}), 0)"""
+
+
+WEEKS = """generate_series(date_trunc('week', {since} AT TIME ZONE 'UTC'),
+                           {until} AT TIME ZONE 'UTC' - interval '1 microsecond',
+                           interval '7 days') AS w(start)"""
+
+
+def growth(person: str, since: str, until: str) -> str:
+    """Follower growth points: the count at each week's end (schema/resolvers.follower_growth)."""
+    end = "((w.start + interval '7 days') AT TIME ZONE 'UTC')"
+    return f"""CASE WHEN {person} IS NULL THEN '[]'::json ELSE coalesce((
+      SELECT json_agg(json_build_object('periodStart', w.start::date,
+                                        'followers', {before(person, end)}) ORDER BY w.start)
+      FROM {WEEKS.format(since=since, until=until)} WHERE {since} < {until}), '[]') END"""
+
+
+def timeline(scope: str, since: str, until: str) -> str:
+    """Weekly points over the weeks overlapping [since, until): totals over whole weeks, a
+    reply's author counted in its starter's week only when the reply falls in that week."""
+    lo = f"(date_trunc('week', {since} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+    hi = (
+        f"((date_trunc('week', {until} AT TIME ZONE 'UTC' - interval '1 microsecond')"
+        " + interval '7 days') AT TIME ZONE 'UTC')"
+    )
+    week = "date_trunc('week', {c} AT TIME ZONE 'UTC')::date"
+    return f"""coalesce((WITH s AS (
+        SELECT p.id, p.author_id, p.like_count, p.reply_count,
+               {week.format(c="p.created_at")} AS bucket FROM post p
+        WHERE {scope} AND p.thread_starter_id IS NULL AND p.deleted_at IS NULL
+          AND p.created_at >= {lo} AND p.created_at < {hi}
+      ), tot AS (
+        SELECT bucket, count(*) AS posts, sum(like_count) AS likes, sum(reply_count) AS replies
+        FROM s GROUP BY bucket
+      ), au AS (
+        SELECT bucket, count(*) AS authors FROM (
+          SELECT bucket, author_id FROM s UNION
+          SELECT s.bucket, r.author_id FROM post r JOIN s ON r.thread_starter_id = s.id
+          WHERE r.deleted_at IS NULL AND r.created_at >= {lo} AND r.created_at < {hi}
+            AND {week.format(c="r.created_at")} = s.bucket) a GROUP BY bucket
+      )
+      SELECT json_agg(json_build_object(
+        'periodStart', w.start::date, 'posts', coalesce(tot.posts, 0),
+        'likes', coalesce(tot.likes, 0), 'replies', coalesce(tot.replies, 0),
+        'activeAuthors', coalesce(au.authors, 0)) ORDER BY w.start)
+      FROM {WEEKS.format(since=since, until=until)}
+      LEFT JOIN tot ON tot.bucket = w.start::date LEFT JOIN au ON au.bucket = w.start::date
+      WHERE {since} < {until}), '[]')"""
+
+
+POST_CARD = (
+    "json_build_object('id', {gid}, 'url', {p}.web_url, 'excerpt', {excerpt}, 'kind', {p}.kind,"
+    " 'createdAt', {iso}, 'metrics', json_build_object('likes', {p}.like_count,"
+    " 'replies', {p}.reply_count), 'author', (SELECT json_build_object('id', {author},"
+    " 'fullName', a.full_name) FROM person a WHERE a.id = {p}.author_id))"
+)
+
+CAMPAIGN_DASHBOARD = f"""
+SELECT json_build_object('campaign', (
+  SELECT json_build_object(
+    'id', {gid("Campaign", "c.id")}, 'slug', c.slug, 'name', c.name,
+    'description', c.description, 'startsOn', c.starts_on,
+    'owner', (SELECT json_build_object('id', {gid("Person", "o.id")}, 'fullName', o.full_name,
+                                       'followerCount', o.follower_count)
+              FROM person o WHERE o.id = c.owner_id),
+    'performance', (SELECT json_build_object(
+        'posts', t.posts, 'replies', t.replies, 'likes', t.likes, 'activeAuthors', t.authors,
+        'engagementRate', CASE WHEN t.posts = 0 THEN 0.0
+                               ELSE (t.likes + t.replies)::float8 / t.posts END,
+        'newFollowers', CASE WHEN c.owner_id IS NULL THEN 0
+                             ELSE {before("c.owner_id", "$3")} - {before("c.owner_id", "$2")} END)
+      FROM {totals(IN_CAMPAIGN.format(c="c.id"), "$2", "$3")} t),
+    'followerGrowth', {growth("c.owner_id", "$2", "$3")},
+    'goals', coalesce((
+      SELECT json_agg(json_build_object(
+        'metric', g.metric, 'target', g.target, 'dueOn', g.due_on, 'current', v.current,
+        'progress', v.current::float8 / g.target) ORDER BY g.id)
+      FROM campaign_goal g,
+        LATERAL {
+    totals(
+        IN_CAMPAIGN.format(c="c.id"),
+        "(c.starts_on::timestamp AT TIME ZONE 'UTC')",
+        "'9999-01-01T00:00:00+00:00'::timestamptz",
+    )
+} t,
+        LATERAL (SELECT CASE g.metric::text
+          WHEN 'FOLLOWERS' THEN coalesce((SELECT follower_count FROM person WHERE id = c.owner_id), 0)
+          WHEN 'POSTS' THEN t.posts WHEN 'LIKES' THEN t.likes WHEN 'REPLIES' THEN t.replies
+          ELSE t.authors END AS current) v
+      WHERE g.campaign_id = c.id), '[]'),
+    'topics', json_build_object(
+      'totalCount', (SELECT count(*) FROM topic WHERE campaign_id = c.id),
+      'nodes', coalesce((
+        SELECT json_agg(json_build_object(
+          'id', {gid("Topic", "tp.id")}, 'hashtag', tp.hashtag, 'name', tp.name,
+          'managers', coalesce((
+            SELECT json_agg(json_build_object(
+              'id', {gid("TopicManager", "m.id")},
+              'person', (SELECT json_build_object('id', {gid("Person", "mp.id")},
+                                                  'fullName', mp.full_name)
+                         FROM person mp WHERE mp.id = m.person_id)) ORDER BY m.since, m.id)
+            FROM topic_manager m WHERE m.topic_id = tp.id AND m.since <= current_date
+              AND (m.until IS NULL OR m.until > current_date)), '[]'),
+          'performance', (SELECT json_build_object('posts', t.posts, 'likes', t.likes,
+                                                   'replies', t.replies)
+            FROM {totals(IN_TOPIC.format(c="tp.hashtag"), "$2", "$3", authors=False)} t),
+          'topPosts', json_build_object('nodes', coalesce((
+            SELECT json_agg({
+    POST_CARD.format(
+        gid=gid("Post", "p.id"),
+        p="p",
+        excerpt=EXCERPT.format(c="p.body"),
+        iso=ISO.format(c="p.created_at"),
+        author=gid("Person", "a.id"),
+    )
+}
+              ORDER BY p.like_count DESC, p.id DESC)
+            FROM (SELECT p.* FROM post p WHERE {IN_TOPIC.format(c="tp.hashtag")}
+                    AND p.thread_starter_id IS NULL AND p.deleted_at IS NULL
+                  ORDER BY p.like_count DESC, p.id DESC LIMIT 3) p), '[]')))
+          ORDER BY tp.id)
+        FROM (SELECT * FROM topic WHERE campaign_id = c.id ORDER BY id LIMIT 20) tp), '[]')),
+    'groups', json_build_object(
+      'totalCount', (SELECT count(*) FROM campaign_group WHERE campaign_id = c.id),
+      'nodes', coalesce((
+        SELECT json_agg(json_build_object('id', {gid("Group", "g.id")}, 'name', g.name,
+                                          'memberCount', g.member_count, 'joined', g.joined,
+                                          'url', g.web_url) ORDER BY g.name, g.id)
+        FROM (SELECT * FROM microblog_group WHERE id IN (
+                SELECT group_id FROM campaign_group WHERE campaign_id = c.id)
+              ORDER BY name, id LIMIT 20) g), '[]')))
+  FROM campaign c WHERE c.slug = $1))::text
+"""
+
+CONTENT_MIX = f"""
+SELECT json_build_object('campaign', (
+  SELECT json_build_object(
+    'id', {gid("Campaign", "c.id")},
+    'performanceByKind', coalesce((
+      SELECT json_agg(json_build_object('kind', k.kind, 'posts', k.posts, 'likes', k.likes,
+                                        'replies', k.replies,
+                                        'likesPerPost', k.likes::float8 / k.posts)
+                      ORDER BY k.kind::text COLLATE "C")
+      FROM (SELECT p.kind, count(*) AS posts, sum(p.like_count) AS likes,
+                   sum(p.reply_count) AS replies
+            FROM post p WHERE {IN_CAMPAIGN.format(c="c.id")}
+              AND p.thread_starter_id IS NULL AND p.deleted_at IS NULL
+              AND p.created_at >= $2 AND p.created_at < $3
+            GROUP BY p.kind) k), '[]'),
+    'timeline', {timeline(IN_CAMPAIGN.format(c="c.id"), "$2", "$3")},
+    'promotions', json_build_object('nodes', coalesce((
+      SELECT json_agg(json_build_object(
+        'id', {gid("Promotion", "pr.id")}, 'kind', pr.kind, 'title', pr.title,
+        'heldOn', pr.held_on, 'audienceSize', pr.audience_size,
+        'followersGainedWithin7Days', CASE WHEN c.owner_id IS NULL THEN NULL ELSE
+          {before("c.owner_id", "((pr.held_on + 7)::timestamp AT TIME ZONE 'UTC')")}
+          - {before("c.owner_id", "(pr.held_on::timestamp AT TIME ZONE 'UTC')")} END)
+        ORDER BY pr.held_on DESC, pr.id DESC)
+      FROM (SELECT * FROM promotion WHERE campaign_id = c.id
+            ORDER BY held_on DESC, id DESC LIMIT 50) pr), '[]')))
+  FROM campaign c WHERE c.slug = $1))::text
+"""
+
+MANAGER_LEADERBOARD = f"""
+SELECT json_build_object('campaign', (
+  SELECT json_build_object(
+    'id', {gid("Campaign", "c.id")},
+    'topicManagers', coalesce((
+      SELECT json_agg(json_build_object(
+        'id', {gid("TopicManager", "m.id")}, 'since', m.since,
+        'person', (SELECT json_build_object('id', {gid("Person", "mp.id")},
+                                            'fullName', mp.full_name, 'jobTitle', mp.job_title,
+                                            'followerCount', mp.follower_count)
+                   FROM person mp WHERE mp.id = m.person_id),
+        'topic', json_build_object('id', {gid("Topic", "tp.id")}, 'hashtag', tp.hashtag),
+        'performance', (SELECT json_build_object('posts', t.posts, 'likes', t.likes,
+                                                 'replies', t.replies, 'activeAuthors', t.authors)
+                        FROM {totals(IN_TOPIC.format(c="tp.hashtag"), "$2", "$3")} t))
+        ORDER BY m.since, m.id)
+      FROM topic_manager m JOIN topic tp ON tp.id = m.topic_id
+      WHERE tp.campaign_id = c.id AND m.since <= current_date
+        AND (m.until IS NULL OR m.until > current_date)), '[]'))
+  FROM campaign c WHERE c.slug = $1))::text
+"""
+
+SEARCH = f"""
+WITH found AS (
+  SELECT p.* FROM post p WHERE p.thread_starter_id IS NULL AND p.deleted_at IS NULL
+    AND ($1 = '' OR p.search @@ websearch_to_tsquery('english', $1))
+), people AS (
+  SELECT * FROM person
+  WHERE $3::text IS NULL OR search @@ to_tsquery('simple', $3::text)
+  ORDER BY full_name, id LIMIT $2::int
+)
+SELECT json_build_object(
+  'posts', json_build_object(
+    'totalCount', (SELECT count(*) FROM found),
+    'nodes', coalesce((
+      SELECT json_agg(json_build_object(
+        'id', {gid("Post", "s.id")}, 'excerpt', {EXCERPT.format(c="s.body")},
+        'createdAt', {ISO.format(c="s.created_at")},
+        'author', (SELECT json_build_object('fullName', a.full_name)
+                   FROM person a WHERE a.id = s.author_id))
+        ORDER BY s.created_at DESC, s.id DESC)
+      FROM (SELECT * FROM found ORDER BY created_at DESC, id DESC LIMIT $2::int) s), '[]')),
+  'people', json_build_object('nodes', coalesce((
+    SELECT json_agg(json_build_object('id', {gid("Person", "x.id")}, 'fullName', x.full_name,
+                                      'jobTitle', x.job_title, 'department', x.department)
+                    ORDER BY x.full_name, x.id)
+    FROM people x), '[]')))::text
+"""
+
+RESOURCE_PERFORMANCE = f"""
+SELECT json_build_object('nodes', coalesce((
+  SELECT json_agg((
+    SELECT json_build_object(
+      'id', {gid("Resource", "r.id")}, 'title', r.title,
+      'clickCount', (SELECT count(*) FROM resource_click k WHERE k.resource_id = r.id),
+      'promotingPosts', json_build_object(
+        'totalCount', (SELECT count(*) FROM post p WHERE p.thread_starter_id IS NULL
+                         AND p.deleted_at IS NULL AND p.id IN (
+                           SELECT post_id FROM post_resource WHERE resource_id = r.id)),
+        'nodes', coalesce((
+          SELECT json_agg(json_build_object(
+            'id', {gid("Post", "p.id")}, 'url', p.web_url,
+            'metrics', json_build_object('likes', p.like_count, 'replies', p.reply_count))
+            ORDER BY p.created_at DESC, p.id DESC)
+          FROM (SELECT p.* FROM post p WHERE p.thread_starter_id IS NULL
+                  AND p.deleted_at IS NULL AND p.id IN (
+                    SELECT post_id FROM post_resource WHERE resource_id = r.id)
+                ORDER BY p.created_at DESC, p.id DESC LIMIT 5) p), '[]')))
+    FROM resource r WHERE r.id = i.id AND r.visibility = 'PUBLIC') ORDER BY i.n)
+  FROM unnest($1::bigint[]) WITH ORDINALITY AS i(id, n)), '[]'))::text
+"""
+
+
 def _cursor(text: str | None) -> tuple[Any, Any]:
     if not text:
         return None, None
@@ -227,11 +506,48 @@ def _post_detail(variables: dict[str, Any], base_url: str) -> tuple[str, list[An
     return POST_DETAIL, [int(id_), after_value, after_id]
 
 
+def _span(variables: dict[str, Any]) -> list[Any]:
+    return [datetime.fromisoformat(variables[k]) for k in ("since", "until")]
+
+
+def _campaign_dashboard(variables: dict[str, Any], base_url: str) -> tuple[str, list[Any]]:
+    return CAMPAIGN_DASHBOARD, [variables["slug"], *_span(variables)]
+
+
+def _content_mix(variables: dict[str, Any], base_url: str) -> tuple[str, list[Any]]:
+    return CONTENT_MIX, [variables["slug"], *_span(variables)]
+
+
+def _manager_leaderboard(variables: dict[str, Any], base_url: str) -> tuple[str, list[Any]]:
+    return MANAGER_LEADERBOARD, [variables["slug"], *_span(variables)]
+
+
+def _search(variables: dict[str, Any], base_url: str) -> tuple[str, list[Any]]:
+    # api/db/repositories/people.people_search: a prefix match on every word.
+    text = variables["text"]
+    words = re.findall(r"\w+", text)
+    people = " & ".join(f"{w.lower()}:*" for w in words) or None
+    return SEARCH, [text, variables.get("first", 10), people]
+
+
+def _resource_performance(variables: dict[str, Any], base_url: str) -> tuple[str, list[Any]]:
+    ids = []
+    for global_id in variables["ids"]:
+        kind, _, id_ = base64.b64decode(global_id).decode().partition(":")
+        ids.append(int(id_) if kind == "Resource" and id_.isdigit() else None)
+    return RESOURCE_PERFORMANCE, [ids]
+
+
 OPERATIONS = {
     "TopicFeed": _topic_feed,
     "People": _people,
     "ResourceLinks": _resource_links,
     "PostDetail": _post_detail,
+    "CampaignDashboard": _campaign_dashboard,
+    "ContentMix": _content_mix,
+    "ManagerLeaderboard": _manager_leaderboard,
+    "Search": _search,
+    "ResourcePerformance": _resource_performance,
 }
 
 
@@ -240,9 +556,11 @@ def make_app(database_url: str, pool_size: int, base_url: str) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        pool["p"] = await asyncpg.create_pool(
-            **asyncpg_connect_args(database_url), min_size=pool_size, max_size=pool_size
-        )
+        # The project's session settings (api/db/session.py): UTC, and no JIT, whose
+        # compilation costs the analytics statements far more than it saves.
+        connect = asyncpg_connect_args(database_url)
+        connect["server_settings"] = {**connect["server_settings"], "jit": "off"}
+        pool["p"] = await asyncpg.create_pool(**connect, min_size=pool_size, max_size=pool_size)
         yield
         await pool["p"].close()
 

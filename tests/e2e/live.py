@@ -137,6 +137,10 @@ class Client(Lines):
             if m["type"] == "next" and m["payload"].get("data")
         ]
 
+    def refused(self) -> list[dict[str, Any]] | None:
+        """The errors of the first ``error`` message (an operation refused before it ran)."""
+        return next((m["errors"] for _, m in self.messages() if m["type"] == "error"), None)
+
     def closed(self) -> dict[str, Any] | None:
         return next((m for _, m in self.messages() if m["type"] == "closed"), None)
 

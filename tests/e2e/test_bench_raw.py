@@ -38,6 +38,7 @@ async def _same(api: Api, raw: httpx.AsyncClient, path: str, role: Role, variabl
     response = await raw.post("/graphql", json={"operationName": name, "variables": variables})
     assert response.status_code == 200, response.text
     assert response.json()["data"] == ours
+
     return ours
 
 
@@ -66,3 +67,37 @@ async def test_raw_sql_answers_the_simple_operations_as_the_project_does(
         "/graphql", json={"operationName": "ResourceLinks", "variables": links}
     )
     assert response.json()["data"] == ours
+
+
+async def test_raw_sql_answers_the_analytics_and_search_as_the_project_does(
+    api: Api, raw: httpx.AsyncClient
+) -> None:
+    until = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    # An odd range: it starts mid-week and mid-day, so timelines cover partial weeks.
+    since = until - timedelta(days=90, hours=7)
+    span = {"slug": "learning-community", "since": since.isoformat(), "until": until.isoformat()}
+    dashboard = await _same(api, raw, "web/CampaignDashboard.graphql", Role.ADMIN, span)
+    campaign = dashboard["campaign"]
+    assert campaign["performance"]["posts"]
+    assert campaign["goals"]
+    assert campaign["topics"]["nodes"]
+    mix = await _same(api, raw, "web/ContentMix.graphql", Role.MEMBER, span)
+    assert mix["campaign"]["performanceByKind"]
+    assert mix["campaign"]["promotions"]["nodes"]
+    board = await _same(api, raw, "web/ManagerLeaderboard.graphql", Role.MANAGER, span)
+    assert board["campaign"]["topicManagers"]
+    found = await _same(
+        api, raw, "mobile/Search.graphql", Role.MEMBER, {"text": "leadership", "first": 10}
+    )
+    assert found["posts"]["nodes"]
+    await _same(api, raw, "mobile/Search.graphql", Role.MEMBER, {"text": "pri", "first": 5})
+    topic = await api.data('{ topic(hashtag: "leadership") { resources { id } } }')
+    ids = [r["id"] for r in topic["topic"]["resources"]]
+    assert ids
+    variables = {"ids": ids}
+    ours = await api.data(operation("lms/ResourcePerformance.graphql"), variables, role=Role.LMS)
+    response = await raw.post(
+        "/graphql", json={"operationName": "ResourcePerformance", "variables": variables}
+    )
+    assert response.json()["data"] == ours
+    assert any(n and n["promotingPosts"]["nodes"] for n in ours["nodes"])

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -192,8 +193,14 @@ def _new_activity_appears(up: Up) -> None:
     until(arrived, "the new post", timeout=60)
 
 
-def test_campaign_up_tells_the_demo_story_and_a_restart_keeps_it(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+def test_campaign_up_tells_the_demo_story_and_a_restart_keeps_it() -> None:
+    # Not under pytest's basetemp: another pytest session on the machine may prune or reset it
+    # while the embedded server (its own user) still runs from it (see test_quiet_up).
+    with tempfile.TemporaryDirectory(prefix="campaign-up-", ignore_cleanup_errors=True) as d:
+        _story_and_restart(Path(d) / "data")
+
+
+def _story_and_restart(data_dir: Path) -> None:
     first = Up(data_dir)
     try:
         first.wait_ready()

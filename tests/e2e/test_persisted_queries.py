@@ -7,6 +7,7 @@ import hashlib
 import json
 import subprocess
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from asgi_lifespan import LifespanManager
 from click.testing import CliRunner
 
 from api.app import create_app
+from api.auth import create_api_key
 from api.cli import main
 from api.db.session import Database
 from api.domain.enums import Role
@@ -118,16 +120,22 @@ async def test_apq_refuses_a_wrong_hash_and_stores_nothing_invalid_or_anonymous(
     assert await stored(demo_db) == {}
 
 
-@pytest.fixture
-async def trusted(demo_url: str) -> AsyncIterator[tuple[Api, Database]]:
-    settings = settings_for(demo_url).model_copy(update={"trusted_documents": True})
-    db = Database.connect(demo_url, pool_size=2)
-    app = create_app(settings, db=db)
+@asynccontextmanager
+async def trusted_app(url: str, **settings: Any) -> AsyncIterator[tuple[Api, Database]]:
+    configured = settings_for(url).model_copy(update={"trusted_documents": True, **settings})
+    db = Database.connect(url, pool_size=2)
+    app = create_app(configured, db=db)
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://campaign.test") as c:
-            yield Api(client=c, settings=settings), db
+            yield Api(client=c, settings=configured), db
     await db.dispose()
+
+
+@pytest.fixture
+async def trusted(demo_url: str) -> AsyncIterator[tuple[Api, Database]]:
+    async with trusted_app(demo_url) as app:
+        yield app
 
 
 async def test_trusted_documents_run_only_registered_documents(
@@ -153,6 +161,63 @@ async def test_trusted_documents_run_only_registered_documents(
     assert response.json()["data"]["campaigns"]["edges"]
     response = await api.client.post("/graphql", json={"query": QUERY}, headers=headers)
     assert response.status_code == 200, response.text
+
+
+def code_of(response: httpx.Response) -> str:
+    return str(response.json()["errors"][0]["extensions"]["code"])
+
+
+async def test_trusted_mode_lets_admins_run_their_own_documents_unregistered(
+    demo_url: str,
+) -> None:
+    async with trusted_app(demo_url) as (api, db):
+        admin = auth(api, Role.ADMIN)
+        # GraphiQL sends the text alone; Apollo's link sends it with its hash: both run.
+        response = await api.client.post("/graphql", json={"query": QUERY}, headers=admin)
+        assert response.json()["data"]["campaigns"]["edges"], response.text
+        body = {"query": QUERY, "extensions": persisted(QUERY)}
+        response = await api.client.post("/graphql", json=body, headers=admin)
+        assert response.json()["data"]["campaigns"]["edges"], response.text
+        # A hash that is not the text's is still refused.
+        wrong = {"query": QUERY, "extensions": persisted("{ __typename }")}
+        response = await api.client.post("/graphql", json=wrong, headers=admin)
+        assert code_of(response) == "PERSISTED_QUERY_HASH_MISMATCH"
+        # Running it registered nothing: no one else may run it, nor fetch it by hash.
+        assert await stored(db) == {}
+        response = await get_by_hash(api.client, QUERY, admin)
+        assert code_of(response) == "PERSISTED_QUERY_NOT_FOUND"
+        lms_key = await create_api_key(db, "lms", Role.LMS)
+        others = {
+            "manager": auth(api, Role.MANAGER),
+            "member": auth(api, Role.MEMBER),
+            "lms key": {"X-API-Key": lms_key},
+        }
+        for who, headers in others.items():
+            for sent in ({"query": QUERY}, body):
+                response = await api.client.post("/graphql", json=sent, headers=headers)
+                assert code_of(response) == "PERSISTED_QUERY_NOT_ALLOWED", (who, response.text)
+        # Anonymous requests are refused as before (they run nothing without credentials).
+        response = await api.client.post("/graphql", json={"query": QUERY})
+        assert code_of(response) == "UNAUTHENTICATED"
+        assert "data" not in response.json() or response.json()["data"] is None
+        assert await stored(db) == {}
+
+
+async def test_trusted_mode_without_the_admin_exemption_refuses_admins_too(
+    demo_url: str,
+) -> None:
+    async with trusted_app(demo_url, trusted_documents_admin_adhoc=False) as (api, db):
+        admin = auth(api, Role.ADMIN)
+        response = await api.client.post("/graphql", json={"query": QUERY}, headers=admin)
+        assert code_of(response) == "PERSISTED_QUERY_NOT_ALLOWED"
+        body = {"query": QUERY, "extensions": persisted(QUERY)}
+        response = await api.client.post("/graphql", json=body, headers=admin)
+        assert code_of(response) == "PERSISTED_QUERY_NOT_ALLOWED"
+        assert await stored(db) == {}
+        # Registered documents still run for admins.
+        await register_documents(db, {sha256(QUERY): QUERY})
+        response = await api.client.post("/graphql", json={"query": QUERY}, headers=admin)
+        assert response.json()["data"]["campaigns"]["edges"], response.text
 
 
 def test_the_cli_registers_a_folder_and_prints_the_hashes(fresh_url: str) -> None:

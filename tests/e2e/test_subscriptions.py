@@ -23,11 +23,12 @@ import pytest
 import pytest_asyncio
 import sqlalchemy as sa
 
-from api.auth import issue_token
+from api.auth import create_api_key, issue_token, revoke_api_key
 from api.db.repositories import activity
 from api.db.session import Database
 from api.domain.activity import CampaignChange
 from api.domain.enums import Role
+from api.persisted import register_documents, sha256_of
 from api.settings import Settings
 from api.simulator.app import create_simulator, simulator_state
 from api.simulator.config import DEFAULT_TOKEN, SimulatorConfig
@@ -36,13 +37,14 @@ from api.simulator.server import BackgroundServer
 from api.sync.scheduler import Worker
 from tests import dbs
 from tests.e2e.conftest import SECRET, settings_for
-from tests.e2e.live import Client, Lines, Server, node_ready
+from tests.e2e.live import ACTIVITY, Client, Lines, Server, node_ready
 from tests.integration.sync.conftest import ANCHOR, NOW, Sim, make_client, make_worker
 from tests.integration.sync.conftest import set_up_campaign as set_up_demo
 
 OTHER = "other-campaign"
 DEMO = "learning-community"
 FAT = Path(__file__).with_name("fat_activity.graphql")
+EXPIRES_IN = 4  # seconds: a token's life in the expiry test
 
 
 @dataclass
@@ -55,11 +57,20 @@ class Live:
     node: str
     settings: Settings
 
-    def token(self, role: Role = Role.ADMIN) -> str:
-        return issue_token(self.settings, role, f"{role.value.lower()}@example.com")
+    def token(self, role: Role = Role.ADMIN, ttl_seconds: int | None = None) -> str:
+        subject = f"{role.value.lower()}@example.com"
+        return issue_token(self.settings, role, subject, ttl_seconds=ttl_seconds)
 
-    def client(self, server: Server, slug: str, *, role: Role = Role.ADMIN, **kw: Any) -> Client:
-        params = {"Authorization": f"Bearer {self.token(role)}"}
+    def client(
+        self,
+        server: Server,
+        slug: str,
+        *,
+        role: Role = Role.ADMIN,
+        ttl_seconds: int | None = None,
+        **kw: Any,
+    ) -> Client:
+        params = {"Authorization": f"Bearer {self.token(role, ttl_seconds)}"}
         return Client(self.node, server.ws_url, params, {"slug": slug}, **kw)
 
     def post(self, group: str, body: str) -> None:
@@ -124,8 +135,17 @@ async def live(live_url: str) -> AsyncIterator[Live]:
                 await set_up_demo(db, worker)
                 campaigns = await _other_campaign(db)
                 await worker.run_once()  # mirrors both campaigns' feeds
-                servers.append(Server(live_url, SECRET, subscription_queue="4"))
-                servers.append(Server(live_url, SECRET, subscription_queue="4"))
+                for _ in range(2):
+                    # Revoked keys are looked for every 0.2 s (60 s by default), so that a
+                    # test sees a revocation close its socket soon.
+                    servers.append(
+                        Server(
+                            live_url,
+                            SECRET,
+                            subscription_queue="4",
+                            subscription_key_check_seconds="0.2",
+                        )
+                    )
                 settings = settings_for(live_url)
                 yield Live(db, sim, worker, (servers[0], servers[1]), campaigns, node, settings)
     finally:
@@ -267,3 +287,118 @@ async def test_a_slow_subscriber_is_dropped_without_stalling_another(live: Live)
         assert len(slow.events()) < len(fast.events())
     finally:
         await _stop(fast, slow)
+
+
+async def test_a_socket_is_closed_with_4403_when_its_token_expires(live: Live) -> None:
+    first = live.servers[0]
+    lasting = live.client(first, DEMO)
+    short: Client | None = None
+    try:
+        # Once one client has connected, node starts in well under a second (its files are
+        # read); a few seconds leave the short-lived token time to be accepted first.
+        await asyncio.to_thread(lasting.wait_for, lasting.connected, "the acknowledgement")
+        issued = time.time()
+        short = live.client(first, DEMO, ttl_seconds=EXPIRES_IN)
+        closed = await asyncio.to_thread(short.wait_for, short.closed, "the expired token's close")
+        closed_at = time.time()
+        assert short.connected(), short.output()  # accepted, then closed when it expired
+        assert closed["code"] == 4403, closed
+        assert "expired" in closed["reason"], closed
+        # `exp` is in whole seconds: the token ended less than a second before the ttl.
+        assert closed_at >= issued + EXPIRES_IN - 1, closed_at - issued
+        assert first.logged("WebSocket closed (4403): Forbidden: the token has expired.")
+        # A token that has not expired keeps receiving on the same process.
+        await live.until_live(DEMO, lasting)
+        marker = uuid.uuid4().hex[:10]
+        live.post("Employee Engagement", f"Still listening {marker}.")
+        await live.commit()
+        await asyncio.to_thread(lasting.wait_for, lambda: _with(lasting, marker), "the post")
+        assert lasting.closed() is None
+    finally:
+        await _stop(lasting, *([short] if short else []))
+
+
+async def test_a_socket_opened_with_an_api_key_is_closed_once_the_key_is_revoked(
+    live: Live,
+) -> None:
+    name, kept = f"lms-{uuid.uuid4().hex[:8]}", f"lms-{uuid.uuid4().hex[:8]}"
+    revoked_key = await create_api_key(live.db, name, Role.LMS)
+    kept_key = await create_api_key(live.db, kept, Role.LMS)
+    # The LMS may not read live activity: its operation is refused, its socket stays open.
+    revoked = Client(live.node, live.servers[0].ws_url, {"X-API-Key": revoked_key}, {"slug": DEMO})
+    other = Client(live.node, live.servers[0].ws_url, {"X-API-Key": kept_key}, {"slug": DEMO})
+    try:
+        for client in (revoked, other):
+            await asyncio.to_thread(client.wait_for, client.connected, "the acknowledgement")
+        assert await revoke_api_key(live.db, name)
+        closed = await asyncio.to_thread(
+            revoked.wait_for, revoked.closed, "the revoked key's close"
+        )
+        assert closed["code"] == 4403, closed
+        assert "revoked" in closed["reason"], closed
+        # The check that found one key revoked found the other one still valid.
+        assert other.closed() is None, other.output()
+    finally:
+        await _stop(revoked, other)
+        await revoke_api_key(live.db, kept)
+
+
+@pytest.fixture
+def stale_replica(pg_server: dbs.TestServer, migrated_template: str) -> Iterator[str]:
+    """A "replica" that holds none of the primary's rows: as far behind as one can lag."""
+    url = pg_server.create(template=migrated_template)
+    yield url
+    pg_server.drop(url)
+
+
+async def test_events_are_read_from_the_primary_even_with_a_lagging_replica(
+    live: Live, live_url: str, stale_replica: str
+) -> None:
+    server = Server(live_url, SECRET, database_read_url=stale_replica, db_pool_size="2")
+    client = live.client(server, DEMO)
+    try:
+        # The campaign's slug, the probe's campaign and the post are all missing from the
+        # replica: each is read from the primary, which sent the NOTIFY.
+        await live.until_live(DEMO, client)
+        marker = uuid.uuid4().hex[:10]
+        live.post("Employee Engagement", f"Straight from the primary {marker}.")
+        await live.commit()
+        [(_, event)] = await asyncio.to_thread(
+            client.wait_for, lambda: _with(client, marker), "the new post"
+        )
+        assert event["post"]["author"]["fullName"]
+    finally:
+        await _stop(client)
+        server.stop()
+    assert not [line for line in server.errors if line.startswith(("ERROR", "Traceback"))], (
+        server.output()
+    )
+
+
+async def test_trusted_documents_hold_over_websocket_too(live: Live, live_url: str) -> None:
+    server = Server(live_url, SECRET, trusted_documents="true", db_pool_size="2")
+    clients: list[Client] = []
+    try:
+        member = live.client(server, DEMO, role=Role.MEMBER)
+        admin = live.client(server, DEMO)
+        clients += [member, admin]
+        # The web app's document is not registered: a member's operation is refused, and
+        # the socket stays open for registered ones.
+        errors = await asyncio.to_thread(member.wait_for, member.refused, "the refusal")
+        assert errors[0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED", errors
+        assert member.closed() is None
+        # An admin's own document runs (CAMPAIGN_TRUSTED_DOCUMENTS_ADMIN_ADHOC's default).
+        await live.until_live(DEMO, admin)
+        # Registered, it runs for everyone.
+        text = ACTIVITY.read_text()
+        await register_documents(live.db, {sha256_of(text): text})
+        registered = live.client(server, DEMO, role=Role.MEMBER)
+        clients.append(registered)
+        await live.until_live(DEMO, registered)
+    finally:
+        await _stop(*clients)
+        server.stop()
+    assert server.logged("PERSISTED_QUERY_NOT_ALLOWED (WebSocket operation")
+    assert not [line for line in server.errors if line.startswith(("ERROR", "Traceback"))], (
+        server.output()
+    )

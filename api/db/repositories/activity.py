@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
 from api.db.repositories.scopes import Scope, membership
+from api.db.repositories.topics import not_ended
 from api.domain.activity import ActivityEvent, CampaignChange, EventKind
 
 CHANNEL = "campaign_activity"
@@ -112,7 +113,7 @@ async def _people_by_campaign(
         .where(
             T.campaign_id.in_(campaign_ids),
             M.person_id.in_(person_ids),
-            sa.or_(M.until.is_(None), M.until > sa.func.current_date()),
+            not_ended(),
         )
     )
     return list((await session.execute(sa.union(owners, managers))).all())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,6 +37,16 @@ async def find_active(session: AsyncSession, key_hash: str) -> Any:
             )
         )
     ).first()
+
+
+async def active_among(session: AsyncSession, key_ids: Collection[int]) -> set[int]:
+    """Which of these keys are still unrevoked: one primary-key lookup for them all."""
+    if not key_ids:
+        return set()
+    rows = await session.execute(
+        sa.select(Key.id).where(Key.id.in_(list(key_ids)), Key.revoked_at.is_(None))
+    )
+    return set(rows.scalars())
 
 
 async def list_keys(session: AsyncSession) -> list[Any]:

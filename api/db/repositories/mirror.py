@@ -26,6 +26,7 @@ from api.db.repositories.people_write import (
     ensure_people,
     upsert_people,
 )
+from api.db.repositories.topics import staff_ids
 
 __all__ = [
     "PERSON_FIELDS",
@@ -75,15 +76,8 @@ async def thread_external_ids(session: AsyncSession, starter_external_id: int) -
 
 
 async def people_to_watch(session: AsyncSession) -> list[tuple[int, int]]:
-    """(person id, external id) of campaign owners and current topic managers."""
-    TM = models.TopicManager
-    owners = sa.select(models.Campaign.owner_id.label("id")).where(
-        models.Campaign.owner_id.is_not(None)
-    )
-    managers = sa.select(TM.person_id.label("id")).where(
-        sa.or_(TM.until.is_(None), TM.until > sa.func.current_date())
-    )
-    ids = sa.union(owners, managers).subquery()
+    """(person id, external id) of campaign owners and topic managers (``staff_ids``)."""
+    ids = staff_ids()
     rows = await session.execute(
         sa.select(Person.id, Person.external_id).join(ids, ids.c.id == Person.id)
     )

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
+from api.db.repositories.topics import staff_ids
 from api.domain.enums import SyncFeedKind
 
 Feed = models.SyncFeed
@@ -185,10 +186,9 @@ async def thread_walk_failed(
 
 async def campaign_feeds(session: AsyncSession) -> list[FeedRef]:
     """What the campaigns ask to follow: tracked groups, topics whose microblog id is known,
-    and the campaign staff (owners and current topic managers)."""
+    and the campaign staff (owners and topic managers: ``staff_ids``)."""
     G = models.MicroblogGroup
     T = models.Topic
-    TM = models.TopicManager
     P = models.Person
     groups = await session.execute(
         sa.select(G.external_id, G.name)
@@ -198,19 +198,12 @@ async def campaign_feeds(session: AsyncSession) -> list[FeedRef]:
     topics = await session.execute(
         sa.select(T.external_id, T.hashtag).where(T.external_id.is_not(None))
     )
-    staff_ids = sa.union(
-        sa.select(models.Campaign.owner_id.label("id")).where(
-            models.Campaign.owner_id.is_not(None)
-        ),
-        sa.select(TM.person_id.label("id")).where(
-            sa.or_(TM.until.is_(None), TM.until > sa.func.current_date())
-        ),
-    ).subquery()
-    staff = await session.execute(
-        sa.select(P.external_id, P.full_name).join(staff_ids, staff_ids.c.id == P.id)
+    staff = staff_ids()
+    people = await session.execute(
+        sa.select(P.external_id, P.full_name).join(staff, staff.c.id == P.id)
     )
     return (
         [FeedRef(SyncFeedKind.GROUP, e, name) for e, name in groups.all()]
         + [FeedRef(SyncFeedKind.TOPIC, e, f"#{tag}") for e, tag in topics.all() if e is not None]
-        + [FeedRef(SyncFeedKind.USER, e, name) for e, name in staff.all()]
+        + [FeedRef(SyncFeedKind.USER, e, name) for e, name in people.all()]
     )

@@ -28,7 +28,27 @@ def current_assignment(today: Any = None) -> sa.ColumnElement[bool]:
     A handover planned for a later day leaves the outgoing manager current until that day.
     """
     today = today if today is not None else sa.func.current_date()
-    return sa.and_(Manager.since <= today, sa.or_(Manager.until.is_(None), Manager.until > today))
+    return sa.and_(Manager.since <= today, not_ended(today))
+
+
+def not_ended(today: Any = None) -> sa.ColumnElement[bool]:
+    """Assignments with no end date or one in the future: current ones and those planned.
+
+    The worker follows a planned manager's feed before their first day, so that what they post
+    on the day they take over is already mirrored; everything else wants ``current_assignment``.
+    """
+    today = today if today is not None else sa.func.current_date()
+    return sa.or_(Manager.until.is_(None), Manager.until > today)
+
+
+def staff_ids() -> sa.Subquery:
+    """Person ids of the people whose feeds the worker follows: every campaign's owner and the
+    topic managers whose assignment has not ended (``not_ended``)."""
+    owners = sa.select(models.Campaign.owner_id.label("id")).where(
+        models.Campaign.owner_id.is_not(None)
+    )
+    managers = sa.select(Manager.person_id.label("id")).where(not_ended())
+    return sa.union(owners, managers).subquery()
 
 
 async def get_topics(session: AsyncSession, ids: list[int]) -> dict[int, Any]:

@@ -6,7 +6,8 @@ const { postgraphile } = require("postgraphile");
 const [connectionString, port, max, statsPort] = process.argv.slice(2);
 if (statsPort) require("../statements.cjs")(pg, statsPort);
 const { Pool } = pg;
-const pool = new Pool({ connectionString, max: Number(max) });
+// The session settings the project's engine uses (api/db/session.py): UTC, no JIT.
+const pool = new Pool({ connectionString, max: Number(max), options: "-c jit=off -c timezone=UTC" });
 const middleware = postgraphile(pool, ["public", "bench"], {
   graphiql: false,
   disableQueryLog: true,
