@@ -12,7 +12,7 @@ from asgi_correlation_id import correlation_id
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -30,6 +30,7 @@ from api.graphiql.page import render as render_graphiql
 from api.http_cache import CACHE_CONTROL, cacheable, current_version, entity_tag, matches
 from api.origins import allowed_ws_origin
 from api.persisted import PersistedQueries, Refusal, sha256_of
+from api.response_cache import ResponseCache, splice
 from api.settings import Settings
 from schema.context import Context
 from schema.extensions import SIGN_IN
@@ -171,6 +172,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.persisted = PersistedQueries.from_settings(db, settings)
         # Part of every ETag: a deploy that changes the schema changes them all.
         self.schema_id = sha256_of(str(schema))[:16]
+        self.answers = ResponseCache(settings.response_cache_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -183,6 +185,11 @@ class GraphQLView(GraphQL[Context, None]):
         session = request.state.db_session = RequestSession(self.db)
         try:
             response = await self.run(request)
+        except ClientDisconnect:
+            # The client went away before its body arrived: nobody to answer, nothing wrong
+            # here (load generators do it at the end of every run).
+            log.debug("client disconnected before sending its request body")
+            return
         except _NotModified as exc:
             response = Response(status_code=304, headers=exc.headers)
         except HTTPException as exc:
@@ -306,6 +313,7 @@ class GraphQLView(GraphQL[Context, None]):
                 self._cache_headers(sub_response, tag)
                 if matches(request.headers.get("if-none-match"), tag):
                     raise _NotModified(dict(sub_response.headers))
+        self._answer_slot(request_adapter.method, tag, request_data, context, sub_response)
         try:
             result = await super().execute_operation(
                 request, request_adapter, request_data, context, root_value, sub_response
@@ -359,11 +367,35 @@ class GraphQLView(GraphQL[Context, None]):
             else "application/json",
         )
 
+    def _answer_slot(
+        self,
+        method: str,
+        tag: str | None,
+        request_data: GraphQLRequestData,
+        context: Context,
+        sub_response: Response,
+    ) -> None:
+        """The response cache's hook (api/response_cache.py, schema/kept_answers.py): a GET has
+        its tag already; a POST reads the version only if the query reaches execution."""
+        if not self.answers.enabled or context.principal is None:
+            return
+
+        async def answer_tag() -> str | None:
+            if method == "GET":
+                return tag
+            return await self._entity_tag(request_data, context, sub_response)
+
+        context.answer_slot = self.answers.slot(context.principal, answer_tag)
+
     @staticmethod
     def _cache_headers(sub_response: Response, tag: str) -> None:
         sub_response.headers["ETag"] = tag
         sub_response.headers["Cache-Control"] = CACHE_CONTROL
         sub_response.headers["Vary"] = "Accept, Authorization, X-API-Key"
+
+    def encode_json(self, data: object) -> str | bytes:
+        # A kept answer's `data` is JSON text already (api/response_cache.py).
+        return splice(data, super().encode_json)
 
     def create_response(
         self,

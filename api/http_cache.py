@@ -34,9 +34,12 @@ from api.domain.principal import Principal
 CACHE_CONTROL = "private, no-cache"
 # Roles whose answers depend on who asks, not only on the role.
 _PERSONAL = frozenset({Role.MANAGER, Role.MEMBER})
-# Fields whose values follow the clock: an answer selecting them is never tagged. A word
-# match on the text is conservative (a comment naming one only costs the tag).
-_VOLATILE = re.compile(r"\bsyncStatus\b")
+# Fields whose values move without the data version: an answer selecting them is never tagged
+# (nor kept, api/response_cache.py). `syncStatus` follows the clock; `clickCount` counts the
+# follows of tracked links (api/links.py), written on a hot path that takes no part in the
+# version, so one click does not invalidate every answer. A word match on the text is
+# conservative (a comment naming one only costs the tag).
+_VOLATILE = re.compile(r"\b(?:syncStatus|clickCount)\b")
 
 
 def cacheable(query: str) -> bool:
@@ -69,6 +72,11 @@ def entity_tag(
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
     # Weak: extensions.cost (the budget left) differs between two equivalent answers.
     return f'W/"{version}-{digest[:32]}"'
+
+
+def version_of(tag: str) -> int:
+    """The data version an ``entity_tag`` was made at."""
+    return int(_opaque(tag).strip('"').split("-", 1)[0])
 
 
 def _opaque(tag: str) -> str:

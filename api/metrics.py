@@ -52,6 +52,17 @@ SUBSCRIBERS = Gauge(
     multiprocess_mode="livesum",
 )
 
+RESPONSE_CACHE = Counter(
+    "campaign_graphql_response_cache_lookups",
+    "Queries looked up in the process's response cache (api/response_cache.py): hit or miss.",
+    ["outcome"],
+)
+RESPONSE_CACHE_BYTES = Gauge(
+    "campaign_graphql_response_cache_bytes",
+    "Bytes of answers the response cache holds (summed over processes).",
+    multiprocess_mode="livesum",
+)
+
 # Operation names are the client's to choose: only so many distinct ones get their own label,
 # the rest share OTHER, so a client cannot grow the metrics without bound.
 MAX_OPERATION_NAMES = 200

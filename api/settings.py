@@ -150,6 +150,10 @@ class Settings(BaseSettings):
     query_budget_lms: int = Field(default=20_000, ge=1)
     query_budget_lms_restore: float = Field(default=200.0, gt=0)
 
+    # Answers kept per process for repeated reads (api/response_cache.py), keyed by the data
+    # version: at most this many bytes of answers (least recently used leave first); 0: none.
+    response_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+
     @field_validator("cors_origins", "ws_origins", mode="before")
     @classmethod
     def _origin_list(cls, value: object) -> object:

@@ -10,6 +10,14 @@ the same order.  Each operation runs as the role that sends it at each --concurr
 servers interleaved round by round (A B C, A B C) so noise hits all alike.  Prints a Markdown
 table and writes it with the JSON (--output).  The bench raises the per-principal query
 budgets (CAMPAIGN_QUERY_BUDGET_*): it measures speed, not throttling.
+
+The project's servers run with the response cache off (CAMPAIGN_RESPONSE_CACHE_BYTES=0): every
+request executes ("cold").  --warm adds, for each N, a server with the cache on
+(project-wN-warm), interleaved with the rest, so repeated reads answered from the cache ("warm")
+are reported beside cold ones.  --peers chooses the peers (none: `--peers` alone).
+
+    .venv/bin/python -m bench.contract --warm --peers --workers 1 \
+        --only TopicFeed PostDetail ResourceLinks
 """
 
 from __future__ import annotations
@@ -50,17 +58,32 @@ from bench.servers import (
 CAMPAIGN = Path(sys.executable).with_name("campaign")
 
 
+COLD = {"CAMPAIGN_RESPONSE_CACHE_BYTES": "0"}
+WARM_SUFFIX = "-warm"
+
+
 def servers(
-    url: str, workers: list[int], pool: int, node_bin: str, logs: Path, env: dict[str, str]
+    url: str,
+    workers: list[int],
+    pool: int,
+    node_bin: str,
+    logs: Path,
+    env: dict[str, str],
+    *,
+    warm: bool = False,
+    peers: tuple[str, ...] = ("pg5", "pg4", "raw"),
 ) -> list[Server]:
+    # Cold first (the report's ratios take the first server as the project's).
+    variants = [("", COLD), *([(WARM_SUFFIX, {})] if warm else [])]
     found = [
         Server(
-            f"project-w{n}",
+            f"project-w{n}{suffix}",
             [str(CAMPAIGN), "serve", "--port", str(port), "--workers", str(n)],
             port,
             logs,
-            env={**env, "CAMPAIGN_DB_POOL_SIZE": str(pool)},
+            env={**env, "CAMPAIGN_DB_POOL_SIZE": str(pool), **cache},
         )
+        for suffix, cache in variants
         for n in workers
         for port in [free_port()]
     ]
@@ -101,7 +124,7 @@ def servers(
             logs,
         ),
     ]
-    return found
+    return [s for s in found if s.name.startswith("project") or s.name in peers]
 
 
 def check_rows(case: Case, by_server: dict[str, Any]) -> dict[str, bool]:
@@ -112,13 +135,15 @@ def check_rows(case: Case, by_server: dict[str, Any]) -> dict[str, bool]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     node_bin = node()
-    npm_ci(node_bin)
+    npm_ci(node_bin, postgraphile4="pg4" in args.peers)
     logs = Path(tempfile.mkdtemp(prefix="bench-contract-"))
     with scratch_database() as url:
         print(f"generating {args.people} people, {args.posts} posts", file=sys.stderr)
         network, settings, lms_key, env = prepare(url, args.people, args.posts)
         env.update(BUDGETS)
-        running = servers(url, args.workers, args.pool, node_bin, logs, env)
+        running = servers(
+            url, args.workers, args.pool, node_bin, logs, env, warm=args.warm, peers=args.peers
+        )
         try:
             for server in running:
                 server.start()
@@ -129,6 +154,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             chosen = [c for c in cases(found) if not args.only or c.label in args.only]
             headers = {c.label: headers_for(c.role, settings, lms_key) for c in chosen}
             statements = asyncio.run(count_statements(url, settings, lms_key, chosen))
+            warm_statements = (
+                asyncio.run(count_statements(url, settings, lms_key, chosen, warm=True))
+                if args.warm
+                else {}
+            )
             peer_statements: dict[str, dict[str, int]] = defaultdict(dict)
             agreement = verify(chosen, running, headers, peer_statements)
             results = measure(args, node_bin, chosen, running, headers)
@@ -145,6 +175,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "rounds": args.rounds,
         "servers": [s.name for s in running],
         "statements": statements,
+        "warm_statements": warm_statements,
         "peer_statements": peer_statements,
         "same_rows": agreement,
         "results": results,
@@ -285,6 +316,16 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=10, help="database pool per process")
     parser.add_argument("--deep", type=int, default=1000, help="the deep page starts here")
     parser.add_argument("--only", nargs="*", help="operation labels to run")
+    parser.add_argument(
+        "--warm", action="store_true", help="add servers with the response cache on"
+    )
+    parser.add_argument(
+        "--peers",
+        nargs="*",
+        default=["pg5", "pg4", "raw"],
+        choices=["pg5", "pg4", "raw"],
+        help="peers to run (none: --peers alone)",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "contract")
     args = parser.parse_args()
     report = run(args)

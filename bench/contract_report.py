@@ -35,10 +35,14 @@ def machine(node_bin: str) -> str:
     )
 
 
+WARM = "-warm"
+
+
 def _name(server: str) -> str:
     if server.startswith("project-w"):
-        n = server.removeprefix("project-w")
-        return f"project ({n} worker{'' if n == '1' else 's'})"
+        n, warm, _ = server.removeprefix("project-w").partition(WARM)
+        cache = ", warm: response cache" if warm else ""
+        return f"project ({n} worker{'' if n == '1' else 's'}{cache})"
     return NAMES.get(server, server)
 
 
@@ -51,7 +55,14 @@ def markdown(report: dict[str, Any]) -> str:
     by = {(r["operation"], r["concurrency"], r["server"]): r for r in report["results"]}
     keys = list(dict.fromkeys((r["operation"], r["concurrency"]) for r in report["results"]))
     projects = [s for s in servers if s.startswith("project")]
-    ratios = [(p, peer) for p in projects for peer in ("pg5", "raw")]
+    # (numerator, denominator, column): each project server over each peer run, and each warm
+    # server over its cold twin.
+    ratios = [
+        (p, peer, f"{_name(p)} ÷ {'PG5' if peer == 'pg5' else 'raw'}")
+        for p in projects
+        for peer in ("pg5", "raw")
+        if peer in servers
+    ] + [(p, p.removesuffix(WARM), f"{_name(p)} ÷ cold") for p in projects if p.endswith(WARM)]
     lines = [
         f"Machine: {report['machine']}.",
         "",
@@ -63,17 +74,19 @@ def markdown(report: dict[str, Any]) -> str:
         " process, PostGraphile's by its pg client, raw's is one by construction."
         " ÷ PG5, ÷ raw: the project's req/s over PostGraphile 5's, over raw SQL's (above 1:"
         " the project is faster). PostGraphile answers through the views and functions of"
-        " bench/peers/postgraphile.sql (its documents: bench/peers/pg5, pg4).",
+        " bench/peers/postgraphile.sql (its documents: bench/peers/pg5, pg4)."
+        " The project's servers run with the response cache off (cold: every request"
+        " executes) unless named warm: the same request repeated, answered from the cache.",
         "",
         "| req/s: operation | c | "
         + " | ".join(_name(s) for s in servers)
-        + "".join(f" | {_name(p)} ÷ {'PG5' if peer == 'pg5' else 'raw'}" for p, peer in ratios)
+        + "".join(f" | {column}" for _, _, column in ratios)
         + " |",
         "|---|---:|" + "---:|" * (len(servers) + len(ratios)),
     ]
     for op, c in keys:
         cells = [_num(by[(op, c, s)]["rps"]) if (op, c, s) in by else "" for s in servers]
-        for p, peer in ratios:
+        for p, peer, _ in ratios:
             ours, theirs = by.get((op, c, p)), by.get((op, c, peer))
             if ours is None or theirs is None or not theirs["rps"]:
                 cells.append("")
@@ -92,7 +105,9 @@ def markdown(report: dict[str, Any]) -> str:
             if r is None:
                 continue
             statements = (
-                report["statements"].get(op)
+                report.get("warm_statements", {}).get(op)
+                if s.endswith(WARM)
+                else report["statements"].get(op)
                 if s.startswith("project")
                 else report.get("peer_statements", {}).get(s, {}).get(op)
             )

@@ -135,11 +135,13 @@ async def lookups(
 
 
 async def count_statements(
-    url: str, settings: Settings, lms_key: str, chosen: list[Case]
+    url: str, settings: Settings, lms_key: str, chosen: list[Case], *, warm: bool = False
 ) -> dict[str, int]:
-    """SQL statements the project sends per request, each case's second request (warm)."""
+    """SQL statements the project sends per request, each case's second request (its documents
+    parsed and validated already); ``warm``: with the response cache on (answered from it)."""
     db = Database.connect(url)
-    app = create_app(settings, db=db)
+    cache = settings.response_cache_bytes if warm else 0
+    app = create_app(settings.model_copy(update={"response_cache_bytes": cache}), db=db)
     statements: list[Any] = []
     event.listen(db.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(1))
     counts = {}

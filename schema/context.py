@@ -33,6 +33,9 @@ class Context:
     # closes it when the request ends. None elsewhere (a WebSocket, a script): reads then take
     # a short session each, so a subscription never holds a connection for its lifetime.
     session: RequestSession | None = None
+    # Over HTTP, where this query's answer may be kept and served again (schema/kept_answers.py,
+    # api/response_cache.py); None: never kept.
+    answer_slot: Any = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

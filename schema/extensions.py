@@ -9,7 +9,7 @@ The order of defence, cheapest first (ARCHITECTURE.md, "Errors"):
 5. validation            ``Defence``: graphql-core's rules, cached per document text
 6. variables and inputs  ``Defence``: coercion and ``schema.boundary``, BAD_USER_INPUT
 7. (cost: to come, see ``Defence.on_validate``)
-8. execution
+8. execution, or a kept answer (``schema/kept_answers.py``, after the budget is drawn)
 
 Steps 3-7 run in ``on_validate`` of one extension so that their order is written down once;
 Strawberry's ``ValidationCache`` cannot be used because it would validate before steps 3 and 4,

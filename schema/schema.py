@@ -13,6 +13,7 @@ from strawberry.schema.config import StrawberryConfig
 from schema.budgets import QueryCostAndBudget
 from schema.errors import ErrorCodes, log_errors
 from schema.extensions import Defence, IntrospectionForAdmins, ParseCache
+from schema.kept_answers import KeptAnswers
 from schema.limits import Limits
 from schema.mutations import Mutation
 from schema.operations import SubscriptionsOverWebSocket
@@ -56,6 +57,7 @@ def build_schema() -> strawberry.Schema:
             lambda: Defence(LIMITS),
             SubscriptionsOverWebSocket,
             QueryCostAndBudget,  # after validation, before any resolver runs
+            KeptAnswers,  # after the budget is drawn: a kept answer costs what an executed one does
         ],
         config=StrawberryConfig(relay_max_results=100),
     )

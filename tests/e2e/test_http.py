@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from asgi_lifespan import LifespanManager
+from starlette.types import Message
 
 from api.app import create_app
 from api.db.session import Database
@@ -160,3 +163,44 @@ async def test_no_graphiql_page_when_it_is_off(shared_demo_url: str) -> None:
     async with _client(shared_demo_url, graphiql=False) as client:
         response = await client.get("/graphql", headers={"Accept": "text/html"})
     assert "graphiql" not in response.text.lower()
+
+
+async def test_a_client_gone_before_its_body_arrived_is_no_error(
+    fresh_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Load generators and flaky mobile networks drop the connection mid-body; that is nobody's
+    # defect, so nothing is logged at ERROR and nothing is answered.
+    app = create_app(settings_for(fresh_url))
+    sent: list[Message] = []
+    messages = iter(
+        [
+            {"type": "http.request", "body": b'{"query": "{ sync', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> Message:
+        return next(messages)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"campaign.test"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("campaign.test", 80),
+    }
+    async with LifespanManager(app):
+        with caplog.at_level(logging.INFO):
+            await app(scope, receive, send)
+    assert [m for m in sent if m["type"] == "http.response.start"] == []
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

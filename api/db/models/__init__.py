@@ -12,6 +12,7 @@ from api.db.models.campaigns import (
     Topic,
     TopicManager,
 )
+from api.db.models.counts import GroupPostCount, HashtagPostCount, ResourcePostCount
 from api.db.models.http_api import DataVersion, PersistedQuery
 from api.db.models.operations import ApiKey, SyncFeed, SyncRun, SyncWorker
 from api.db.models.people import FollowerSnapshot, MicroblogGroup, Person
@@ -29,6 +30,8 @@ __all__ = [
     "CampaignGroup",
     "DataVersion",
     "FollowerSnapshot",
+    "GroupPostCount",
+    "HashtagPostCount",
     "MicroblogGroup",
     "PersistedQuery",
     "Person",
@@ -41,6 +44,7 @@ __all__ = [
     "QueryBudget",
     "Resource",
     "ResourceClick",
+    "ResourcePostCount",
     "ResourceTopic",
     "SyncFeed",
     "SyncMark",

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
 from api.db.pagination import ColumnLike, Direction, Page, PageResult
+from api.db.repositories import post_counts
 from api.db.repositories.paging import count_per_parent, page_per_parent
 from api.db.repositories.scopes import SCOPES, Scope, membership
 from api.domain.enums import PostKind
@@ -122,6 +123,10 @@ async def page_by_parent(
 async def count_by_parent(
     session: AsyncSession, scope: Scope, keys: list[Any], post_filter: PostFilter
 ) -> dict[Any, int]:
+    # An unfiltered topic, group or resource feed has its count maintained by the writes
+    # (post_counts); any filter, or another scope, counts the matching rows.
+    if post_filter == PostFilter() and scope in post_counts.MAINTAINED:
+        return await post_counts.maintained(session, scope, keys)
     return await count_per_parent(
         session,
         table=P,

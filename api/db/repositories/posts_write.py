@@ -154,8 +154,12 @@ UPDATE post SET replied_to_id = r.id
 FROM s_post m JOIN post r ON r.external_id = m.replied_ext
 WHERE post.id = m.post_id AND m.written AND post.replied_to_id IS DISTINCT FROM r.id
 """)
+# Only the hashtags a post no longer has go, and only new ones are inserted: a re-read post
+# (most of a page) leaves its rows, and the count triggers (t8c1) nothing to do.
 _CLEAR_HASHTAGS = sa.text("""
 DELETE FROM post_hashtag h USING s_post m WHERE h.post_id = m.post_id AND m.written
+AND NOT EXISTS (
+    SELECT 1 FROM s_post_hashtag t WHERE t.external_id = m.external_id AND t.hashtag = h.hashtag)
 """)
 _INSERT_HASHTAGS = sa.text("""
 INSERT INTO post_hashtag (post_id, hashtag)
