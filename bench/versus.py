@@ -113,7 +113,14 @@ def run(args: argparse.Namespace) -> tuple[Report, dict[str, Any]]:
     with scratch_database() as url:
         print(f"generating {args.people} people, {args.posts} posts", file=sys.stderr)
         _, settings, lms_key, env = prepare(url, args.people, args.posts)
-        env = {**env, **BUDGETS, "CAMPAIGN_DB_POOL_SIZE": str(args.pool)}
+        # Without the response cache (a checkout that has one would answer repeats from it):
+        # this compares what executing a request costs.
+        env = {
+            **env,
+            **BUDGETS,
+            "CAMPAIGN_DB_POOL_SIZE": str(args.pool),
+            "CAMPAIGN_RESPONSE_CACHE_BYTES": "0",
+        }
         running = [
             Server(
                 name,

@@ -77,8 +77,9 @@ class Api:
         return body["data"]
 
 
-async def _api(url: str) -> AsyncIterator[Api]:
-    settings = settings_for(url)
+async def _api(url: str, **overrides: Any) -> AsyncIterator[Api]:
+    """The app on ``url``; ``overrides``: settings to change (e.g. ``response_cache_bytes=0``)."""
+    settings = settings_for(url).model_copy(update=overrides)
     db = Database.connect(url, pool_size=5)
     app = create_app(settings, db=db)
     api = Api(client=None, settings=settings, db=db)  # type: ignore[arg-type]
