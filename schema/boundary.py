@@ -12,6 +12,7 @@ runs (``schema.extensions.Defence``), mutations answer it in ``userErrors`` (``m
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -133,13 +134,14 @@ def field_problems(field: GraphQLField, node: FieldNode, variables: Any) -> list
     return argument_problems(arguments, field)
 
 
-class _Arguments(Visitor):
-    def __init__(self, info: TypeInfo, variables: Any, skip: Any) -> None:
+class _ArgumentSites(Visitor):
+    """Collects the fields with arguments the operation may run, with their definitions."""
+
+    def __init__(self, info: TypeInfo, skip: Any) -> None:
         super().__init__()
         self.info = info
-        self.variables = variables
         self.skip = skip  # the parent type whose fields' arguments are checked elsewhere
-        self.problems: list[Problem] = []
+        self.sites: list[tuple[GraphQLField, FieldNode]] = []
 
     def enter_field(self, node: FieldNode, *_args: Any) -> None:
         field = self.info.get_field_def()
@@ -147,7 +149,36 @@ class _Arguments(Visitor):
             return
         if self.skip is not None and self.info.get_parent_type() is self.skip:
             return
-        self.problems += field_problems(field, node, self.variables)
+        self.sites.append((field, node))
+
+
+# Where the arguments are depends only on the document, not on the variables: the walk over
+# the document (most of the cost of this check) is done once per parsed document. The parse
+# cache hands out the same DocumentNode for the same text, so the key is its identity; each
+# entry keeps its document alive, so an id is never reused while its entry exists.
+_SITES: OrderedDict[tuple[int, int, int], tuple[Any, list[tuple[GraphQLField, FieldNode]]]] = (
+    OrderedDict()
+)
+_SITES_MAX = 256
+
+
+def _argument_sites(
+    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+) -> list[tuple[GraphQLField, FieldNode]]:
+    key = (id(schema), id(document), id(operation))
+    found = _SITES.get(key)
+    if found is not None and found[0][1] is document:
+        _SITES.move_to_end(key)
+        return found[1]
+    info = TypeInfo(schema)
+    visitor = _ArgumentSites(info, schema.mutation_type)
+    targets = [operation, *(d for d in document.definitions if d.kind == "fragment_definition")]
+    for target in targets:
+        visit(target, TypeInfoVisitor(info, visitor))
+    _SITES[key] = ((schema, document, operation), visitor.sites)
+    if len(_SITES) > _SITES_MAX:
+        _SITES.popitem(last=False)
+    return visitor.sites
 
 
 def document_problems(
@@ -160,9 +191,7 @@ def document_problems(
 
     A mutation's own input is skipped: the mutation reports it in ``userErrors``.
     """
-    info = TypeInfo(schema)
-    visitor = _Arguments(info, variables, schema.mutation_type)
-    targets = [operation, *(d for d in document.definitions if d.kind == "fragment_definition")]
-    for target in targets:
-        visit(target, TypeInfoVisitor(info, visitor))
-    return visitor.problems
+    problems: list[Problem] = []
+    for field, node in _argument_sites(schema, document, operation):
+        problems += field_problems(field, node, variables)
+    return problems
