@@ -142,7 +142,8 @@ async def _worker_registry(db: Database, settings: Settings) -> CollectorRegistr
         families += [
             *_gauge(
                 "campaign_sync_requests_in_window",
-                "Requests the active worker made in its current budget window (0: none).",
+                "Requests made with the active worker's token in its budget window, by every "
+                "process using it (0: no active worker).",
                 worker.requests_in_window if worker is not None else 0,
             ),
             *_gauge(

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     # ... except for admins, who may run documents of their own (GraphiQL, exploring); these
     # are not registered by being run. Every other role runs registered documents only.
     trusted_documents_admin_adhoc: bool = True
+    # Queries the compiler covers (api/db/compiled) are answered by one SQL statement built
+    # once per document text, after the same order of defence; off, every query runs on the
+    # resolvers (a switch for benchmarks and for ruling the compiler out).
+    compiled: bool = True
 
     # GraphiQL in the browser (GET /graphql); by default only in development. The page holds
     # no data (queries still need a token), but production need not advertise the API.

@@ -71,10 +71,17 @@ def servers(
     env: dict[str, str],
     *,
     warm: bool = False,
+    resolvers: bool = False,
     peers: tuple[str, ...] = ("pg5", "pg4", "raw"),
 ) -> list[Server]:
-    # Cold first (the report's ratios take the first server as the project's).
-    variants = [("", COLD), *([(WARM_SUFFIX, {})] if warm else [])]
+    # Cold first (the report's ratios take the first server as the project's). With --warm a
+    # twin with the response cache on; with --resolvers a twin with compiled plans off
+    # (CAMPAIGN_COMPILED=false), so each path is measured side by side in one run.
+    variants = [
+        ("", COLD),
+        *([(WARM_SUFFIX, {})] if warm else []),
+        *([("-resolvers", {**COLD, "CAMPAIGN_COMPILED": "false"})] if resolvers else []),
+    ]
     found = [
         Server(
             f"project-w{n}{suffix}",
@@ -142,7 +149,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         network, settings, lms_key, env = prepare(url, args.people, args.posts)
         env.update(BUDGETS)
         running = servers(
-            url, args.workers, args.pool, node_bin, logs, env, warm=args.warm, peers=args.peers
+            url,
+            args.workers,
+            args.pool,
+            node_bin,
+            logs,
+            env,
+            warm=args.warm,
+            resolvers=args.resolvers,
+            peers=args.peers,
         )
         try:
             for server in running:
@@ -318,6 +333,11 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="operation labels to run")
     parser.add_argument(
         "--warm", action="store_true", help="add servers with the response cache on"
+    )
+    parser.add_argument(
+        "--resolvers",
+        action="store_true",
+        help="also run each project server with compiled plans off (CAMPAIGN_COMPILED=false)",
     )
     parser.add_argument(
         "--peers",

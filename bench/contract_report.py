@@ -40,9 +40,9 @@ WARM = "-warm"
 
 def _name(server: str) -> str:
     if server.startswith("project-w"):
-        n, warm, _ = server.removeprefix("project-w").partition(WARM)
-        cache = ", warm: response cache" if warm else ""
-        return f"project ({n} worker{'' if n == '1' else 's'}{cache})"
+        n, _, variant = server.removeprefix("project-w").partition("-")
+        what = {"warm": ", warm: response cache", "resolvers": ", resolvers only"}
+        return f"project ({n} worker{'' if n == '1' else 's'}{what.get(variant, '')})"
     return NAMES.get(server, server)
 
 

@@ -134,14 +134,12 @@ def field_problems(field: GraphQLField, node: FieldNode, variables: Any) -> list
     return argument_problems(arguments, field)
 
 
-class _ArgumentSites(Visitor):
-    """Collects the fields with arguments the operation may run, with their definitions."""
-
+class _Arguments(Visitor):
     def __init__(self, info: TypeInfo, skip: Any) -> None:
         super().__init__()
         self.info = info
         self.skip = skip  # the parent type whose fields' arguments are checked elsewhere
-        self.sites: list[tuple[GraphQLField, FieldNode]] = []
+        self.fields: list[tuple[GraphQLField, FieldNode]] = []
 
     def enter_field(self, node: FieldNode, *_args: Any) -> None:
         field = self.info.get_field_def()
@@ -149,36 +147,35 @@ class _ArgumentSites(Visitor):
             return
         if self.skip is not None and self.info.get_parent_type() is self.skip:
             return
-        self.sites.append((field, node))
+        self.fields.append((field, node))
 
 
-# Where the arguments are depends only on the document, not on the variables: the walk over
-# the document (most of the cost of this check) is done once per parsed document. The parse
-# cache hands out the same DocumentNode for the same text, so the key is its identity; each
-# entry keeps its document alive, so an id is never reused while its entry exists.
-_SITES: OrderedDict[tuple[int, int, int], tuple[Any, list[tuple[GraphQLField, FieldNode]]]] = (
+# The fields with arguments a document may run do not depend on the variables: the walk with
+# TypeInfo (the larger part of this step's cost) is done once per parsed document.  Each entry
+# holds its document, so the ids in its key cannot be reused by another while it is kept.
+_FIELDS: OrderedDict[tuple[int, int, int], tuple[Any, list[tuple[GraphQLField, FieldNode]]]] = (
     OrderedDict()
 )
-_SITES_MAX = 256
+_MAX_DOCUMENTS = 256
 
 
-def _argument_sites(
+def _fields_with_arguments(
     schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
 ) -> list[tuple[GraphQLField, FieldNode]]:
     key = (id(schema), id(document), id(operation))
-    found = _SITES.get(key)
-    if found is not None and found[0][1] is document:
-        _SITES.move_to_end(key)
+    found = _FIELDS.get(key)
+    if found is not None and found[0] is document:
+        _FIELDS.move_to_end(key)
         return found[1]
     info = TypeInfo(schema)
-    visitor = _ArgumentSites(info, schema.mutation_type)
+    visitor = _Arguments(info, schema.mutation_type)
     targets = [operation, *(d for d in document.definitions if d.kind == "fragment_definition")]
     for target in targets:
         visit(target, TypeInfoVisitor(info, visitor))
-    _SITES[key] = ((schema, document, operation), visitor.sites)
-    if len(_SITES) > _SITES_MAX:
-        _SITES.popitem(last=False)
-    return visitor.sites
+    _FIELDS[key] = (document, visitor.fields)
+    if len(_FIELDS) > _MAX_DOCUMENTS:
+        _FIELDS.popitem(last=False)
+    return visitor.fields
 
 
 def document_problems(
@@ -192,6 +189,6 @@ def document_problems(
     A mutation's own input is skipped: the mutation reports it in ``userErrors``.
     """
     problems: list[Problem] = []
-    for field, node in _argument_sites(schema, document, operation):
+    for field, node in _fields_with_arguments(schema, document, operation):
         problems += field_problems(field, node, variables)
     return problems

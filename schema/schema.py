@@ -11,6 +11,7 @@ from strawberry.extensions import MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from schema.budgets import QueryCostAndBudget
+from schema.compiled import CompiledPlans
 from schema.errors import ErrorCodes, log_errors
 from schema.extensions import Defence, IntrospectionForAdmins, ParseCache
 from schema.kept_answers import KeptAnswers
@@ -58,6 +59,7 @@ def build_schema() -> strawberry.Schema:
             SubscriptionsOverWebSocket,
             QueryCostAndBudget,  # after validation, before any resolver runs
             KeptAnswers,  # after the budget is drawn: a kept answer costs what an executed one does
+            CompiledPlans,  # last: answers a query from one SQL statement when it can
         ],
         config=StrawberryConfig(relay_max_results=100),
     )

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import functools
 import os
+import tempfile
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -20,13 +22,21 @@ SIMULATOR_STORE = "simulator.pickle"  # in the data folder
 
 
 # -- running ----------------------------------------------------------------------------------
+# uvicorn's supervisor pings each worker every half second and replaces one that has not answered
+# within this many seconds. A worker answers from its first moments (a thread of its own), but it
+# gets there only after Python has started and imported the command; on a busy host that takes
+# longer than uvicorn's 5 s, and the replacement is killed in its turn, over and over.
+WORKER_HEALTHCHECK_SECONDS = 30
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
 def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
-    from api.app import create_app
-
     settings = settings.model_copy(update={"database_url": url, "host": host, "port": port})
     if workers == 1:
+        from api.app import create_app
+
         # log_config=None: the command's logging (api/logs.py) formats uvicorn's lines too.
         uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
         return
@@ -36,9 +46,35 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
     os.environ.update(
         {"CAMPAIGN_DATABASE_URL": url, "CAMPAIGN_HOST": host, "CAMPAIGN_PORT": str(port)}
     )
-    uvicorn.run(
-        "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_config=None
-    )
+    with _metrics_dir():
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        )
+
+
+@contextlib.contextmanager
+def _metrics_dir() -> Iterator[None]:
+    """/metrics adds up every worker's counts (prometheus-client's multiprocess mode, see
+    api/metrics.py): the workers share a folder that must be empty when they start.  This run
+    makes its own and removes it once uvicorn has waited for its workers; a folder the operator
+    names instead (PROMETHEUS_MULTIPROC_DIR) is theirs to empty.  Only the workers write there:
+    this process serves nothing (and has not imported the metrics, which read the variable once,
+    on import)."""
+    if os.environ.get(METRICS_DIR):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="campaign-metrics-") as folder:
+        os.environ[METRICS_DIR] = folder
+        try:
+            yield
+        finally:
+            del os.environ[METRICS_DIR]
 
 
 def _cores() -> int:

@@ -86,6 +86,11 @@ class SharedBudget(Protocol):
         ``(seconds to wait, None)``. A lifted limit takes no slot but honours a pause."""
         ...
 
+    async def in_window(self, windows: Mapping[str, float]) -> dict[str, int]:
+        """Slots taken within its window in each bucket of ``windows`` (bucket: window in
+        seconds), by every process sharing the token."""
+        ...
+
     async def restamp(self, bucket: str, stamp: object) -> None:
         """Move the slot ``stamp`` to now: its response came back (see ``Grant.done``)."""
         ...
@@ -260,6 +265,22 @@ class RateBudget:
         state = self._bucket(bucket)
         state.prune(self._clock())
         return len(state.slots)
+
+    async def requests_in_window(self) -> int:
+        """Requests in the last window over every bucket, by every process sharing the token
+        (what the admin sees as ``requestsInLastWindow``): the shared budget's count, where it
+        has one. A lifted bucket takes no shared slot, and an unreachable shared budget says
+        nothing: this process's own count stands in (its slots are among the shared ones)."""
+        local = {name: self.in_window(name) for name in self._buckets}
+        if self._shared is None:
+            return sum(local.values())
+        windows = {name: state.limit.window for name, state in self._buckets.items()}
+        try:
+            shared = await self._shared.in_window(windows)
+        except Exception as exc:
+            log.warning("rate budget: the shared count could not be read: %s", exc)
+            shared = {}
+        return sum(max(count, shared.get(name, 0)) for name, count in local.items())
 
     def status(self) -> dict[str, BucketStatus]:
         now = self._clock()

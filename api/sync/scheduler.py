@@ -209,7 +209,8 @@ class Worker:
     async def _beat(self, role: str, state: str) -> None:
         self._role, self._state = role, state
         budget = getattr(self.client, "budget", None)
-        in_window = sum(s.requests_in_window for s in budget.status().values()) if budget else 0
+        # The token's count, every process's (the shared budget's), not only this one's.
+        in_window = await budget.requests_in_window() if budget else 0
         async with self.db.unit_of_work() as session:
             await sync_runs.heartbeat(
                 session,

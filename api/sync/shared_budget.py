@@ -11,6 +11,7 @@ The token itself is never stored: rows are keyed by a SHA-256 of it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 
 from api.db.repositories import rate_budget
@@ -36,6 +37,11 @@ class PostgresBudget:
     async def take(self, bucket: str, limit: Limit) -> tuple[float, object | None]:
         async with self._db.unit_of_work() as session:
             return await rate_budget.take(session, self._key, bucket, limit.requests, limit.window)
+
+    async def in_window(self, windows: Mapping[str, float]) -> dict[str, int]:
+        # On the primary, where the slots are taken: a replica may lag behind them.
+        async with self._db.unit_of_work() as session:
+            return await rate_budget.in_window(session, self._key, windows)
 
     async def restamp(self, bucket: str, stamp: object) -> None:
         if not isinstance(stamp, datetime):

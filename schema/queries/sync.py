@@ -27,7 +27,8 @@ class SyncStatus:
     last_success_at: datetime | None
     lag_seconds: int | None = strawberry.field(description="Seconds since the last good run.")
     requests_in_last_window: int = strawberry.field(
-        description="Requests the active worker made to the microblog in its rate window."
+        description="Requests made to the microblog with the active worker's token in its rate "
+        "window, by every process using that token (as of the worker's last report)."
     )
     feeds: list[SyncFeed]
     freshness: ThreadFreshness

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 
@@ -10,6 +11,9 @@ from api.db.repositories import freshness, sync_runs, sync_state
 from api.db.session import Database
 from api.domain.enums import Role, SyncFeedKind
 from api.domain.freshness import FreshnessPolicy
+from api.sync.budget import MESSAGES, OTHER, RateBudget
+from api.sync.scheduler import Worker, WorkerConfig
+from api.sync.shared_budget import PostgresBudget
 from tests.e2e.conftest import Api, operation
 
 SYNC = operation("admin/SyncStatus.graphql")
@@ -70,6 +74,29 @@ async def test_status_reports_worker_feeds_and_runs(empty_api: Api, fresh_db: Da
         20,
         None,
     )
+
+
+async def test_requests_in_last_window_counts_every_process_on_the_token(
+    empty_api: Api, fresh_db: Database
+) -> None:
+    def process_budget(token: str) -> RateBudget:
+        # What each process using the token holds: its own budget, drawing from the shared one.
+        budget = RateBudget(requests=10, window=30.0)
+        budget.share(PostgresBudget(fresh_db, token))
+        return budget
+
+    workers, once, elsewhere = (process_budget(t) for t in ("token", "token", "another token"))
+    for budget, buckets in (
+        (workers, [MESSAGES, MESSAGES]),
+        (once, [MESSAGES, OTHER, OTHER]),  # `campaign sync --once` while the worker polls
+        (elsewhere, [OTHER]),  # another token's budget is not this one's
+    ):
+        for bucket in buckets:
+            await budget.release(await budget.acquire(bucket))
+    worker = Worker(fresh_db, SimpleNamespace(budget=workers), WorkerConfig(source="sim"))
+    await worker._beat("ACTIVE", "SYNCING")  # its heartbeat reports the token's count
+    status = (await empty_api.data(SYNC, operation_name="SyncStatus"))["syncStatus"]
+    assert (status["state"], status["requestsInLastWindow"]) == ("SYNCING", 5)
 
 
 async def test_request_sync_queues_one_run(empty_api: Api) -> None:

@@ -10,7 +10,11 @@ import importlib
 import json
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -272,6 +276,8 @@ def test_the_header_comments_are_true() -> None:
     )
     assert not production.graphiql_enabled
     assert "GraphiQL" not in header or "CAMPAIGN_GRAPHIQL=true" in header
+    if "carries its assets" in header:  # GraphiQL's, in the image (see the Dockerfile tests)
+        assert "CAMPAIGN_GRAPHIQL_ASSETS_DIR" in dict(final_stage().env)
     pace = option(argv(services()["simulator"]), "--pace")
     assert f"--pace {pace}" in header
 
@@ -333,3 +339,155 @@ def test_dockerignore_keeps_local_state_out_and_the_project_in() -> None:
     assert {".venv", ".campaign-data", ".git", ".env"} <= ignored
     # Migrations read [tool.alembic] from pyproject.toml and need alembic/ in the image.
     assert not ignored & {"pyproject.toml", "alembic", "api", "schema", "*"}
+
+
+# -- the image's stages -----------------------------------------------------------------------
+@dataclass
+class Stage:
+    image: str
+    name: str | None
+    instructions: list[tuple[str, str]] = field(default_factory=list)  # (INSTRUCTION, rest)
+
+    def all(self, name: str) -> list[str]:
+        return [rest for instruction, rest in self.instructions if instruction == name]
+
+    @property
+    def env(self) -> list[tuple[str, str]]:
+        found = []
+        for rest in self.all("ENV"):
+            for word in shlex.split(rest):
+                key, _, value = word.partition("=")
+                found.append((key, value))
+        return found
+
+    @property
+    def copies(self) -> list[tuple[str | None, list[str], str]]:
+        """Each COPY as (its --from stage or None, sources, destination)."""
+        found = []
+        for rest in self.all("COPY"):
+            words = shlex.split(rest)
+            options = [w for w in words if w.startswith("--")]
+            paths = [w for w in words if not w.startswith("--")]
+            origin = next((o.split("=", 1)[1] for o in options if o.startswith("--from=")), None)
+            found.append((origin, paths[:-1], paths[-1]))
+        return found
+
+
+def stages() -> list[Stage]:
+    """The Dockerfile's stages, each with its instructions (continuation lines joined)."""
+    lines: list[str] = []
+    pending = ""
+    for line in DOCKERFILE.read_text().splitlines():
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        pending += line.rstrip()
+        if pending.endswith("\\"):
+            pending = pending[:-1] + " "
+            continue
+        lines.append(pending.strip())
+        pending = ""
+    found: list[Stage] = []
+    for line in lines:
+        instruction, _, rest = line.partition(" ")
+        if instruction.upper() == "FROM":
+            words = rest.split()
+            name = words[2] if len(words) == 3 and words[1].upper() == "AS" else None
+            found.append(Stage(words[0], name))
+        else:
+            assert found, f"{line!r} comes before any FROM"
+            found[-1].instructions.append((instruction.upper(), rest))
+    return found
+
+
+def final_stage() -> Stage:
+    return stages()[-1]  # what `docker build` makes the image of
+
+
+def graphiql_stage() -> Stage:
+    [stage] = [s for s in stages() if s.name == "graphiql"]
+    return stage
+
+
+def test_dockerfile_stages_parse() -> None:
+    assert [s.image.split(":")[0] for s in stages()] == ["node", "python"]
+    assert final_stage().image == "python:3.11-slim"
+    assert dockerfile_instruction("ENTRYPOINT") == ["campaign"]  # the final stage's
+
+
+def _build_run(stage: Stage) -> list[str]:
+    """The stage's RUN of ``python3 -m api.graphiql.build FOLDER``, as words."""
+    runs = [shlex.split(rest) for rest in stage.all("RUN") if "api.graphiql.build" in rest]
+    assert len(runs) == 1, runs
+    [words] = runs
+    assert words[:3] == ["python3", "-m", "api.graphiql.build"], words
+    assert len(words) == 4, words
+    return words
+
+
+def test_graphiql_assets_are_fetched_in_a_pinned_node_stage() -> None:
+    stage = graphiql_stage()
+    # A fixed Node release (22 or later) on slim Debian: a rebuild gets the same npm.
+    match = re.fullmatch(r"node:(\d+)\.\d+\.\d+-\w+-slim(@sha256:[0-9a-f]{64})?", stage.image)
+    assert match, stage.image
+    assert int(match.group(1)) >= 22, stage.image
+    assert Path(_build_run(stage)[3]).is_absolute()
+    # Debian's python3 runs the fetch: installed in the stage, not assumed.
+    assert any("apt-get install" in rest and "python3" in rest for rest in stage.all("RUN"))
+    # The files it copies are the project's, and nothing else of it comes along.
+    for origin, sources, _ in stage.copies:
+        assert origin is None
+        for source in sources:
+            assert (ROOT / source).exists(), source
+            assert source.rstrip("/") in {"api/__init__.py", "api/graphiql"}, source
+
+
+def test_the_node_stage_fetch_needs_only_the_files_it_copies(tmp_path: Path) -> None:
+    """What the stage has: its COPY sources at their destinations and Python's standard
+    library (-S: no site-packages); the fetch module imports there and is the lock's fetch."""
+    stage = graphiql_stage()
+    [workdir] = stage.all("WORKDIR")
+    for _, sources, destination in stage.copies:
+        for source in sources:
+            target = tmp_path / Path(workdir).relative_to("/") / destination
+            if (ROOT / source).is_dir():
+                shutil.copytree(ROOT / source, target, dirs_exist_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(ROOT / source, target)
+    probe = (
+        "import sys; import api.graphiql.build as b, api.graphiql.assets as a; "
+        "assert b.install is a.install and b.missing is a.missing; "
+        "print(sorted(m.split('.')[0] for m in sys.modules if not m.startswith('api') "
+        "and m.split('.')[0] not in sys.stdlib_module_names and m != '__main__'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", probe],
+        cwd=tmp_path / Path(workdir).relative_to("/"),
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_the_image_serves_graphiql_from_the_assets_the_node_stage_fetched() -> None:
+    fetched = _build_run(graphiql_stage())[3]
+    final = final_stage()
+    copied = [
+        destination
+        for origin, sources, destination in final.copies
+        if origin == "graphiql" and [s.rstrip("/") for s in sources] == [fetched.rstrip("/")]
+    ]
+    assert len(copied) == 1, final.copies
+    env = dict(final.env)
+    assert env["CAMPAIGN_GRAPHIQL_ASSETS_DIR"].rstrip("/") == copied[0].rstrip("/")
+    # The service reads it so: GraphiQL's folder is the copied one (not the data folder's,
+    # where a volume would hide it).
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, graphiql_assets_dir=env["CAMPAIGN_GRAPHIQL_ASSETS_DIR"]
+    )
+    assert settings.graphiql_assets == Path(copied[0])
+    assert not settings.graphiql_assets.is_relative_to("/app/.campaign-data")

@@ -111,6 +111,27 @@ def test_npm_missing_or_failing_is_said(monkeypatch: pytest.MonkeyPatch, tmp_pat
         install(tmp_path / "assets", npm=failing)
 
 
+def test_the_image_build_fetches_with_npm_on_path_and_fails_on_a_mismatch(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `python3 -m api.graphiql.build FOLDER`, as the Dockerfile's Node stage runs it.
+    from api.graphiql import build
+
+    tarball = _tarball({"dist/thing.min.js": BUNDLE})
+    _lock(monkeypatch, _package(tarball))
+    other = tmp_path / "other"
+    other.mkdir()
+    _fake_npm(other, _tarball({"dist/thing.min.js": b"changed"}), "@scope/thing@1.2.3")
+    monkeypatch.setenv("PATH", str(other))
+    assert build.main([str(tmp_path / "refused")]) == 1
+    assert "does not match its pinned sha512" in capsys.readouterr().err
+    _fake_npm(tmp_path, tarball, "@scope/thing@1.2.3")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert build.main([str(tmp_path / "assets")]) == 0
+    assert missing(tmp_path / "assets") == []
+    assert build.main([]) == 2  # the folder is required
+
+
 def test_the_lock_pins_every_file_by_sha384() -> None:
     for package in PACKAGES:
         assert package.integrity.startswith("sha512-")

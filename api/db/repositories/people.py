@@ -20,12 +20,17 @@ GROUP_COLUMNS = list(Group.__table__.c)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+def search_query(text: str | None) -> str | None:
+    """The ``to_tsquery('simple', ...)`` text of a people search: every word as a prefix."""
+    words = _WORD.findall(text or "")
+    return " & ".join(f"{word.lower()}:*" for word in words) if words else None
+
+
 def people_search(text: str | None) -> list[sa.ColumnElement[bool]]:
     """Prefix match on every word of ``text`` across name, job title and department."""
-    words = _WORD.findall(text or "")
-    if not words:
+    query = search_query(text)
+    if query is None:
         return []
-    query = " & ".join(f"{word.lower()}:*" for word in words)
     return [
         Person.search.op("@@")(sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), query))
     ]

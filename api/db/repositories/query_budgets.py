@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -29,23 +30,24 @@ class Draw:
     throttled_until: datetime | None
 
 
-async def draw(
-    session: AsyncSession, principal: str, cost: int, capacity: int, restore_per_second: float
-) -> Draw:
-    """Take ``cost`` points from ``principal``'s bucket if it holds them; a new bucket is full.
-
-    ``cost`` must not exceed ``capacity`` (the caller refuses such a query as too complex).
-    """
+def _draw_statement() -> Any:
+    """The draw, built once: every request sends the same statement with its own values
+    (building it per request cost more Python than the rest of the step)."""
+    principal = sa.bindparam("principal", type_=sa.Text())
+    cost = sa.bindparam("cost", type_=sa.BigInteger())
+    capacity = sa.bindparam("capacity", type_=sa.Float())
+    restore_per_second = sa.bindparam("restore", type_=sa.Float())
+    fresh = sa.bindparam("fresh", type_=sa.Float())  # a new bucket: capacity - cost
     now = sa.func.statement_timestamp()
     # The clock of a request that waited for the row lock can read earlier than the
     # updated_at its predecessor wrote; such a request gets no refill, never a negative one.
     elapsed = sa.func.greatest(0.0, sa.extract("epoch", now - B.updated_at))
-    refilled = sa.func.least(float(capacity), B.available + restore_per_second * elapsed)
+    refilled = sa.func.least(capacity, B.available + restore_per_second * elapsed)
     enough = refilled >= cost
     new = insert(B).values(
-        principal=principal, available=float(capacity - cost), updated_at=now, throttled_until=None
+        principal=principal, available=fresh, updated_at=now, throttled_until=None
     )
-    stmt = new.on_conflict_do_update(
+    return new.on_conflict_do_update(
         index_elements=[B.principal],
         set_={
             "available": sa.case((enough, refilled - cost), else_=refilled),
@@ -57,7 +59,27 @@ async def draw(
             ),
         },
     ).returning(B.available, B.throttled_until)
-    row = (await session.execute(stmt)).one()
+
+
+_DRAW = _draw_statement()
+
+
+async def draw(
+    session: AsyncSession, principal: str, cost: int, capacity: int, restore_per_second: float
+) -> Draw:
+    """Take ``cost`` points from ``principal``'s bucket if it holds them; a new bucket is full.
+
+    ``cost`` must not exceed ``capacity`` (the caller refuses such a query as too complex).
+    """
+    values = {
+        "principal": principal,
+        "cost": cost,
+        "capacity": float(capacity),
+        "restore": float(restore_per_second),
+        "fresh": float(capacity - cost),
+    }
+    stmt = _DRAW
+    row = (await session.execute(stmt, values)).one()
     return Draw(
         granted=row.throttled_until is None,
         available=row.available,

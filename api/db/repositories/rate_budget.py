@@ -8,6 +8,7 @@ the limit. Times are the database's (``clock_timestamp()``), one clock for every
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -52,6 +53,23 @@ async def take(
         sa.update(Budget).where(_key(token_key, bucket)).values(granted=[*live, now])
     )
     return 0.0, now
+
+
+async def in_window(
+    session: AsyncSession, token_key: str, windows: Mapping[str, float]
+) -> dict[str, int]:
+    """Slots taken in each bucket of ``windows`` (bucket: its window in seconds) within its
+    window, by every process using the token. A bucket nobody has asked in has none."""
+    rows = await session.execute(
+        sa.select(Budget.bucket, Budget.granted, _NOW).where(
+            Budget.token_key == token_key, Budget.bucket.in_(list(windows))
+        )
+    )
+    counts = dict.fromkeys(windows, 0)
+    for bucket, granted, now in rows:
+        horizon = now - timedelta(seconds=windows[bucket])
+        counts[bucket] = sum(1 for at in granted if at > horizon)
+    return counts
 
 
 async def restamp(session: AsyncSession, token_key: str, bucket: str, stamp: datetime) -> None:

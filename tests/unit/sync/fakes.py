@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -223,6 +223,13 @@ class MemoryShared:
         slot = [now]
         slots.append(slot)
         return 0.0, slot
+
+    async def in_window(self, windows: Mapping[str, float]) -> dict[str, int]:
+        now = self.clock()
+        return {
+            bucket: sum(1 for s in self.granted.get(bucket, []) if s[0] > now - window)
+            for bucket, window in windows.items()
+        }
 
     async def restamp(self, bucket: str, stamp: object) -> None:
         assert isinstance(stamp, list)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 import pytest
 
@@ -186,6 +187,35 @@ async def test_a_new_budget_starts_from_what_the_token_spent() -> None:
     start = clock.now
     await restarted.release(await restarted.acquire(OTHER))
     assert clock.now == start + 30
+
+
+async def test_requests_in_window_are_the_tokens_across_budgets() -> None:
+    clock = FakeClock()
+    shared = MemoryShared(clock)
+    one, other, alone = budget(clock), budget(clock), RateBudget.lifted(clock=clock)
+    one.share(shared)
+    other.share(shared)
+    for rates, bucket in ((one, MESSAGES), (other, MESSAGES), (other, OTHER), (alone, OTHER)):
+        await rates.release(await rates.acquire(bucket))
+    assert await one.requests_in_window() == 3  # this process asked once; the token, thrice
+    assert await alone.requests_in_window() == 1  # no shared budget: its own
+    await clock.sleep(31)  # past the window
+    assert await one.requests_in_window() == 0
+
+
+async def test_requests_in_window_fall_back_to_this_process_when_the_shared_count_fails() -> None:
+    class Unreachable(MemoryShared):
+        async def in_window(self, windows: Mapping[str, float]) -> dict[str, int]:
+            raise OSError("the database is away")
+
+    clock = FakeClock()
+    shared = Unreachable(clock)
+    one, other = budget(clock), budget(clock)
+    one.share(shared)
+    other.share(shared)
+    await one.release(await one.acquire(MESSAGES))
+    await other.release(await other.acquire(MESSAGES))
+    assert await one.requests_in_window() == 1
 
 
 async def test_a_pause_holds_every_budget_sharing_the_token() -> None:

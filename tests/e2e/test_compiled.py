@@ -1,0 +1,428 @@
+"""Compiled plans answer exactly as the resolvers do: every contract read operation, every
+role, several variable sets, through both paths, on the demo and on a generated network.
+
+Two apps share one database: one with ``compiled=True`` (plans where the compiler covers the
+query, the resolvers elsewhere) and one with ``compiled=False`` (the resolvers only).  Their
+response bodies must be byte-for-byte equal, ``extensions.cost`` included: buckets large
+and quick to refill make ``currentlyAvailable`` the same for both.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from asgi_lifespan import LifespanManager
+from sqlalchemy import event
+
+from api.app import create_app
+from api.auth import create_api_key, issue_token
+from api.db.session import Database
+from api.domain.enums import Role
+from api.seed.generator import generate
+from api.settings import Settings
+from tests.e2e.conftest import SECRET, operation
+
+BIG = 10**9
+ROLES = ("ADMIN", "MANAGER", "MEMBER", "LMS")
+SUBJECTS = {
+    "ADMIN": "admin@example.com",
+    "MANAGER": "hannah.schmidt@example.com",
+    "MEMBER": "priya.raman@example.com",
+}
+
+
+def _settings(url: str, *, compiled: bool) -> Settings:
+    budgets: dict[str, Any] = {}
+    for role in ROLES:
+        budgets[f"query_budget_{role.lower()}"] = BIG
+        budgets[f"query_budget_{role.lower()}_restore"] = float(BIG) * 1000
+    return Settings(
+        environment="test",
+        database_url=url,
+        jwt_secret=SECRET,
+        public_url="http://campaign.test",
+        query_cost_max=BIG,
+        compiled=compiled,
+        # Every request executes: a kept answer (api/response_cache.py) would hide which path
+        # answered, and the differential test sends each request to both.
+        response_cache_bytes=0,
+        **budgets,
+    )
+
+
+@dataclass
+class Paths:
+    compiled: httpx.AsyncClient
+    resolvers: httpx.AsyncClient
+    db: Database
+    headers: dict[str, dict[str, str]]
+    statements: list[str] = field(default_factory=list)
+
+    async def both(self, document: str, variables: dict[str, Any], role: str) -> Any:
+        """Run through both paths; assert equal bodies; the answer."""
+        body = {"query": document, "variables": variables}
+        fast = await self.compiled.post("/graphql", json=body, headers=self.headers[role])
+        slow = await self.resolvers.post("/graphql", json=body, headers=self.headers[role])
+        assert fast.status_code == slow.status_code, (role, variables)
+        assert fast.text == slow.text, (role, variables, fast.text[:500], slow.text[:500])
+        return slow.json()
+
+
+async def _app(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, db=db)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://campaign.test") as c:
+            yield c
+
+
+async def _paths(url: str) -> AsyncIterator[Paths]:
+    fast_db = Database.connect(url, pool_size=3)
+    slow_db = Database.connect(url, pool_size=3)
+    fast_settings = _settings(url, compiled=True)
+    headers = {
+        role: {"Authorization": f"Bearer {issue_token(fast_settings, Role(role), subject)}"}
+        for role, subject in SUBJECTS.items()
+    }
+    headers["LMS"] = {"X-API-Key": await create_api_key(fast_db, "lms-compiled", Role.LMS)}
+    fast_gen = _app(fast_settings, fast_db)
+    slow_gen = _app(_settings(url, compiled=False), slow_db)
+    fast, slow = await anext(fast_gen), await anext(slow_gen)
+    paths = Paths(compiled=fast, resolvers=slow, db=fast_db, headers=headers)
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        paths.statements.append(statement)
+
+    event.listen(fast_db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield paths
+    finally:
+        event.remove(fast_db.engine.sync_engine, "before_cursor_execute", count)
+        for gen in (fast_gen, slow_gen):
+            await gen.aclose()
+        await fast_db.dispose()
+        await slow_db.dispose()
+
+
+@pytest.fixture(params=["demo", "generated"])
+async def paths(request: pytest.FixtureRequest, demo_url: str) -> AsyncIterator[Paths]:
+    if request.param == "generated":
+        await generate(demo_url, people=150, posts=1_500, seed=7)
+    async for p in _paths(demo_url):
+        yield p
+
+
+def _gid(type_name: str, pk: int) -> str:
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+async def _ids(db: Database, sql: str) -> list[int]:
+    async with db.reading() as session:
+        return [row[0] for row in await session.execute(sa.text(sql))]
+
+
+async def _topic_feed(paths: Paths, role: str) -> None:
+    document = operation("mobile/TopicFeed.graphql")
+    hashtags = await _ids(
+        paths.db,
+        "SELECT hashtag FROM (SELECT t.hashtag, (SELECT count(*) FROM post_hashtag h "
+        "WHERE h.hashtag = t.hashtag) AS n FROM topic t) x ORDER BY n DESC, hashtag LIMIT 3",
+    )
+    for tag in [*hashtags, "#Leadership", "no-such-topic", "bad tag"]:
+        await paths.both(document, {"hashtag": tag}, role)
+    busiest = hashtags[0]
+    for first in (0, 1, 100, 101, -1, None):
+        await paths.both(document, {"hashtag": busiest, "first": first}, role)
+    # Every page, deep ones included, through the cursors the compiled path gives out.
+    after = None
+    for _ in range(40):
+        answer = await paths.both(document, {"hashtag": busiest, "first": 7, "after": after}, role)
+        posts = ((answer.get("data") or {}).get("topic") or {}).get("posts")
+        if not posts or not posts["pageInfo"]["hasNextPage"]:
+            break
+        after = posts["pageInfo"]["endCursor"]
+    for bad in ("", "not-a-cursor", base64.urlsafe_b64encode(b'["x",1]').decode()):
+        await paths.both(document, {"hashtag": busiest, "after": bad}, role)
+
+
+async def _post_detail(paths: Paths, role: str) -> None:
+    document = operation("mobile/PostDetail.graphql")
+    threads = await _ids(
+        paths.db,
+        "SELECT thread_starter_id FROM post WHERE thread_starter_id IS NOT NULL "
+        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 2",
+    )
+    lonely = await _ids(
+        paths.db,
+        "SELECT id FROM post p WHERE thread_starter_id IS NULL AND deleted_at IS NULL AND NOT "
+        "EXISTS (SELECT 1 FROM post r WHERE r.thread_starter_id = p.id) ORDER BY id LIMIT 1",
+    )
+    replies = await _ids(
+        paths.db, "SELECT id FROM post WHERE thread_starter_id IS NOT NULL ORDER BY id LIMIT 1"
+    )
+    deleted = await _ids(paths.db, "SELECT id FROM post WHERE deleted_at IS NOT NULL LIMIT 1")
+    others = [
+        _gid(kind, pk)
+        for kind, table in (
+            ("Topic", "topic"),
+            ("Person", "person"),
+            ("Resource", "resource"),
+            ("Group", "microblog_group"),
+            ("Campaign", "campaign"),
+        )
+        for pk in await _ids(paths.db, f"SELECT id FROM {table} ORDER BY id LIMIT 1")
+    ]
+    ids = [_gid("Post", pk) for pk in [*threads, *lonely, *replies, *deleted, 10**15]]
+    for id_ in [*ids, *others, "nope", _gid("Nothing", 1)]:
+        answer = await paths.both(document, {"id": id_}, role)
+        node = (answer.get("data") or {}).get("node") or {}
+        cursor = (node.get("replies") or {}).get("pageInfo", {}).get("endCursor")
+        if cursor:
+            await paths.both(document, {"id": id_, "repliesAfter": cursor}, role)
+
+
+async def _resource_links(paths: Paths, role: str) -> None:
+    document = operation("lms/ResourceLinks.graphql")
+    tags = await _ids(paths.db, "SELECT hashtag FROM topic ORDER BY id LIMIT 4")
+    for tag in [*tags, "#LEADERSHIP", "nothing-here", "bad tag"]:
+        await paths.both(document, {"hashtag": tag}, role)
+    for kinds in (None, [], ["PODCAST_EPISODE"], ["COURSE", "BOOK"], ["PODCAST_SERIES"]):
+        await paths.both(document, {"hashtag": tags[0], "kinds": kinds}, role)
+
+
+async def _people(paths: Paths, role: str) -> None:
+    document = operation("admin/People.graphql")
+    until = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    spans = [
+        {"since": (until - timedelta(days=90)).isoformat(), "until": until.isoformat()},
+        {"since": "2026-03-04T10:30:00+00:00", "until": "2026-05-01T00:00:00+00:00"},
+        {"since": until.isoformat(), "until": until.isoformat()},
+        {"since": until.isoformat(), "until": (until - timedelta(days=1)).isoformat()},
+    ]
+    for span in spans:
+        await paths.both(document, {"first": 3, **span}, role)
+    span = spans[0]
+    for search in ("", "manager", "ha", "no-one-is-called-this", "ß é"):
+        await paths.both(document, {"search": search, **span}, role)
+    # Every page: names with accents and apostrophes travel in the cursors.
+    after = None
+    for _ in range(60):
+        answer = await paths.both(document, {"first": 25, "after": after, **span}, role)
+        people = (answer.get("data") or {}).get("people")
+        if not people or not people["pageInfo"]["hasNextPage"]:
+            break
+        after = people["pageInfo"]["endCursor"]
+    await paths.both(document, {"after": "bm9wZQ", **span}, role)
+
+
+async def _resource_performance(paths: Paths, role: str) -> None:
+    document = operation("lms/ResourcePerformance.graphql")
+    promoted = await _ids(
+        paths.db,
+        "SELECT resource_id FROM post_resource GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 3",
+    )
+    internal = await _ids(paths.db, "SELECT id FROM resource WHERE visibility = 'INTERNAL'")
+    topic = await _ids(paths.db, "SELECT id FROM topic ORDER BY id LIMIT 1")
+    post = await _ids(paths.db, "SELECT id FROM post ORDER BY id LIMIT 1")
+    resources = [_gid("Resource", pk) for pk in [*promoted, *internal[:1], 10**15]]
+    for ids in (
+        resources,
+        [],
+        [*resources[:1], _gid("Topic", topic[0])],
+        [*resources[:1], _gid("Post", post[0])],
+        [*resources[:1], "nope"],
+        [_gid("Person", 1)],
+    ):
+        await paths.both(document, {"ids": ids}, role)
+
+
+async def _the_rest(paths: Paths, role: str) -> None:
+    """Operations the compiler does not cover: both paths are the resolvers; still equal."""
+    until = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    span = {"since": (until - timedelta(days=60)).isoformat(), "until": until.isoformat()}
+    await paths.both(operation("mobile/Search.graphql"), {"text": "leadership"}, role)
+    slug = (await _ids(paths.db, "SELECT slug FROM campaign ORDER BY id LIMIT 1"))[0]
+    for name in ("CampaignDashboard", "ContentMix", "ManagerLeaderboard"):
+        await paths.both(operation(f"web/{name}.graphql"), {"slug": slug, **span}, role)
+    sync = operation("admin/SyncStatus.graphql").split("mutation")[0]
+    await paths.both(sync, {}, role)
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_both_paths_answer_the_contract_alike(
+    paths: Paths, role: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _topic_feed(paths, role)
+    await _post_detail(paths, role)
+    await _resource_links(paths, role)
+    await _people(paths, role)
+    await _resource_performance(paths, role)
+    await _the_rest(paths, role)
+    # No plan failed and fell back: the equal answers above came from plans where covered.
+    assert not [r for r in caplog.records if r.name == "schema.compiled"]
+    both = ("TopicFeed", "PostDetail", "ResourceLinks", "ResourcePerformance")
+    covered = {
+        "ADMIN": {*both, "People"},
+        "MANAGER": {*both, "People"},
+        "MEMBER": set(both),  # People asks for emails
+        # TopicFeed and People ask for fields the LMS may not read; PostDetail's ids of posts
+        # fall back (the LMS reads only posts promoting a resource), of topics and resources not
+        "LMS": {"ResourceLinks", "ResourcePerformance", "PostDetail"},
+    }
+    used = {s.split("*/")[0] for s in paths.statements if s.startswith("/* compiled")}
+    assert used == {f"/* compiled {n} " for n in covered[role]}
+
+
+@pytest.mark.parametrize(
+    ("path", "role", "variables"),
+    [
+        ("mobile/TopicFeed.graphql", "MEMBER", {"hashtag": "leadership", "first": 5}),
+        ("mobile/TopicFeed.graphql", "ADMIN", {"hashtag": "change"}),
+        ("lms/ResourceLinks.graphql", "LMS", {"hashtag": "leadership"}),
+        ("lms/ResourceLinks.graphql", "MANAGER", {"hashtag": "leadership"}),
+    ],
+)
+async def test_a_covered_operation_reads_with_one_statement(
+    paths: Paths, path: str, role: str, variables: dict[str, Any]
+) -> None:
+    document = operation(path)
+    await paths.both(document, variables, role)  # compiled once, and the LMS key looked up
+    paths.statements.clear()
+    answer = await paths.both(document, variables, role)
+    assert "errors" not in answer
+    compiled = [s for s in paths.statements if s.startswith("/* compiled")]
+    assert len(compiled) == 1, paths.statements
+    # Besides the plan, only authentication (an API key) and the budget's draw run: no
+    # resolver read anything.
+    others = [s for s in paths.statements if not s.startswith(("/* compiled", "SELECT api_key"))]
+    assert len(others) == 1, others
+    assert "query_budget" in others[0], others
+
+
+async def test_an_uncovered_role_runs_on_the_resolvers(paths: Paths) -> None:
+    # The LMS may not read a topic's posts: the resolvers answer, with their field error.
+    answer = await paths.both(operation("mobile/TopicFeed.graphql"), {"hashtag": "change"}, "LMS")
+    assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert not [s for s in paths.statements if s.startswith("/* compiled")]
+
+
+# Ad-hoc shapes the compiler takes: aliases, repeated fields merged, named and inline
+# fragments (on the Node interface, on other types), @skip/@include with variables and
+# literals, __typename, and fields the contract does not use.
+AD_HOC = """
+query Shapes($hashtag: String!, $id: ID!, $withBody: Boolean!, $skipTopics: Boolean = false,
+             $n: Int) {
+  __typename
+  feed: topic(hashtag: $hashtag) {
+    __typename
+    ...TopicBits
+    description
+    resources { id title visibility series { id } episodes { id position } clickCount }
+    newest: posts(first: 2) {
+      pageInfo { hasPreviousPage hasNextPage startCursor endCursor }
+      nodes { id body @include(if: $withBody) author { id } author { fullName } }
+    }
+    later: posts(first: $n, after: null) {
+      totalCount
+      edges { cursor node { ... on Node { id } ...Card } }
+    }
+  }
+  again: topic(hashtag: "#CHANGE") { id }
+  node(id: $id) {
+    __typename
+    id
+    ... on Node { __typename }
+    ... on Post {
+      isReply kindSetByHand messageType hashtags
+      metrics { shares likes }
+      thread { id } repliedTo { id createdAt }
+      topics @skip(if: $skipTopics) { id name }
+      metricsHistory(first: 3) {
+        totalCount pageInfo { hasNextPage endCursor } edges { cursor node { observedAt shares } }
+      }
+      replies(first: 2) { nodes { id isReply } }
+    }
+    ... on Topic { name hashtag }
+    ... on Person { fullName followerCount followingCount department url }
+    ... on Resource { kind trackedUrl topics { hashtag } }
+    ... on Group { name privacy memberCount joined url description }
+  }
+  resources(first: 3, filter: {kinds: [PODCAST_EPISODE, ARTICLE]}) {
+    totalCount pageInfo { hasNextPage endCursor } nodes { id kind series { title } }
+  }
+}
+
+fragment TopicBits on Topic { id hashtag name }
+
+fragment Card on Post {
+  kind createdAt url
+  group { id name }
+  resources { id kind title trackedUrl }
+  author @include(if: true) { avatarUrl }
+}
+"""
+
+
+@pytest.mark.parametrize("role", ["ADMIN", "MEMBER"])
+async def test_ad_hoc_shapes_answer_alike(paths: Paths, role: str) -> None:
+    posts = await _ids(
+        paths.db,
+        "SELECT id FROM post WHERE deleted_at IS NULL ORDER BY reply_count DESC, id LIMIT 1",
+    )
+    replies = await _ids(paths.db, "SELECT id FROM post WHERE replied_to_id IS NOT NULL LIMIT 1")
+    ids = [_gid("Post", pk) for pk in [*posts, *replies]]
+    for kind, table in (
+        ("Topic", "topic"),
+        ("Person", "person"),
+        ("Resource", "resource"),
+        ("Group", "microblog_group"),
+    ):
+        ids += [_gid(kind, pk) for pk in await _ids(paths.db, f"SELECT id FROM {table} LIMIT 1")]
+    for id_ in ids:
+        for flags in ({"withBody": True}, {"withBody": False, "skipTopics": True, "n": 4}):
+            variables = {"hashtag": "leadership", "id": id_, **flags}
+            answer = await paths.both(AD_HOC, variables, role)
+            assert "errors" not in answer, answer
+    assert [s for s in paths.statements if s.startswith("/* compiled Shapes")]
+
+
+async def test_text_cursors_match_for_any_name(paths: Paths) -> None:
+    # Cursors of People carry the name as json.dumps writes it (ASCII only, escapes).
+    names = [
+        "Zoë O'Brien",
+        'Quote "Q" Back\\slash',
+        "Tab\there",
+        "Del\x7fchar",
+        "Emoji 😀 Person",
+        "日本 語",
+        "",
+    ]
+    async with paths.db.unit_of_work() as session:
+        for i, name in enumerate(names):
+            await session.execute(
+                sa.text(
+                    "INSERT INTO person (external_id, full_name, job_title) "
+                    "VALUES (:e, :n, 'Zzcursor')"
+                ),
+                {"e": 9_000_000 + i, "n": name},
+            )
+    document = operation("admin/People.graphql")
+    span = {"since": "2026-01-05T00:00:00+00:00", "until": "2026-02-01T00:00:00+00:00"}
+    after, seen = None, 0
+    for _ in range(len(names) + 1):
+        variables = {"search": "zzcursor", "first": 1, "after": after, **span}
+        answer = await paths.both(document, variables, "ADMIN")
+        people = answer["data"]["people"]
+        seen += len(people["nodes"])
+        if not people["pageInfo"]["hasNextPage"]:
+            break
+        after = people["pageInfo"]["endCursor"]
+    assert seen == len(names)
+    assert [s for s in paths.statements if s.startswith("/* compiled People")]
