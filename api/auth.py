@@ -27,6 +27,7 @@ import jwt
 
 from api import idp
 from api.db.repositories import api_keys
+from api.db.request_session import Reads
 from api.db.session import Database
 from api.domain.enums import Role
 from api.domain.principal import Principal
@@ -171,9 +172,10 @@ def key_uses(db: Database) -> KeyUses:
     return uses
 
 
-async def verify_api_key(db: Database, key: str) -> Principal:
+async def verify_api_key(db: Database, key: str, reads: Reads | None = None) -> Principal:
     # Read on the primary, never a replica: a revocation must hold from the moment it commits.
-    async with db.unit_of_work() as session:
+    # A request's own connection (``reads``) runs it in autocommit when that is the primary.
+    async with (reads or db).bookkeeping() as session:
         row = await api_keys.find_active(session, hash_api_key(key))
     if row is None:
         raise Unauthenticated("The API key is not valid or has been revoked.")
@@ -182,11 +184,16 @@ async def verify_api_key(db: Database, key: str) -> Principal:
 
 
 async def authenticate(
-    settings: Settings, db: Database, authorization: str | None, api_key: str | None
+    settings: Settings,
+    db: Database,
+    authorization: str | None,
+    api_key: str | None,
+    reads: Reads | None = None,
 ) -> Principal | None:
-    """The principal of a request; None when it carries no credentials at all."""
+    """The principal of a request; None when it carries no credentials at all. ``reads``: the
+    request's connection, for the API key look-up."""
     if api_key:
-        return await verify_api_key(db, api_key)
+        return await verify_api_key(db, api_key, reads)
     if not authorization:
         return None
     scheme, _, credential = authorization.partition(" ")
@@ -194,5 +201,5 @@ async def authenticate(
         raise Unauthenticated("Use `Authorization: Bearer <token>`.")
     credential = credential.strip()
     if credential.startswith(API_KEY_PREFIX):
-        return await verify_api_key(db, credential)
+        return await verify_api_key(db, credential, reads)
     return await verify_bearer_token(settings, credential)

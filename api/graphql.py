@@ -23,6 +23,7 @@ from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from api import metrics
 from api.auth import authenticate
+from api.db.request_session import RequestSession
 from api.db.session import Database
 from api.errors import Unauthenticated
 from api.graphiql.page import render as render_graphiql
@@ -178,8 +179,12 @@ class GraphQLView(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         response: Response
+        request = Request(scope=scope, receive=receive)
+        # The request's one connection and read snapshot (api/db/request_session.py), taken
+        # by get_context; given back before the answer is sent, whatever happened.
+        session = request.state.db_session = RequestSession(self.db)
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = await self.run(request)
         except ClientDisconnect:
             # The client went away before its body arrived: nobody to answer, nothing wrong
             # here (load generators do it at the end of every run).
@@ -191,6 +196,8 @@ class GraphQLView(GraphQL[Context, None]):
             # GraphQL over HTTP: a mutation over GET is 405, naming the method that works.
             headers = {"Allow": "POST"} if exc.status_code == 405 else None
             response = PlainTextResponse(exc.reason, status_code=exc.status_code, headers=headers)
+        finally:
+            await session.close()
         await response(scope, receive, send)
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -246,9 +253,15 @@ class GraphQLView(GraphQL[Context, None]):
         request.state.request_id = correlation_id.get() or uuid.uuid4().hex
         principal, auth_error = None, None
         headers = request.headers
+        # Set by __call__ for HTTP; a WebSocket's context reads through short sessions.
+        session: RequestSession | None = getattr(request.state, "db_session", None)
         try:
             principal = await authenticate(
-                self.settings, self.db, headers.get("authorization"), headers.get("x-api-key")
+                self.settings,
+                self.db,
+                headers.get("authorization"),
+                headers.get("x-api-key"),
+                session,
             )
         except Unauthenticated as exc:
             # Answered as UNAUTHENTICATED, with the reason, before the document is validated.
@@ -261,6 +274,7 @@ class GraphQLView(GraphQL[Context, None]):
             base_url=self.settings.base_url,
             request=request,
             auth_error=auth_error,
+            session=session,
         )
 
     async def execute_operation(
@@ -311,6 +325,7 @@ class GraphQLView(GraphQL[Context, None]):
                 raise HTTPException(405, exc.reason) from exc
             raise
         if to_register is not None and context.validated:
+            await context.before_write()
             await self.persisted.register(*to_register)
         if tag is not None and getattr(result, "errors", None):
             del sub_response.headers["ETag"]  # an error is not worth keeping: ask again
@@ -326,7 +341,10 @@ class GraphQLView(GraphQL[Context, None]):
                 raise Refusal("UNAUTHENTICATED", context.auth_error or SIGN_IN)
             return None
         resolved = await self.persisted.resolve(
-            request_data.query, request_data.extensions, context.principal
+            request_data.query,
+            request_data.extensions,
+            principal=context.principal,
+            reads=context.reads,
         )
         request_data.query = resolved.query
         return resolved.to_register
@@ -338,7 +356,7 @@ class GraphQLView(GraphQL[Context, None]):
         if context.principal is None or query is None or not cacheable(query):
             return None
         return entity_tag(
-            version=await current_version(self.db),
+            version=await current_version(context.reads),
             principal=context.principal,
             schema_id=self.schema_id,
             query=query,

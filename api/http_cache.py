@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.db.repositories import data_version
-from api.db.session import Database
+from api.db.request_session import Reads
 from api.domain.enums import Role
 from api.domain.principal import Principal
 
@@ -46,10 +46,11 @@ def cacheable(query: str) -> bool:
     return _VOLATILE.search(query) is None
 
 
-async def current_version(db: Database) -> int:
+async def current_version(reads: Reads) -> int:
     # From the read side, where the answer's data comes from: a replica behind the primary
-    # gives an older version, never a newer one than its data.
-    async with db.reading() as session:
+    # gives an older version, never a newer one than its data. A statement of its own, before
+    # the request's read snapshot begins (api/db/request_session.py).
+    async with reads.bookkeeping(primary=False) as session:
         return await data_version.current(session)
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.db.repositories import persisted_queries
+from api.db.request_session import Reads
 from api.db.session import Database
 from api.domain.enums import Role
 from api.domain.principal import Principal
@@ -121,6 +122,7 @@ class PersistedQueries:
         query: str | None,
         extensions: Mapping[str, Any] | None,
         principal: Principal | None = None,
+        reads: Reads | None = None,
     ) -> Resolved:
         """The document a request runs; raises ``Refusal``."""
         digest = _persisted_hash(extensions)
@@ -131,11 +133,15 @@ class PersistedQueries:
                 raise _hash_mismatch()
             return Resolved(query)
         if digest is None:
-            if query is not None and self.trusted and await self.document(sha256_of(query)) is None:
+            if (
+                query is not None
+                and self.trusted
+                and await self.document(sha256_of(query), reads) is None
+            ):
                 raise self._not_allowed()
             return Resolved(query)
         if query is None:
-            found = await self.document(digest)
+            found = await self.document(digest, reads)
             if found is None:
                 raise _not_found()
             return Resolved(found)
@@ -144,7 +150,7 @@ class PersistedQueries:
         if digest in self._cache:
             return Resolved(query)
         if self.trusted:
-            if await self.document(digest) is None:
+            if await self.document(digest, reads) is None:
                 raise self._not_allowed()
             return Resolved(query)
         return Resolved(query, to_register=(digest, query))
@@ -157,12 +163,14 @@ class PersistedQueries:
             + (" Admins may run their own." if self.admin_adhoc else ""),
         )
 
-    async def document(self, digest: str) -> str | None:
+    async def document(self, digest: str, reads: Reads | None = None) -> str | None:
+        """A stored document's text; ``reads``: the request's connection, which looks it up
+        in a statement of its own, before the request's read snapshot."""
         found = self._cache.get(digest)
         if found is not None:
             self._cache.move_to_end(digest)
             return found
-        async with self.db.reading() as session:
+        async with (reads or self.db).bookkeeping(primary=False) as session:
             found = await persisted_queries.find(session, digest)
         if found is not None:
             self._remember(digest, found)

@@ -144,7 +144,9 @@ class QueryCostAndBudget(SchemaExtension):
             )
         if principal is None or budget is None:
             return None
-        async with context.db.unit_of_work() as session:
+        # One statement committed on its own, on the request's connection when there is no
+        # replica (api/db/request_session.py): atomic as before, without BEGIN/COMMIT.
+        async with context.reads.bookkeeping() as session:
             drawn = await query_budgets.draw(
                 session, principal_key(principal), cost, budget.capacity, budget.restore_per_second
             )

@@ -77,7 +77,10 @@ class CompiledPlans(SchemaExtension):
             params = plan.bind(bindings)
         except Fallback:
             return None
-        async with db.reading() as session:
+        # The request's connection and read snapshot when it has one (api/db/request_session.py):
+        # the budget was drawn on it, and a second checkout would hold two connections at once.
+        reads = getattr(context, "reads", None) or db
+        async with reads.reading() as session:
             answer = await run(session, plan, params)
         data: dict[str, Any] = json.loads(answer)
         return data

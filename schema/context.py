@@ -1,4 +1,4 @@
-"""The GraphQL context: who asks, a session factory (never a session), and loaders."""
+"""The GraphQL context: who asks, the session factory, the request's reads, and loaders."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any, TypeAlias
 
 import strawberry
 
+from api.db.request_session import Reads, RequestSession
 from api.db.session import Database
 from api.domain.principal import Principal
 from schema.loaders import Loaders
@@ -28,13 +29,28 @@ class Context:
     # the client sent in `connection_init` (set by Strawberry on a WebSocket).
     activity: Any = None
     connection_params: dict[str, Any] | None = None
+    # An HTTP request's one connection and read snapshot, opened on first use; the view
+    # closes it when the request ends. None elsewhere (a WebSocket, a script): reads then take
+    # a short session each, so a subscription never holds a connection for its lifetime.
+    session: RequestSession | None = None
     # Over HTTP, where this query's answer may be kept and served again (schema/kept_answers.py,
     # api/response_cache.py); None: never kept.
     answer_slot: Any = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.db)
+        self.loaders = Loaders(self.reads)
+
+    @property
+    def reads(self) -> Reads:
+        """Where resolvers, loaders and bookkeeping read (and draw budgets)."""
+        return self.session if self.session is not None else self.db
+
+    async def before_write(self) -> None:
+        """A mutation is about to open its own transaction: give the request's connection
+        back first (never two held at once), so reads after it see its commit."""
+        if self.session is not None:
+            await self.session.release()
 
 
 Info: TypeAlias = strawberry.Info[Context, None]

@@ -9,7 +9,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db.pagination import PageResult
-from api.db.session import Database
+from api.db.request_session import Reads
 
 T = TypeVar("T")
 
@@ -64,12 +64,13 @@ def connection(
 
 
 async def root_connection(
-    db: Database,
+    db: Reads,
     fetch: Callable[[AsyncSession], Awaitable[PageResult]],
     count: Callable[[AsyncSession], Awaitable[int]],
     build: Callable[[Any], T],
 ) -> Connection[T]:
-    """A root list's page, in its own read session; the count runs only when asked for."""
+    """A root list's page, read through the request's reads; the count runs only when asked
+    for (in the same snapshot, so it agrees with the page)."""
     async with db.reading() as session:
         result = await fetch(session)
 

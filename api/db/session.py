@@ -107,6 +107,15 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def bookkeeping(self, *, primary: bool = True) -> AsyncIterator[AsyncSession]:
+        """A short session for one statement outside a request's reads (a budget draw, a
+        credential look-up): a unit of work on the primary, or a read session. A request's
+        ``RequestSession`` (api/db/request_session.py) runs these on its own connection."""
+        context = self.unit_of_work() if primary else self.reading()
+        async with context as session:
+            yield session
+
+    @asynccontextmanager
     async def primary_reading(self) -> AsyncIterator[AsyncSession]:
         """A short read-only session on the primary, whatever ``read_url`` says: for reads
         that must see what was just committed (a change a NOTIFY announced), which a

@@ -9,14 +9,14 @@ from strawberry.dataloader import DataLoader
 
 from api.analytics import performance, rollups
 from api.db.repositories import campaigns, people, posts, resources, topics
-from api.db.session import Database
+from api.db.request_session import Reads
 from schema.loaders.base import by_key, by_key_and_args
 
 Loader = DataLoader[Any, Any]
 
 
 class Loaders:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Reads) -> None:
         self.db = db
 
     # -- entities by id ---------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Building blocks for loaders: each batch opens its own short read session."""
+"""Building blocks for loaders: each batch reads through the request's ``Reads`` (one
+connection and one read snapshot per request; a short session per batch for subscriptions)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from api.db.session import Database
+from api.db.request_session import Reads
 
 K = TypeVar("K", bound=Hashable)
 A = TypeVar("A", bound=Hashable)
@@ -19,7 +20,7 @@ GroupedFetch = Callable[[AsyncSession, list[Any], Any], Awaitable[dict[Any, Any]
 
 
 def by_key(
-    db: Database, fetch: Fetch, default: Callable[[], Any] = lambda: None
+    db: Reads, fetch: Fetch, default: Callable[[], Any] = lambda: None
 ) -> DataLoader[Any, Any]:
     """A loader answering every key of a batch with one call of ``fetch``."""
 
@@ -32,7 +33,7 @@ def by_key(
 
 
 def by_key_and_args(
-    db: Database, fetch: GroupedFetch, default: Callable[[], Any] = lambda: None
+    db: Reads, fetch: GroupedFetch, default: Callable[[], Any] = lambda: None
 ) -> DataLoader[Any, Any]:
     """A loader for keys ``(parent, args)``: one ``fetch`` per distinct ``args`` in a batch.
 

@@ -90,6 +90,7 @@ async def run(
     result: T | None = None
     if _check_input(info, errors):
         return None, errors
+    await info.context.before_write()
     try:
         async with info.context.db.unit_of_work() as session:
             result = await work(session, errors)

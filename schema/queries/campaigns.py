@@ -23,7 +23,7 @@ class CampaignQueries:
     async def campaign(
         self, info: Info, slug: Annotated[str, strawberry.argument(metadata=limit(SLUG_LENGTH))]
     ) -> Campaign | None:
-        async with info.context.db.reading() as session:
+        async with info.context.reads.reading() as session:
             row = await campaigns.get_campaign_by_slug(session, slug)
         return Campaign.from_row(row) if row is not None else None
 
@@ -35,7 +35,7 @@ class CampaignQueries:
 
         page = Page.build(first, after, direction=Direction.DESC, value_type=date)
         return await root_connection(
-            info.context.db,
+            info.context.reads,
             lambda session: campaigns.page_campaigns(session, page),
             campaigns.count_campaigns,
             Campaign.from_row,
@@ -58,7 +58,7 @@ class CampaignQueries:
     ) -> Connection[Topic]:
         page = Page.build(first, after, direction=Direction.ASC, value_type=int)
         return await root_connection(
-            info.context.db,
+            info.context.reads,
             lambda session: topics.page_topics(session, page),
             topics.count_topics,
             Topic.from_row,

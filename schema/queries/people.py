@@ -30,7 +30,7 @@ class PeopleQueries:
     ) -> Connection[Person]:
         page = Page.build(first, after, direction=Direction.ASC, value_type=str)
         return await root_connection(
-            info.context.db,
+            info.context.reads,
             lambda session: people.page_people(session, search, page),
             lambda session: people.count_people(session, search),
             Person.from_row,
@@ -46,7 +46,7 @@ class PeopleQueries:
     ) -> Connection[Group]:
         page = Page.build(first, after, direction=Direction.ASC, value_type=str)
         return await root_connection(
-            info.context.db,
+            info.context.reads,
             lambda session: people.page_groups(session, search, page),
             lambda session: people.count_groups(session, search),
             Group.from_row,

@@ -46,7 +46,7 @@ class PostQueries:
         flt = dataclasses.replace(flt, public_only=is_lms(info))
         page = Page.build(first, after, direction=Direction.ASC, value_type=int)
         return await root_connection(
-            info.context.db,
+            info.context.reads,
             lambda session: resources.page_resources(session, flt, page),
             lambda session: resources.count_resources(session, flt),
             Resource.from_row,

@@ -39,7 +39,7 @@ class SyncStatus:
     ) -> Connection[SyncRun]:
         page = Page.build(first, after, direction=Direction.DESC, value_type=int)
         return await root_connection(
-            info.context.db,
+            info.context.reads,
             lambda session: sync_runs.page_runs(session, page),
             sync_runs.count_runs,
             SyncRun.from_row,
@@ -50,7 +50,7 @@ class SyncStatus:
 class SyncQueries:
     @strawberry.field(permission_classes=[SYNC_STATE])
     async def sync_status(self, info: Info) -> SyncStatus:
-        async with info.context.db.reading() as session:
+        async with info.context.reads.reading() as session:
             worker = await sync_runs.active_worker(session)
             feeds = await sync_state.list_feeds(session)
             last = await sync_runs.last_success(session)

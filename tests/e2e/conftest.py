@@ -43,6 +43,8 @@ class Api:
     client: httpx.AsyncClient
     settings: Settings
     statements: list[str] = field(default_factory=list)
+    # The app's engines and pools, for tests that watch connections and transactions.
+    db: Database | None = None
 
     def token(self, role: Role = Role.ADMIN, subject: str = "admin@example.com") -> str:
         return issue_token(self.settings, role, subject)
@@ -75,11 +77,12 @@ class Api:
         return body["data"]
 
 
-async def _api(url: str) -> AsyncIterator[Api]:
-    settings = settings_for(url)
+async def _api(url: str, **overrides: Any) -> AsyncIterator[Api]:
+    """The app on ``url``; ``overrides``: settings to change (e.g. ``response_cache_bytes=0``)."""
+    settings = settings_for(url).model_copy(update=overrides)
     db = Database.connect(url, pool_size=5)
     app = create_app(settings, db=db)
-    api = Api(client=None, settings=settings)  # type: ignore[arg-type]
+    api = Api(client=None, settings=settings, db=db)  # type: ignore[arg-type]
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         api.statements.append(statement)

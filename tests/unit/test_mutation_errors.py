@@ -31,7 +31,11 @@ def _info() -> Any:
     async def unit_of_work() -> AsyncIterator[None]:
         yield None
 
-    return SimpleNamespace(context=SimpleNamespace(db=SimpleNamespace(unit_of_work=unit_of_work)))
+    async def before_write() -> None:
+        pass
+
+    db = SimpleNamespace(unit_of_work=unit_of_work)
+    return SimpleNamespace(context=SimpleNamespace(db=db, before_write=before_write))
 
 
 async def _answer(exc: Exception) -> list[tuple[Any, str]]:

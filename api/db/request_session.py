@@ -1,0 +1,157 @@
+"""One GraphQL request's database work: one pooled connection, at most one read transaction.
+
+Before this, every DataLoader batch opened a session of its own: a request for a topic's feed
+checked a connection out of the pool seven times and wrapped each SELECT in BEGIN/ROLLBACK,
+plus a write transaction for its budget. A ``RequestSession`` is handed to the GraphQL
+context instead; it checks a connection out when first used and gives it back when the request
+ends (``close``), so a request costs one checkout and its statements, whatever its shape:
+
+* **Bookkeeping first, in autocommit** (``bookkeeping``): the API key look-up, the data
+  version of a GET and the budget draw each run as a single statement that commits on its
+  own, before any read transaction: one round trip each and no BEGIN/COMMIT. The budget draw
+  is one atomic upsert (``api/db/repositories/query_budgets.py``), as safe in autocommit as in
+  a transaction of its own, and its row lock is released the moment it returns. Bookkeeping
+  that must reach the primary while reads go to a replica gets a short unit of work there.
+* **Then the reads, in one read-only REPEATABLE READ transaction** (``reading``), begun
+  lazily with the first SELECT. Autocommit reads would save the BEGIN and the ROLLBACK, but
+  each statement would then see a different moment: a page of posts and its ``totalCount``,
+  or a post and its author, could disagree when a worker commits between them. One snapshot
+  makes a request's answer describe one state of the data, for two round trips. READ ONLY
+  refuses a write that slipped into a read path; REPEATABLE READ (not SERIALIZABLE) also runs
+  on a hot-standby replica.
+
+An ``AsyncSession`` (and the asyncpg connection under it) runs one statement at a time, while
+DataLoader batches of different loaders dispatch in the same loop tick: a lock serialises them
+(they were each waiting for a pooled connection before, so little concurrency is lost).
+
+A failed statement aborts a PostgreSQL transaction; the session is then dropped and the next
+read starts afresh, so one field's error never turns the request's other fields into errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from api.db.session import Database
+
+log = logging.getLogger(__name__)
+
+_SNAPSHOT = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT", "postgresql_readonly": False}
+
+
+class Reads(Protocol):
+    """Where a request's reads go: a ``RequestSession``, or the ``Database`` itself (a short
+    session per use: subscriptions, which must not hold a connection for their lifetime)."""
+
+    def reading(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+    def bookkeeping(self, *, primary: bool = True) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+
+class RequestSession:
+    """One request's connection: bookkeeping in autocommit, then one read snapshot."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._lock = asyncio.Lock()
+        self._connection: AsyncConnection | None = None
+        # The read snapshot's session, once a read has begun it.
+        self._snapshot: AsyncSession | None = None
+        # After ``close``: whatever still reads (nothing should) gets short sessions.
+        self._closed = False
+
+    @property
+    def _shares_primary(self) -> bool:
+        return self.db.read_engine is self.db.engine
+
+    async def _connect(self) -> AsyncConnection:
+        if self._connection is None:
+            self._connection = await self.db.read_engine.connect()
+        return self._connection
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """The request's read snapshot (one read-only transaction on the read engine)."""
+        if self._closed:
+            async with self.db.reading() as session:
+                yield session
+            return
+        async with self._lock:
+            try:
+                if self._snapshot is None:
+                    connection = await self._connect()
+                    await connection.execution_options(**_SNAPSHOT)
+                    # The session begins the transaction (sending BEGIN with the first
+                    # statement) and rolls it back when closed: reads have nothing to commit.
+                    self._snapshot = AsyncSession(bind=connection, expire_on_commit=False)
+                yield self._snapshot
+            except BaseException:
+                await self._discard()
+                raise
+
+    @asynccontextmanager
+    async def bookkeeping(self, *, primary: bool = True) -> AsyncIterator[AsyncSession]:
+        """A session for one statement that commits on its own, outside the read snapshot.
+
+        On this request's connection in autocommit when that connection reaches the database
+        wanted (the primary when ``primary``); a replica's request gets a short unit of work on
+        the primary. Meant for work before the reads begin; should a snapshot be open already,
+        it is ended first (the reads that follow begin another).
+        """
+        if self._closed or (primary and not self._shares_primary):
+            async with self.db.bookkeeping(primary=primary) as session:
+                yield session
+            return
+        async with self._lock:
+            try:
+                await self._end_snapshot()
+                connection = await self._connect()
+                await connection.execution_options(**_AUTOCOMMIT)
+                async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+                    yield session
+                    # Ends the session's logical transaction; autocommit sends nothing.
+                    await session.commit()
+            except BaseException:
+                await self._discard()
+                raise
+
+    async def release(self) -> None:
+        """End the snapshot and give the connection back; a later use checks out another.
+
+        A mutation calls this before its own transaction: the request never holds two
+        connections of one pool (requests each holding one and waiting for a second could
+        exhaust it), and the reads of the mutation's payload begin after its commit.
+        """
+        async with self._lock:
+            await self._discard()
+
+    async def close(self) -> None:
+        """The request is over: give the connection back for good."""
+        self._closed = True
+        await self.release()
+
+    async def _end_snapshot(self) -> None:
+        snapshot, self._snapshot = self._snapshot, None
+        if snapshot is not None:
+            await snapshot.close()  # ROLLBACK, if a statement began the transaction
+
+    async def _discard(self) -> None:
+        """Drop the snapshot and the connection; never raises (a broken connection is the
+        pool's to discard, and the error that broke it is the one worth reporting)."""
+        connection, self._connection = self._connection, None
+        try:
+            await self._end_snapshot()
+        except Exception as exc:
+            log.warning("could not end a request's read transaction: %s", exc)
+        if connection is not None:
+            try:
+                await connection.close()
+            except Exception as exc:
+                log.warning("could not return a request's connection to the pool: %s", exc)
