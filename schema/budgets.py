@@ -38,8 +38,10 @@ codes and ``retryAfter`` are in the error's ``extensions``.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +58,34 @@ from schema.cost import CostError, operation_cost
 from schema.operations import is_subscription
 
 log = logging.getLogger(__name__)
+
+# A document's cost depends only on it and its variables, and clients send the same few
+# documents with the same few variable sets (the next page, the same dashboard range): each is
+# counted once. The key holds the document (the parse cache hands out one DocumentNode per
+# text), so its id cannot be reused by another document while the entry is kept.
+_COSTS: OrderedDict[tuple[Any, ...], tuple[Any, int]] = OrderedDict()
+_COSTS_MAX = 1024
+# Longer variables (a long search text, a hundred ids) are counted every time rather than held.
+_COSTS_MAX_VARIABLES = 4096
+
+
+def _cost(schema: Any, document: Any, operation_name: str | None, variables: Any) -> int:
+    try:
+        shown = json.dumps(variables, sort_keys=True, default=str)
+    except (TypeError, ValueError):  # variables JSON cannot hold: counted every time
+        shown = None
+    if shown is None or len(shown) > _COSTS_MAX_VARIABLES:
+        return operation_cost(schema, document, operation_name, variables)
+    key = (id(schema), id(document), operation_name, shown)
+    found = _COSTS.get(key)
+    if found is not None and found[0] is document:
+        _COSTS.move_to_end(key)
+        return found[1]
+    cost = operation_cost(schema, document, operation_name, variables)
+    _COSTS[key] = (document, cost)
+    if len(_COSTS) > _COSTS_MAX:
+        _COSTS.popitem(last=False)
+    return cost
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +150,7 @@ class QueryCostAndBudget(SchemaExtension):
         if ec.graphql_document is None:
             return None
         try:
-            cost = operation_cost(
-                ec.schema._schema, ec.graphql_document, ec.operation_name, ec.variables
-            )
+            cost = _cost(ec.schema._schema, ec.graphql_document, ec.operation_name, ec.variables)
         except CostError:
             return None  # execution answers the missing operation or bad variables itself
         context = ec.context
