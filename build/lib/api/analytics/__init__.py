@@ -1,1 +1,0 @@
-"""Analytics: performance and growth queries over the scopes of `api.db.repositories`."""

@@ -1,1 +1,0 @@
-"""The data layer: the only package that knows SQL (with ``api.analytics``)."""

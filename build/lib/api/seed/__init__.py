@@ -1,1 +1,0 @@
-"""Demo data and the large-network generator."""

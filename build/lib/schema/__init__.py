@@ -1,1 +1,0 @@
-"""The GraphQL contract: Strawberry types and resolvers (no SQL; that lives in ``api.db``)."""
