@@ -8,10 +8,12 @@ The order of defence, cheapest first (ARCHITECTURE.md, "Errors"):
 4. shape limits          ``Defence`` / ``schema.limits``: depth, aliases, fields, repeats
 5. validation            ``Defence``: graphql-core's rules, cached per document text
 6. variables and inputs  ``Defence``: coercion and ``schema.boundary``, BAD_USER_INPUT
-7. (cost: to come, see ``Defence.on_validate``)
-8. execution, or a kept answer (``schema/kept_answers.py``, after the budget is drawn)
+7. cost and budget       ``schema.budgets.QueryCostAndBudget``: QUERY_TOO_COMPLEX, RATE_LIMITED
+8. execution             a kept answer (``schema.kept_answers``), else a compiled plan
+                         (``schema.compiled``), else the resolvers
 
-Steps 3-7 run in ``on_validate`` of one extension so that their order is written down once;
+Steps 3-6 run in ``on_validate`` of one extension so that their order is written down once
+(step 7 follows in ``on_execute``, the schema's extension list keeping the order);
 Strawberry's ``ValidationCache`` cannot be used because it would validate before steps 3 and 4,
 nor its ``ParserCache``: a document it cannot parse escapes the operation's extensions, so the
 answer would carry no ``extensions.code``.
@@ -165,6 +167,6 @@ class Defence(SchemaExtension):
         problems = document_problems(schema, document, operation, coerced)
         if problems:
             return [_bad_input(p.message, field=p.field) for p in problems]
-        # Step 7, the cost of the operation (issue 9 items 1-2), belongs here: the document is
-        # valid and its variables are coerced (``coerced``), and nothing has run yet.
+        # Step 7, cost and budget, runs in ``on_execute`` (schema/budgets.py): after this step,
+        # so that it sees a valid document with coerced variables, before anything executes.
         return []
