@@ -19,8 +19,7 @@ A range with no whole UTC day (under a day long) is scanned: it is small.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,41 +38,13 @@ from api.db import models
 from api.db.repositories.paging import unnest_keys
 from api.db.repositories.scopes import SCOPES, Scope, membership
 from api.domain.enums import PostKind
-from api.domain.periods import Interval, midnight
+from api.domain.periods import Interval, Split, split
 
 P = models.Post
 DAY = models.RollupDay
 AUTHOR = models.RollupAuthorDay
 # The scopes the rollups hold, with their letter in the tables' `scope` column.
 ROLLED = {Scope.TOPIC: "T", Scope.CAMPAIGN: "C"}
-
-
-@dataclass(frozen=True, slots=True)
-class Split:
-    """A range as whole UTC days [first, end) and the partial windows at its edges."""
-
-    first: date
-    end: date
-    edges: list[tuple[datetime, datetime]]
-
-    @property
-    def whole(self) -> tuple[datetime, datetime]:
-        return midnight(self.first), midnight(self.end)
-
-
-def split(since: datetime, until: datetime) -> Split | None:
-    """None when the range holds no whole UTC day."""
-    start, stop = since.astimezone(UTC), until.astimezone(UTC)
-    first = start.date() if start == midnight(start.date()) else start.date() + timedelta(days=1)
-    end = stop.date()
-    if first >= end:
-        return None
-    edges = []
-    if since < midnight(first):
-        edges.append((since, midnight(first)))
-    if midnight(end) < until:
-        edges.append((midnight(end), until))
-    return Split(first, end, edges)
 
 
 def _day_bucket(interval: Interval | None, day: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 
@@ -69,3 +70,31 @@ def periods(
             )
         start = end
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A range as whole UTC days [first, end) and the partial windows at its edges."""
+
+    first: date
+    end: date
+    edges: list[tuple[datetime, datetime]]
+
+    @property
+    def whole(self) -> tuple[datetime, datetime]:
+        return midnight(self.first), midnight(self.end)
+
+
+def split(since: datetime, until: datetime) -> Split | None:
+    """None when the range holds no whole UTC day."""
+    start, stop = since.astimezone(UTC), until.astimezone(UTC)
+    first = start.date() if start == midnight(start.date()) else start.date() + timedelta(days=1)
+    end = stop.date()
+    if first >= end:
+        return None
+    edges = []
+    if since < midnight(first):
+        edges.append((since, midnight(first)))
+    if midnight(end) < until:
+        edges.append((midnight(end), until))
+    return Split(first, end, edges)

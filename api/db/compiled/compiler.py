@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
@@ -47,6 +47,8 @@ from graphql import (
 )
 
 from api.db.compiled import sql
+from api.db.compiled.analytics import SCALARS as ANALYTICS_SCALARS
+from api.db.compiled.analytics import AnalyticsFields
 from api.db.pagination import Direction, Page
 from api.db.repositories.people import search_query
 from api.domain.enums import ResourceKind, Role
@@ -172,7 +174,8 @@ SCALARS: dict[str, dict[str, str]] = {
         "position": "{a}.position",
     },
 }
-INTERFACES = {name: ("Node",) for name in NODE_TYPES}
+SCALARS.update(ANALYTICS_SCALARS)
+INTERFACES = {name: ("Node",) for name in (*NODE_TYPES, "Campaign", "Promotion")}
 # schema.queries.nodes: each type's table, and which of its rows the loader finds.
 NODE_TABLES = {
     "Post": ("post", "{a}.deleted_at IS NULL"),
@@ -183,7 +186,7 @@ NODE_TABLES = {
     "TopicManager": ("topic_manager", "true"),
 }
 MAX_IDS = 100  # schema.queries.nodes.MAX_IDS
-KNOWN_TYPES = frozenset({*NODE_TYPES, "Node", "Query"})
+KNOWN_TYPES = frozenset({*NODE_TYPES, "Node", "Query", "Campaign", "Promotion"})
 
 
 def _enum_name(value: Any) -> str:
@@ -222,7 +225,7 @@ class _Connection:
     after: Getter
 
 
-class _Compiler:
+class _Compiler(AnalyticsFields):
     def __init__(
         self, document: DocumentNode, role: Role, variables: dict[str, Any], base_url_key: str
     ) -> None:
@@ -416,7 +419,7 @@ class _Compiler:
             )
 
         first = self.param(lambda b: page(b).first, "int")
-        cast = {datetime: "timestamptz", int: "bigint", str: "text"}[value_type]
+        cast = {datetime: "timestamptz", date: "date", int: "bigint", str: "text"}[value_type]
         after_value = self.param(lambda b: (c := page(b).after) and c.value, cast)
         after_id = self.param(lambda b: (c := page(b).after) and c.id, "bigint")
         x, q, s = self.alias("c"), self.alias("q"), self.alias("s")
@@ -431,7 +434,12 @@ class _Compiler:
             f"ORDER BY {x}.{spec.sort} {way}, {x}.id {way} LIMIT {first} + 1) {q}) {s}"
         )
         shown = f"FILTER (WHERE {s}._rn <= {first})"
-        encode = {datetime: sql.timestamp_cursor, int: sql.integer_cursor, str: sql.text_cursor}
+        encode = {
+            datetime: sql.timestamp_cursor,
+            date: sql.date_cursor,
+            int: sql.integer_cursor,
+            str: sql.text_cursor,
+        }
         cursor = encode[value_type](f"{s}.{spec.sort}", f"{s}.id")
         pairs = []
         for key_name, nodes in self.collect("Connection", sets).items():
@@ -485,6 +493,9 @@ class _Compiler:
             else:
                 raise Unsupported(f"Connection.{name}")
         return f"(SELECT {sql.json_object(pairs)} FROM {rows})"
+
+    def page_spec(self, **fields: Any) -> _Connection:
+        return _Connection(**fields)
 
     def post_page(
         self, node: FieldNode, where: Callable[[str], list[str]], direction: Direction

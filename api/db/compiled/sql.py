@@ -32,6 +32,11 @@ def timestamp_cursor(value: str, pk: str) -> str:
     return _urlsafe_unpadded(f"'[\"' || {iso(value)} || '\",' || {pk} || ']'")
 
 
+def date_cursor(value: str, pk: str) -> str:
+    """``Cursor.encode`` for a date sort value: ``["YYYY-MM-DD",id]``."""
+    return _urlsafe_unpadded(f"'[\"' || to_char({value}, 'YYYY-MM-DD') || '\",' || {pk} || ']'")
+
+
 def json_ascii(text: str) -> str:
     """The inside of Python's ``json.dumps`` of a string (``ensure_ascii``): PostgreSQL's JSON
     escapes for printable ASCII and control characters, ``\\uXXXX`` for DEL and anything beyond
