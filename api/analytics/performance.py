@@ -12,6 +12,7 @@ scopes without rollups); the differential tests hold the two equal.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -55,8 +56,10 @@ def starters_cte(
     windows: list[tuple[datetime, datetime]],
     bucket: Any,
     name: str = "starters",
+    member: Callable[[Scope, Any], sa.ColumnElement[bool]] = membership,
 ) -> Any:
-    """Live starters of each parent created within ``windows``, as a CTE."""
+    """Live starters of each parent created within ``windows``, as a CTE; ``member`` is the
+    scope's condition (``membership`` unless the caller probes otherwise)."""
     parent = unnest_keys(keys, SCOPES[scope].key_type)
     inner = (
         sa.select(
@@ -67,7 +70,7 @@ def starters_cte(
             P.kind,
             bucket(P.created_at).label("bucket"),
         )
-        .where(membership(scope, parent.c.key), within(P.created_at, windows))
+        .where(member(scope, parent.c.key), within(P.created_at, windows))
         .lateral("s")
     )
     return sa.select(parent.c.key, inner).select_from(parent.join(inner, sa.true())).cte(name)
