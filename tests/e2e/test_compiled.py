@@ -341,6 +341,13 @@ async def test_both_paths_answer_the_contract_alike(
     assert used == {f"/* compiled {n} " for n in covered[role]}
 
 
+QUARTER = {
+    "slug": "learning-community",
+    "since": "2026-08-30T00:00:00+00:00",
+    "until": "2026-11-28T00:00:00+00:00",
+}
+
+
 @pytest.mark.parametrize(
     ("path", "role", "variables"),
     [
@@ -348,6 +355,9 @@ async def test_both_paths_answer_the_contract_alike(
         ("mobile/TopicFeed.graphql", "ADMIN", {"hashtag": "change"}),
         ("lms/ResourceLinks.graphql", "LMS", {"hashtag": "leadership"}),
         ("lms/ResourceLinks.graphql", "MANAGER", {"hashtag": "leadership"}),
+        ("web/ContentMix.graphql", "MEMBER", QUARTER),
+        ("web/ManagerLeaderboard.graphql", "MANAGER", QUARTER),
+        ("web/ManagerLeaderboard.graphql", "ADMIN", {**QUARTER, "since": "2026-09-01T10:00:00Z"}),
     ],
 )
 async def test_a_covered_operation_reads_with_one_statement(
