@@ -287,8 +287,8 @@ def _dashboard_spans() -> list[dict[str, str]]:
 
 
 async def _dashboards(paths: Paths, role: str) -> None:
-    """ContentMix and ManagerLeaderboard (compiled for staff) and CampaignDashboard (the
-    resolvers), every campaign and one unknown, over every kind of range."""
+    """CampaignDashboard, ContentMix and ManagerLeaderboard (compiled for staff), every campaign
+    and one unknown, over every kind of range."""
     slugs = await _ids(paths.db, "SELECT slug FROM campaign ORDER BY id")
     for name in ("ContentMix", "ManagerLeaderboard", "CampaignDashboard"):
         document = operation(f"web/{name}.graphql")
@@ -307,7 +307,7 @@ async def test_the_dashboards_answer_alike(
     assert not [r for r in caplog.records if r.name == "schema.compiled"]
     used = {s.split("*/")[0] for s in paths.statements if s.startswith("/* compiled")}
     # The LMS may not read campaigns: the resolvers refuse it.
-    expected = set() if role == "LMS" else {"ContentMix", "ManagerLeaderboard"}
+    expected = set() if role == "LMS" else {"ContentMix", "ManagerLeaderboard", "CampaignDashboard"}
     assert used == {f"/* compiled {n} " for n in expected}
 
 
@@ -330,9 +330,9 @@ async def test_both_paths_answer_the_contract_alike(
     assert not [r for r in caplog.records if r.name == "schema.compiled"]
     both = ("TopicFeed", "PostDetail", "ResourceLinks", "ResourcePerformance")
     covered = {
-        "ADMIN": {*both, "People", "ContentMix", "ManagerLeaderboard"},
-        "MANAGER": {*both, "People", "ContentMix", "ManagerLeaderboard"},
-        "MEMBER": {*both, "ContentMix", "ManagerLeaderboard"},  # People asks for emails
+        "ADMIN": {*both, *DASHBOARDS, "People"},
+        "MANAGER": {*both, *DASHBOARDS, "People"},
+        "MEMBER": {*both, *DASHBOARDS},  # People asks for emails
         # TopicFeed and People ask for fields the LMS may not read; PostDetail's ids of posts
         # fall back (the LMS reads only posts promoting a resource), of topics and resources not
         "LMS": {"ResourceLinks", "ResourcePerformance", "PostDetail"},
@@ -341,6 +341,7 @@ async def test_both_paths_answer_the_contract_alike(
     assert used == {f"/* compiled {n} " for n in covered[role]}
 
 
+DASHBOARDS = ("CampaignDashboard", "ContentMix", "ManagerLeaderboard")
 QUARTER = {
     "slug": "learning-community",
     "since": "2026-08-30T00:00:00+00:00",
@@ -356,6 +357,7 @@ QUARTER = {
         ("lms/ResourceLinks.graphql", "LMS", {"hashtag": "leadership"}),
         ("lms/ResourceLinks.graphql", "MANAGER", {"hashtag": "leadership"}),
         ("web/ContentMix.graphql", "MEMBER", QUARTER),
+        ("web/CampaignDashboard.graphql", "ADMIN", QUARTER),
         ("web/ManagerLeaderboard.graphql", "MANAGER", QUARTER),
         ("web/ManagerLeaderboard.graphql", "ADMIN", {**QUARTER, "since": "2026-09-01T10:00:00Z"}),
     ],

@@ -16,11 +16,11 @@ makes the getter raise, and that request runs on the resolvers, which report it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from graphql import FieldNode, SelectionSetNode
+from graphql import EnumValueNode, FieldNode, ObjectValueNode, SelectionSetNode
 
 from api.db.compiled import sql
 from api.db.pagination import Direction
@@ -42,6 +42,12 @@ SCALARS: dict[str, dict[str, str]] = {
         "description": "{a}.description",
         "startsOn": "{a}.starts_on",
         "endsOn": "{a}.ends_on",
+    },
+    "Goal": {
+        "metric": "{a}.metric",
+        "target": "{a}.target",
+        "dueOn": "{a}.due_on",
+        "current": "{a}.current",
     },
     "Promotion": {
         "id": sql.global_id("Promotion", "{a}.id"),
@@ -196,6 +202,7 @@ class AnalyticsFields:
             sets: Sequence[SelectionSetNode],
         ) -> str: ...
         def page_spec(self, **fields: Any) -> Any: ...
+        def unsupported(self, reason: str) -> None: ...
         def connection(self, spec: Any, sets: Sequence[SelectionSetNode]) -> str: ...
 
     # -- parameters of a range ---------------------------------------------------------
@@ -209,7 +216,7 @@ class AnalyticsFields:
     def totals(
         self,
         scope: ScopeSql,
-        w: _RangeParams,
+        w: Any,  # _RangeParams, or SQL by name for a range the row decides
         *,
         unit: str | None,
         authors: bool,
@@ -493,6 +500,200 @@ class AnalyticsFields:
 
     _TopicManager_performance.arguments = ("since", "until")  # type: ignore[attr-defined]
 
+    # -- CampaignDashboard ------------------------------------------------------------
+    def _Campaign_owner(self, a: str, _node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        self.require(STAFF)
+        return self.one("Person", "person", f"{{a}}.id = {a}.owner_id", sets)
+
+    def _Campaign_performance(self, a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        def followers(since: str, until: str) -> str:  # the owner's; 0 without one
+            owner = f"{a}.owner_id"
+            return (
+                f"(CASE WHEN {owner} IS NULL THEN 0 ELSE {followers_before(owner, until)} - "
+                f"{followers_before(owner, since)} END)"
+            )
+
+        return self.performance(campaign_scope(a), node, sets, followers)
+
+    _Campaign_performance.arguments = ("since", "until")  # type: ignore[attr-defined]
+
+    def _Campaign_followerGrowth(
+        self, a: str, node: FieldNode, sets: list[SelectionSetNode]
+    ) -> str:
+        # schema.resolvers.follower_growth: the owner's count at each period's end.
+        since, until = self.since_until(node)
+        interval = self.argument(node, "interval", Interval.WEEK)
+        key = ("spans", self.alias("w"))
+
+        def spans(b: Bindings) -> list[Any]:
+            def compute() -> list[Any]:
+                step = interval(b)
+                step = step if isinstance(step, Interval) else Interval[str(step)]
+                return periods(since(b), until(b), step)
+
+            return b.once(key, compute)
+
+        starts = self.param(lambda b: [start for start, _, _ in spans(b)], "date[]")
+        ends = self.param(lambda b: [end for _, _, end in spans(b)], "timestamptz[]")
+        k = self.alias("k")
+        pairs = []
+        for point_key, nodes in self.collect("FollowerPoint", sets).items():
+            name = nodes[0].name.value
+            if name == "periodStart":
+                pairs.append((point_key, f"{k}.start"))
+            elif name == "followers":
+                pairs.append((point_key, followers_before(f"{a}.owner_id", f"{k}.moment")))
+            elif name == "__typename":
+                pairs.append((point_key, "'FollowerPoint'"))
+            else:
+                self.unsupported(f"FollowerPoint.{name}")
+        return (
+            f"(CASE WHEN {a}.owner_id IS NULL THEN '[]'::json ELSE "
+            f"coalesce((SELECT json_agg({sql.json_object(pairs)} ORDER BY {k}.i) "
+            f"FROM unnest({starts}, {ends}) WITH ORDINALITY AS {k}(start, moment, i)), '[]') END)"
+        )
+
+    _Campaign_followerGrowth.arguments = ("since", "until", "interval")  # type: ignore[attr-defined]
+
+    def _Campaign_goals(self, a: str, _node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        # schema.types.campaign.Goal.current: the campaign's totals since it started (active
+        # authors only when a goal counts them), or the owner's followers.
+        since = f"(({a}.starts_on)::timestamp AT TIME ZONE 'UTC')"
+        w = {
+            "first": f"{a}.starts_on",
+            "end": "'9999-01-01'::date",
+            "since": since,
+            "until": "'9999-01-01T00:00:00+00:00'::timestamptz",
+            **{f"e{i}{end}": since for i in (0, 1) for end in ("lo", "hi")},
+        }
+        scope = campaign_scope(a)
+        figures = self.totals(scope, w, unit=None, authors=False)
+        authors = self.totals(scope, w, unit=None, authors=True)
+        t, g = self.alias("t"), self.alias("g")
+        counted = (
+            f"SELECT coalesce(z.posts, 0) AS posts, coalesce(z.likes, 0) AS likes, "
+            f"coalesce(z.replies, 0) AS replies, CASE WHEN EXISTS (SELECT 1 FROM campaign_goal ga "
+            f"WHERE ga.campaign_id = {a}.id AND ga.metric = 'ACTIVE_AUTHORS') THEN coalesce(("
+            f"SELECT y.authors FROM ({authors}) y), 0) ELSE 0 END AS authors "
+            f"FROM (SELECT 1) o LEFT JOIN ({figures}) z ON true"
+        )
+        current = (
+            f"CASE {{a}}.metric WHEN 'FOLLOWERS' THEN coalesce((SELECT gp.follower_count "
+            f"FROM person gp WHERE gp.id = {a}.owner_id), 0) WHEN 'POSTS' THEN {t}.posts "
+            f"WHEN 'LIKES' THEN {t}.likes WHEN 'REPLIES' THEN {t}.replies ELSE {t}.authors END"
+        )
+        return self.many(
+            "Goal",
+            f"(SELECT {g}.*, {current.format(a=g)} AS current FROM campaign_goal {g}, "
+            f"({counted}) {t} WHERE {g}.campaign_id = {a}.id) {{a}}",
+            "true",
+            "{a}.id",
+            sets,
+        )
+
+    def _Goal_progress(self, a: str, _node: FieldNode, _sets: list[SelectionSetNode]) -> str:
+        return _ratio(f"{a}.current", f"{a}.target")
+
+    def _Campaign_topics(self, a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        # api.db.repositories.topics.page_topics_by_campaign: by id
+        spec = self.page_spec(
+            node_type="Topic",
+            table="topic",
+            columns="id, campaign_id, hashtag, name, description",
+            where=lambda x: [f"{x}.campaign_id = {a}.id"],
+            sort="id",
+            direction=Direction.ASC,
+            value_type=int,
+            first=self.argument(node, "first", 20),
+            after=self.argument(node, "after", None),
+        )
+        return self.connection(spec, sets)
+
+    _Campaign_topics.arguments = ("first", "after")  # type: ignore[attr-defined]
+
+    def _Campaign_groups(self, a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        # api.db.repositories.people.page_groups_by_campaign: the groups it tracks, by name
+        spec = self.page_spec(
+            node_type="Group",
+            table="microblog_group",
+            columns="id, name, description, privacy, member_count, joined, web_url",
+            where=lambda x: [
+                f"{x}.id IN (SELECT cg.group_id FROM campaign_group cg "
+                f"WHERE cg.campaign_id = {a}.id)"
+            ],
+            sort="name",
+            direction=Direction.ASC,
+            value_type=str,
+            first=self.argument(node, "first", 20),
+            after=self.argument(node, "after", None),
+        )
+        return self.connection(spec, sets)
+
+    _Campaign_groups.arguments = ("first", "after")  # type: ignore[attr-defined]
+
+    # -- Topic ------------------------------------------------------------------------
+    def _Topic_managers(self, a: str, _node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        self.require(STAFF)
+        # api.db.repositories.topics.current_managers_by("topic_id")
+        return self.many(
+            "TopicManager",
+            "topic_manager {a}",
+            f"{{a}}.topic_id = {a}.id AND {{a}}.since <= current_date "
+            "AND ({a}.until IS NULL OR {a}.until > current_date)",
+            "{a}.since, {a}.id",
+            sets,
+        )
+
+    def _Topic_performance(self, a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        self.require(STAFF)
+
+        def followers(since: str, until: str) -> str:  # the current managers' together
+            return (
+                f"coalesce((SELECT sum({followers_before('tm.person_id', until)} - "
+                f"{followers_before('tm.person_id', since)}) FROM topic_manager tm "
+                f"WHERE tm.topic_id = {a}.id AND tm.since <= current_date "
+                f"AND (tm.until IS NULL OR tm.until > current_date)), 0)"
+            )
+
+        return self.performance(topic_scope(f"{a}.hashtag"), node, sets, followers)
+
+    _Topic_performance.arguments = ("since", "until")  # type: ignore[attr-defined]
+
+    def ordered(self, spec: Any, node: FieldNode) -> Any:
+        """A post page in the literal ``orderBy``'s order (a variable one has no plan)."""
+        found = next(arg for arg in node.arguments or () if arg.name.value == "orderBy")
+        value = found.value
+        if not isinstance(value, ObjectValueNode):
+            self.unsupported("orderBy from a variable")
+        assert isinstance(value, ObjectValueNode)
+        given = {f.name.value: f.value for f in value.fields}
+        names = {}
+        for name, item in given.items():
+            if not isinstance(item, EnumValueNode):
+                self.unsupported("orderBy from a variable")
+            assert isinstance(item, EnumValueNode)
+            names[name] = item.value
+        sort = ORDERS.get(names.get("field", ""))
+        if sort is None:
+            self.unsupported("orderBy RELEVANCE")
+        assert sort is not None
+        direction = Direction[names.get("direction", "DESC")]
+        return replace(spec, sort=sort[0], value_type=sort[1], direction=direction)
+
+    # -- Post -------------------------------------------------------------------------
+    def _Post_excerpt(self, a: str, _node: FieldNode, _sets: list[SelectionSetNode]) -> str:
+        return excerpt(f"{a}.body")
+
+
+# Python's str.split() whitespace beyond ASCII's, each turned into a space before collapsing.
+_UNICODE_SPACES = (
+    "\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+# A post order's column and cursor type (api.db.repositories.posts: PostSort, cursor_type).
+ORDERS = {"CREATED_AT": ("created_at", datetime), "LIKES": ("like_count", int)}
+ORDERS["REPLIES"] = ("reply_count", int)
+
 
 def followers_before(person: str, moment: str) -> str:
     """api.analytics.performance.followers_before: the last snapshot before the moment; before
@@ -503,4 +704,20 @@ def followers_before(person: str, moment: str) -> str:
         f"(SELECT f.followers FROM follower_snapshot f WHERE f.person_id = {person} "
         f"ORDER BY f.observed_at LIMIT 1), "
         f"(SELECT fp.follower_count FROM person fp WHERE fp.id = {person}), 0)"
+    )
+
+
+def excerpt(body: str, limit: int = 140) -> str:
+    """``api.domain.text.excerpt``: whitespace collapsed to single spaces (Python's idea of
+    whitespace), then at most ``limit`` characters cut at the last space, ``' ,;:-'`` dropped
+    from the end of a cut."""
+    spaces = "".join(f"\\{ord(c):04x}" for c in _UNICODE_SPACES)  # U&'' escapes
+    collapsed = (
+        f"btrim(regexp_replace(translate({body}, U&'{spaces}', "
+        f"'{' ' * len(_UNICODE_SPACES)}'), '[ \\t\\n\\r\\f\\v]+', ' ', 'g'), ' ')"
+    )
+    return (
+        f"(SELECT CASE WHEN length(x.n) <= {limit} THEN x.n ELSE rtrim(coalesce(nullif("
+        f"substring(left(x.n, {limit + 1}) from '^(.*) '), ''), left(x.n, {limit})), ' ,;:-') "
+        f"END FROM (SELECT {collapsed} AS n) x)"
     )

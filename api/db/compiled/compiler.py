@@ -497,6 +497,9 @@ class _Compiler(AnalyticsFields):
     def page_spec(self, **fields: Any) -> _Connection:
         return _Connection(**fields)
 
+    def unsupported(self, reason: str) -> None:
+        raise Unsupported(reason)
+
     def post_page(
         self, node: FieldNode, where: Callable[[str], list[str]], direction: Direction
     ) -> _Connection:
@@ -676,9 +679,12 @@ class _Compiler(AnalyticsFields):
                 f"{x}.thread_starter_id IS NULL",
             ]
 
-        return self.connection(self.post_page(node, where, Direction.DESC), sets)
+        spec = self.post_page(node, where, Direction.DESC)
+        if any(argument.name.value == "orderBy" for argument in node.arguments or ()):
+            spec = self.ordered(spec, node)  # api/db/compiled/analytics.py
+        return self.connection(spec, sets)
 
-    _Topic_posts.arguments = ("first", "after")  # type: ignore[attr-defined]
+    _Topic_posts.arguments = ("first", "after", "orderBy")  # type: ignore[attr-defined]
 
     def _Topic_resources(self, a: str, _node: FieldNode, sets: list[SelectionSetNode]) -> str:
         return self.many(
