@@ -575,7 +575,8 @@ class AnalyticsFields:
             f"coalesce(z.replies, 0) AS replies, CASE WHEN EXISTS (SELECT 1 FROM campaign_goal ga "
             f"WHERE ga.campaign_id = {a}.id AND ga.metric = 'ACTIVE_AUTHORS') THEN coalesce(("
             f"SELECT y.authors FROM ({authors}) y), 0) ELSE 0 END AS authors "
-            f"FROM (SELECT 1) o LEFT JOIN ({figures}) z ON true"
+            # OFFSET 0: computed once, not pulled up into a CASE per goal row.
+            f"FROM (SELECT 1) o LEFT JOIN ({figures}) z ON true OFFSET 0"
         )
         current = (
             f"CASE {{a}}.metric WHEN 'FOLLOWERS' THEN coalesce((SELECT gp.follower_count "
