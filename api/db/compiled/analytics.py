@@ -561,9 +561,9 @@ class AnalyticsFields:
         since = f"(({a}.starts_on)::timestamp AT TIME ZONE 'UTC')"
         w = {
             "first": f"{a}.starts_on",
-            "end": "'9999-01-01'::date",
+            "end": f"'{FAR_FUTURE.date().isoformat()}'::date",
             "since": since,
-            "until": "'9999-01-01T00:00:00+00:00'::timestamptz",
+            "until": f"'{FAR_FUTURE.isoformat()}'::timestamptz",
             **{f"e{i}{end}": since for i in (0, 1) for end in ("lo", "hi")},
         }
         scope = campaign_scope(a)
