@@ -17,11 +17,9 @@ from api.auth import create_api_key, issue_token
 from api.db.pagination import Cursor
 from api.db.session import Database, asyncpg_connect_args
 from api.domain.enums import Role
-from api.seed.demo import seed_demo
-from api.seed.generator import generate
 from api.settings import Settings
 from bench.contract_cases import PEERS, Case, Lookups
-from tests.conftest import DEMO_ANCHOR
+from bench.kept_network import load_network
 
 if TYPE_CHECKING:
     from bench.servers import Server
@@ -41,8 +39,13 @@ def prepare(
     url: str, people: int, posts: int
 ) -> tuple[dict[str, int], Settings, str, dict[str, str]]:
     """Load the network and the peers' bench schema; the settings, LMS key and server env."""
-    asyncio.run(seed_demo(url, anchor=DEMO_ANCHOR))
-    network = asyncio.run(generate(url, people=people, posts=posts, seed=1))
+    network = load_network(url, people, posts)
+    return (network, *configure(url))
+
+
+def configure(url: str) -> tuple[Settings, str, dict[str, str]]:
+    """For a database holding the network: the peers' bench schema (created afresh), a new LMS
+    key, the settings and the servers' env."""
     secret = secrets.token_urlsafe(32)
     settings = Settings(
         environment="development",
@@ -59,12 +62,14 @@ def prepare(
         # One base for tracked links whatever the port, so raw SQL's JSON can match ours.
         "CAMPAIGN_PUBLIC_URL": PUBLIC_URL,
     }
-    return network, settings, lms_key, env
+    return settings, lms_key, env
 
 
 async def _setup(url: str) -> str:
     conn = await asyncpg.connect(**asyncpg_connect_args(url))
     try:
+        # Afresh: a kept database (bench.kept_network) may hold an older version of it.
+        await conn.execute("DROP SCHEMA IF EXISTS bench CASCADE")
         await conn.execute((PEERS / "postgraphile.sql").read_text())
     finally:
         await conn.close()
