@@ -8,7 +8,8 @@ loads the demo and a generated network (--people, --posts), installs the peers (
 the raw one-statement endpoint (bench/peers/raw.py), and checks the peers list the same rows in
 the same order.  Each operation runs as the role that sends it at each --concurrency, the
 servers interleaved round by round (A B C, A B C) so noise hits all alike.  Prints a Markdown
-table and writes it with the JSON (--output).  The bench raises the per-principal query
+table and writes it with the JSON (--output).  Each load run starts on an idle database: the
+bench waits until the previous server's queued requests have finished (drain_s in the JSON).  The bench raises the per-principal query
 budgets (CAMPAIGN_QUERY_BUDGET_*): it measures speed, not throttling.
 
 The project's servers run with the response cache off (CAMPAIGN_RESPONSE_CACHE_BYTES=0): every
@@ -48,6 +49,7 @@ from bench.contract_setup import (
     count_statements,
     headers_for,
     lookups,
+    wait_idle,
 )
 from bench.kept_network import KEEP_HELP, network_database
 from bench.servers import (
@@ -182,7 +184,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             peer_statements: dict[str, dict[str, int]] = defaultdict(dict)
             agreement = verify(chosen, running, headers, peer_statements)
-            results = measure(args, node_bin, chosen, running, headers)
+            results = measure(args, url, node_bin, chosen, running, headers)
         finally:
             for server in running:
                 server.stop()
@@ -275,6 +277,7 @@ def verify(
 
 def measure(
     args: argparse.Namespace,
+    url: str,
     node_bin: str,
     chosen: list[Case],
     running: list[Server],
@@ -299,9 +302,11 @@ def measure(
                             args.duration,
                         )
                     result["peak_rss"] = peak.peak
+                    result["drain_s"] = wait_idle(url)
                     runs[(case.label, connections, server.name)].append(result)
                     print(
-                        f"{case.label} c={connections} {server.name}: {result['rps']:.1f} req/s",
+                        f"{case.label} c={connections} {server.name}: {result['rps']:.1f} req/s"
+                        f" (then {result['drain_s']:.1f} s until the database was idle)",
                         file=sys.stderr,
                     )
     return [
@@ -317,6 +322,8 @@ def measure(
             },
             "failures": sum(r["errors"] + r["non2xx"] for r in results),
             "peak_rss": max(r["peak_rss"] for r in results),
+            # Seconds the server went on executing queued requests after the load ended.
+            "drain_s": max(r["drain_s"] for r in results),
         }
         for (label, connections, name), results in runs.items()
     ]

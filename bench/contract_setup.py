@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,36 @@ async def _setup(url: str) -> str:
         return await create_api_key(db, "bench", Role.LMS)
     finally:
         await db.dispose()
+
+
+IDLE_POLLS = 3  # consecutive polls with nothing running: not a gap between two statements
+
+
+def wait_idle(url: str, timeout: float = 600) -> float:
+    """Wait until nothing runs on the database any more; the seconds waited.
+
+    autocannon stops at the end of its duration, but a server keeps executing the requests it
+    has queued: at 300,000 posts a peer's analytics at c=32 leaves half a minute of statements
+    behind, which would slow whichever server is measured next.  Each run starts on an idle
+    database instead."""
+
+    async def run() -> float:
+        started = time.monotonic()
+        conn = await asyncpg.connect(**asyncpg_connect_args(url))
+        try:
+            idle = 0
+            while idle < IDLE_POLLS and time.monotonic() - started < timeout:
+                busy = await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND state = 'active'"
+                )
+                idle = idle + 1 if busy == 0 else 0
+                await asyncio.sleep(0.1)
+        finally:
+            await conn.close()
+        return time.monotonic() - started
+
+    return asyncio.run(run())
 
 
 def headers_for(role: Role, settings: Settings, lms_key: str) -> dict[str, str]:

@@ -10,7 +10,8 @@ so one cut short by an interrupt or a failure is dropped and generated again.  O
 project's migrations are brought to head (and if the database's revision is unknown to this
 checkout, the network is generated again); the peers' ``bench`` schema is refreshed by the
 caller (bench.contract_setup.configure), always.  Nothing drops a kept database: the run says
-its name, and ``DROP DATABASE`` is the way to free it.
+its name, and ``DROP DATABASE`` is the way to free it.  Before a run the database is
+vacuumed and analyzed (``settle``), kept or not.
 """
 
 from __future__ import annotations
@@ -194,6 +195,23 @@ def kept_network(
     return url, network, decision
 
 
+def settle(url: str) -> None:
+    """VACUUM (ANALYZE) the database, as autovacuum would on a live server after a bulk load.
+
+    A benchmark's server may run with autovacuum off (the shared one here does): then the
+    maintained tables (rollups, counts) would keep no statistics and no visibility map, and
+    every server, the peers too, would be measured on plans no live server runs."""
+
+    async def run() -> None:
+        conn = await asyncpg.connect(**asyncpg_connect_args(url))
+        try:
+            await conn.execute("VACUUM (ANALYZE)")  # asyncpg: outside a transaction block
+        finally:
+            await conn.close()
+
+    _run(run())
+
+
 @contextmanager
 def network_database(
     people: int, posts: int, *, keep: bool
@@ -210,8 +228,11 @@ def network_database(
             + (f"; other kept bench databases: {', '.join(others)}" if others else ""),
             file=sys.stderr,
         )
+        settle(url)
         yield url, network
         return
     with scratch_database() as url:
         print(f"generating {people} people, {posts} posts", file=sys.stderr)
-        yield url, load_network(url, people, posts)
+        network = load_network(url, people, posts)
+        settle(url)
+        yield url, network
