@@ -2,13 +2,14 @@
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.contract
 
-Creates a scratch database on that server (dropped afterwards), loads the demo and a generated
-network (--people, --posts), installs the peers (npm ci in bench/node), then serves it with
+Creates a scratch database on that server (dropped afterwards; --keep: kept and reused),
+loads the demo and a generated network (--people, --posts), installs the peers (npm ci in bench/node), then serves it with
 `campaign serve --workers N` for each N in --workers, PostGraphile 5 and 4 (same pool size) and
 the raw one-statement endpoint (bench/peers/raw.py), and checks the peers list the same rows in
 the same order.  Each operation runs as the role that sends it at each --concurrency, the
 servers interleaved round by round (A B C, A B C) so noise hits all alike.  Prints a Markdown
-table and writes it with the JSON (--output).  The bench raises the per-principal query
+table and writes it with the JSON (--output).  Each load run starts on an idle database: the
+bench waits until the previous server's queued requests have finished (drain_s in the JSON).  The bench raises the per-principal query
 budgets (CAMPAIGN_QUERY_BUDGET_*): it measures speed, not throttling.
 
 The project's servers run with the response cache off (CAMPAIGN_RESPONSE_CACHE_BYTES=0): every
@@ -18,6 +19,13 @@ are reported beside cold ones.  --peers chooses the peers (none: `--peers` alone
 
     .venv/bin/python -m bench.contract --warm --peers --workers 1 \
         --only TopicFeed PostDetail ResourceLinks
+
+--keep keeps the network's database (cg_bench_keep_<posts>posts_<people>people_s1_g<generator
+version>) instead of dropping it, and reuses it on later runs with the same network: a 300,000
+post network is generated once (~9 minutes), not per run (bench/kept_network.py).
+
+    .venv/bin/python -m bench.contract --keep --posts 300000 --workers 2 --concurrency 1,32 \
+        --duration 4 --rounds 2 --pool 5 --output /tmp/bench/big
 """
 
 from __future__ import annotations
@@ -37,12 +45,13 @@ from bench.contract_cases import Case, cases
 from bench.contract_setup import (
     BUDGETS,
     PUBLIC_URL,
+    configure,
     count_statements,
     headers_for,
     lookups,
-    prepare,
+    wait_idle,
 )
-from bench.scratch import scratch_database
+from bench.kept_network import KEEP_HELP, network_database
 from bench.servers import (
     NODE_DIR,
     NODE_V4_DIR,
@@ -144,9 +153,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     node_bin = node()
     npm_ci(node_bin, postgraphile4="pg4" in args.peers)
     logs = Path(tempfile.mkdtemp(prefix="bench-contract-"))
-    with scratch_database() as url:
-        print(f"generating {args.people} people, {args.posts} posts", file=sys.stderr)
-        network, settings, lms_key, env = prepare(url, args.people, args.posts)
+    with network_database(args.people, args.posts, keep=args.keep) as (url, network):
+        settings, lms_key, env = configure(url)
         env.update(BUDGETS)
         running = servers(
             url,
@@ -176,7 +184,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             peer_statements: dict[str, dict[str, int]] = defaultdict(dict)
             agreement = verify(chosen, running, headers, peer_statements)
-            results = measure(args, node_bin, chosen, running, headers)
+            results = measure(args, url, node_bin, chosen, running, headers)
         finally:
             for server in running:
                 server.stop()
@@ -269,6 +277,7 @@ def verify(
 
 def measure(
     args: argparse.Namespace,
+    url: str,
     node_bin: str,
     chosen: list[Case],
     running: list[Server],
@@ -293,9 +302,11 @@ def measure(
                             args.duration,
                         )
                     result["peak_rss"] = peak.peak
+                    result["drain_s"] = wait_idle(url)
                     runs[(case.label, connections, server.name)].append(result)
                     print(
-                        f"{case.label} c={connections} {server.name}: {result['rps']:.1f} req/s",
+                        f"{case.label} c={connections} {server.name}: {result['rps']:.1f} req/s"
+                        f" (then {result['drain_s']:.1f} s until the database was idle)",
                         file=sys.stderr,
                     )
     return [
@@ -311,6 +322,8 @@ def measure(
             },
             "failures": sum(r["errors"] + r["non2xx"] for r in results),
             "peak_rss": max(r["peak_rss"] for r in results),
+            # Seconds the server went on executing queued requests after the load ended.
+            "drain_s": max(r["drain_s"] for r in results),
         }
         for (label, connections, name), results in runs.items()
     ]
@@ -331,6 +344,11 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=10, help="database pool per process")
     parser.add_argument("--deep", type=int, default=1000, help="the deep page starts here")
     parser.add_argument("--only", nargs="*", help="operation labels to run")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help=KEEP_HELP,
+    )
     parser.add_argument(
         "--warm", action="store_true", help="add servers with the response cache on"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -17,11 +18,9 @@ from api.auth import create_api_key, issue_token
 from api.db.pagination import Cursor
 from api.db.session import Database, asyncpg_connect_args
 from api.domain.enums import Role
-from api.seed.demo import seed_demo
-from api.seed.generator import generate
 from api.settings import Settings
 from bench.contract_cases import PEERS, Case, Lookups
-from tests.conftest import DEMO_ANCHOR
+from bench.kept_network import load_network
 
 if TYPE_CHECKING:
     from bench.servers import Server
@@ -41,8 +40,13 @@ def prepare(
     url: str, people: int, posts: int
 ) -> tuple[dict[str, int], Settings, str, dict[str, str]]:
     """Load the network and the peers' bench schema; the settings, LMS key and server env."""
-    asyncio.run(seed_demo(url, anchor=DEMO_ANCHOR))
-    network = asyncio.run(generate(url, people=people, posts=posts, seed=1))
+    network = load_network(url, people, posts)
+    return (network, *configure(url))
+
+
+def configure(url: str) -> tuple[Settings, str, dict[str, str]]:
+    """For a database holding the network: the peers' bench schema (created afresh), a new LMS
+    key, the settings and the servers' env."""
     secret = secrets.token_urlsafe(32)
     settings = Settings(
         environment="development",
@@ -59,12 +63,14 @@ def prepare(
         # One base for tracked links whatever the port, so raw SQL's JSON can match ours.
         "CAMPAIGN_PUBLIC_URL": PUBLIC_URL,
     }
-    return network, settings, lms_key, env
+    return settings, lms_key, env
 
 
 async def _setup(url: str) -> str:
     conn = await asyncpg.connect(**asyncpg_connect_args(url))
     try:
+        # Afresh: a kept database (bench.kept_network) may hold an older version of it.
+        await conn.execute("DROP SCHEMA IF EXISTS bench CASCADE")
         await conn.execute((PEERS / "postgraphile.sql").read_text())
     finally:
         await conn.close()
@@ -73,6 +79,36 @@ async def _setup(url: str) -> str:
         return await create_api_key(db, "bench", Role.LMS)
     finally:
         await db.dispose()
+
+
+IDLE_POLLS = 3  # consecutive polls with nothing running: not a gap between two statements
+
+
+def wait_idle(url: str, timeout: float = 600) -> float:
+    """Wait until nothing runs on the database any more; the seconds waited.
+
+    autocannon stops at the end of its duration, but a server keeps executing the requests it
+    has queued: at 300,000 posts a peer's analytics at c=32 leaves half a minute of statements
+    behind, which would slow whichever server is measured next.  Each run starts on an idle
+    database instead."""
+
+    async def run() -> float:
+        started = time.monotonic()
+        conn = await asyncpg.connect(**asyncpg_connect_args(url))
+        try:
+            idle = 0
+            while idle < IDLE_POLLS and time.monotonic() - started < timeout:
+                busy = await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND state = 'active'"
+                )
+                idle = idle + 1 if busy == 0 else 0
+                await asyncio.sleep(0.1)
+        finally:
+            await conn.close()
+        return time.monotonic() - started
+
+    return asyncio.run(run())
 
 
 def headers_for(role: Role, settings: Settings, lms_key: str) -> dict[str, str]:

@@ -32,8 +32,8 @@ from typing import Any
 import httpx
 
 from bench.contract_cases import cases
-from bench.contract_setup import BUDGETS, headers_for, lookups, prepare
-from bench.scratch import scratch_database
+from bench.contract_setup import BUDGETS, configure, headers_for, lookups
+from bench.kept_network import KEEP_HELP, network_database
 from bench.servers import ROOT, Server, free_port
 
 _SUM = re.compile(r"^campaign_graphql_sql_statements_sum(?:\{[^}]*\})? (\S+)$", re.M)
@@ -110,9 +110,8 @@ Report = dict[tuple[str, int, str], dict[str, Any]]
 def run(args: argparse.Namespace) -> tuple[Report, dict[str, Any]]:
     logs = Path(tempfile.mkdtemp(prefix="bench-versus-"))
     checkouts = {"base": args.baseline.resolve(), "this": ROOT}
-    with scratch_database() as url:
-        print(f"generating {args.people} people, {args.posts} posts", file=sys.stderr)
-        _, settings, lms_key, env = prepare(url, args.people, args.posts)
+    with network_database(args.people, args.posts, keep=args.keep) as (url, _):
+        settings, lms_key, env = configure(url)
         # Without the response cache (a checkout that has one would answer repeats from it):
         # this compares what executing a request costs.
         env = {
@@ -248,6 +247,7 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=10, help="database pool per process")
     parser.add_argument("--deep", type=int, default=1000, help="the deep page starts here")
     parser.add_argument("--only", nargs="*", help="operation labels to run")
+    parser.add_argument("--keep", action="store_true", help=KEEP_HELP)
     args = parser.parse_args()
     report, wire = run(args)
     print(markdown(report, wire, args))
