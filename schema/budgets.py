@@ -173,11 +173,15 @@ class QueryCostAndBudget(SchemaExtension):
         if principal is None or budget is None:
             return None
         # One statement committed on its own, on the request's connection when there is no
-        # replica (api/db/request_session.py): atomic as before, without BEGIN/COMMIT.
-        async with context.reads.bookkeeping() as session:
-            drawn = await query_budgets.draw(
-                session, principal_key(principal), cost, budget.capacity, budget.restore_per_second
-            )
+        # replica (api/db/request_session.py): atomic as before, without BEGIN/COMMIT, and
+        # reading the data version for the response cache in the same round trip.
+        drawn = await query_budgets.draw_on(
+            context.reads,
+            principal_key(principal),
+            cost,
+            budget.capacity,
+            budget.restore_per_second,
+        )
         self.report["throttleStatus"] = {
             "maximumAvailable": budget.capacity,
             "currentlyAvailable": math.floor(drawn.available),

@@ -77,10 +77,11 @@ class CompiledPlans(SchemaExtension):
             params = plan.bind(bindings)
         except Fallback:
             return None
-        # The request's connection and read snapshot when it has one (api/db/request_session.py):
-        # the budget was drawn on it, and a second checkout would hold two connections at once.
+        # The request's connection when it has one (api/db/request_session.py): the budget was
+        # drawn on it, and a second checkout would hold two connections at once. The plan is
+        # the request's one read statement: in autocommit, without BEGIN and ROLLBACK.
         reads = getattr(context, "reads", None) or db
-        async with reads.reading() as session:
+        async with reads.single_read() as session:
             answer = await run(session, plan, params)
         data: dict[str, Any] = json.loads(answer)
         return data
