@@ -52,6 +52,10 @@ def _control(args: tuple[Any, ...]) -> str:
 for method in ("fetch", "fetchrow", "fetchval", "executemany", "explain"):
     if hasattr(PreparedStatement, method):
         _wrap(PreparedStatement, method, "statements")
+# Statements sent on the connection itself, not through a PreparedStatement of SQLAlchemy's
+# (bookkeeping goes to asyncpg directly: api/db/request_session.py).
+for method in ("fetch", "fetchrow", "fetchval"):
+    _wrap(Connection, method, "statements")
 _wrap(Connection, "execute", _control)
 _wrap(Connection, "prepare", "prepares")
 _ = asyncpg  # the driver whose calls are counted
