@@ -104,7 +104,8 @@ async def draw(
     session: AsyncSession, principal: str, cost: int, capacity: int, restore_per_second: float
 ) -> Draw:
     """Take ``cost`` points from ``principal``'s bucket if it holds them; a new bucket is full.
-    (A request draws with ``draw_on``: the same statement, prepared.)
+    (A request draws with ``draw_on``: the same statement, prepared.) The session's transaction
+    then commits asynchronously: keep other writes out of it.
 
     ``cost`` must not exceed ``capacity`` (the caller refuses such a query as too complex).
     """
