@@ -15,10 +15,12 @@ import pytest
 import sqlalchemy as sa
 from asgi_lifespan import LifespanManager
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 
 import schema.variables
 from api.app import create_app
 from api.auth import KeyUses, create_api_key, key_uses
+from api.db.prepared import prepare
 from api.db.repositories import query_budgets
 from api.db.request_session import RequestSession
 from api.db.session import Database
@@ -234,3 +236,25 @@ async def test_variables_are_coerced_once_per_request(
         assert "errors" not in body, body["errors"]
         assert body["data"]["topic"]["posts"]["edges"]
         assert len(calls) == 1
+
+
+async def test_bookkeeping_after_reads_ends_the_snapshot_and_a_failure_gives_the_connection_back(
+    fresh_url: str,
+) -> None:
+    db = Database.connect(fresh_url, pool_size=1)
+    try:
+        session = RequestSession(db)
+        async with session.reading() as s:  # a read snapshot is open
+            assert await s.scalar(sa.text("SELECT 1")) == 1
+        # Ended first: the statement commits on its own, outside the snapshot.
+        drawn = await query_budgets.draw_on(session, "MEMBER:late@example.com", 1, 10, 1.0)
+        assert drawn.granted
+        with pytest.raises(DBAPIError):
+            await session.bookkeeping_row(prepare(sa.text("SELECT 1 / 0")), ())
+        assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        # The request carries on with a fresh connection.
+        assert await session.bookkeeping_row(prepare(sa.text("SELECT 2")), ()) == (2,)
+        await session.close()
+        assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        await db.dispose()
