@@ -175,8 +175,8 @@ def key_uses(db: Database) -> KeyUses:
 async def verify_api_key(db: Database, key: str, reads: Reads | None = None) -> Principal:
     # Read on the primary, never a replica: a revocation must hold from the moment it commits.
     # A request's own connection (``reads``) runs it in autocommit when that is the primary.
-    async with (reads or db).bookkeeping() as session:
-        row = await api_keys.find_active(session, hash_api_key(key))
+    # A prepared statement, which also reads the data version when the request can use it.
+    row = await api_keys.find_active_on(reads or db, hash_api_key(key))
     if row is None:
         raise Unauthenticated("The API key is not valid or has been revoked.")
     key_uses(db).used(row.id)

@@ -182,7 +182,9 @@ class GraphQLView(GraphQL[Context, None]):
         request = Request(scope=scope, receive=receive)
         # The request's one connection and read snapshot (api/db/request_session.py), taken
         # by get_context; given back before the answer is sent, whatever happened.
-        session = request.state.db_session = RequestSession(self.db)
+        session = request.state.db_session = RequestSession(
+            self.db, version_wanted=self.answers.enabled or request.method == "GET"
+        )
         try:
             response = await self.run(request)
         except ClientDisconnect:

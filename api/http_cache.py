@@ -48,10 +48,11 @@ def cacheable(query: str) -> bool:
 
 async def current_version(reads: Reads) -> int:
     # From the read side, where the answer's data comes from: a replica behind the primary
-    # gives an older version, never a newer one than its data. A statement of its own, before
-    # the request's read snapshot begins (api/db/request_session.py).
-    async with reads.bookkeeping(primary=False) as session:
-        return await data_version.current(session)
+    # gives an older version, never a newer one than its data. Read before the request's read
+    # snapshot begins: by the request's first bookkeeping statement when there is no replica
+    # (the key's check or the budget draw), else a statement of its own
+    # (api/db/request_session.py).
+    return await data_version.current_on(reads)
 
 
 def entity_tag(

@@ -170,8 +170,7 @@ class PersistedQueries:
         if found is not None:
             self._cache.move_to_end(digest)
             return found
-        async with (reads or self.db).bookkeeping(primary=False) as session:
-            found = await persisted_queries.find(session, digest)
+        found = await persisted_queries.find_on(reads or self.db, digest)
         if found is not None:
             self._remember(digest, found)
         return found

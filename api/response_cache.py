@@ -17,7 +17,8 @@ values that move without the version (``http_cache.cacheable``: ``syncStatus``, 
 are never kept.
 
 **Freshness.** Every worker commit and mutation bumps the version in its own transaction;
-each request reads the version before executing (one primary-key statement), so an answer kept
+each request reads the version before executing (a primary-key lookup, in the request's first
+bookkeeping statement when there is no replica: api/db/request_session.py), so an answer kept
 under version V holds data at least as new as V, and once a commit is visible the version has
 moved on and the next request misses. A reader therefore never gets an answer older than a
 commit it has seen, whichever process made the commit. (The version is read where the data is,

@@ -48,6 +48,7 @@ from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
+from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from api.db.repositories import query_budgets
@@ -56,6 +57,7 @@ from api.domain.principal import Principal
 from api.settings import Settings, get_settings
 from schema.cost import CostError, operation_cost
 from schema.operations import is_subscription
+from schema.variables import coerced_variables
 
 log = logging.getLogger(__name__)
 
@@ -69,19 +71,21 @@ _COSTS_MAX = 1024
 _COSTS_MAX_VARIABLES = 4096
 
 
-def _cost(schema: Any, document: Any, operation_name: str | None, variables: Any) -> int:
+def _cost(
+    schema: Any, document: Any, operation_name: str | None, variables: Any, coerced: Any = None
+) -> int:
     try:
         shown = json.dumps(variables, sort_keys=True, default=str)
     except (TypeError, ValueError):  # variables JSON cannot hold: counted every time
         shown = None
     if shown is None or len(shown) > _COSTS_MAX_VARIABLES:
-        return operation_cost(schema, document, operation_name, variables)
+        return operation_cost(schema, document, operation_name, variables, coerced)
     key = (id(schema), id(document), operation_name, shown)
     found = _COSTS.get(key)
     if found is not None and found[0] is document:
         _COSTS.move_to_end(key)
         return found[1]
-    cost = operation_cost(schema, document, operation_name, variables)
+    cost = operation_cost(schema, document, operation_name, variables, coerced)
     _COSTS[key] = (document, cost)
     if len(_COSTS) > _COSTS_MAX:
         _COSTS.popitem(last=False)
@@ -149,8 +153,13 @@ class QueryCostAndBudget(SchemaExtension):
         ec = self.execution_context
         if ec.graphql_document is None:
             return None
+        operation = get_operation_ast(ec.graphql_document, ec.operation_name)
+        # The variables as the order of defence coerced them (schema/variables.py).
+        coerced = coerced_variables(ec, operation) if operation is not None else None
         try:
-            cost = _cost(ec.schema._schema, ec.graphql_document, ec.operation_name, ec.variables)
+            cost = _cost(
+                ec.schema._schema, ec.graphql_document, ec.operation_name, ec.variables, coerced
+            )
         except CostError:
             return None  # execution answers the missing operation or bad variables itself
         context = ec.context
@@ -173,11 +182,15 @@ class QueryCostAndBudget(SchemaExtension):
         if principal is None or budget is None:
             return None
         # One statement committed on its own, on the request's connection when there is no
-        # replica (api/db/request_session.py): atomic as before, without BEGIN/COMMIT.
-        async with context.reads.bookkeeping() as session:
-            drawn = await query_budgets.draw(
-                session, principal_key(principal), cost, budget.capacity, budget.restore_per_second
-            )
+        # replica (api/db/request_session.py): atomic as before, without BEGIN/COMMIT, and
+        # reading the data version for the response cache in the same round trip.
+        drawn = await query_budgets.draw_on(
+            context.reads,
+            principal_key(principal),
+            cost,
+            budget.capacity,
+            budget.restore_per_second,
+        )
         self.report["throttleStatus"] = {
             "maximumAvailable": budget.capacity,
             "currentlyAvailable": math.floor(drawn.available),

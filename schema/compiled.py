@@ -17,7 +17,6 @@ from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import OperationType
-from graphql.execution.values import get_variable_values
 from graphql.utilities import get_operation_ast
 from sqlalchemy.exc import SQLAlchemyError
 from strawberry.extensions import SchemaExtension
@@ -26,6 +25,7 @@ from api.db.compiled.compiler import Bindings, Fallback
 from api.db.compiled.plans import Plans, run
 from schema.budgets import _settings
 from schema.types.node import decode_id
+from schema.variables import coerced_variables
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,7 @@ class CompiledPlans(SchemaExtension):
         operation = get_operation_ast(document, ec.operation_name)
         if operation is None or operation.operation is not OperationType.QUERY:
             return None
-        schema = ec.schema._schema
-        coerced = get_variable_values(
-            schema, operation.variable_definitions or (), ec.variables or {}
-        )
+        coerced = coerced_variables(ec, operation)  # as the order of defence coerced them
         if isinstance(coerced, list):
             return None
         variables = coerced.coerced
@@ -77,10 +74,11 @@ class CompiledPlans(SchemaExtension):
             params = plan.bind(bindings)
         except Fallback:
             return None
-        # The request's connection and read snapshot when it has one (api/db/request_session.py):
-        # the budget was drawn on it, and a second checkout would hold two connections at once.
+        # The request's connection when it has one (api/db/request_session.py): the budget was
+        # drawn on it, and a second checkout would hold two connections at once. The plan is
+        # the request's one read statement: in autocommit, without BEGIN and ROLLBACK.
         reads = getattr(context, "reads", None) or db
-        async with reads.reading() as session:
+        async with reads.single_read() as session:
             answer = await run(session, plan, params)
         data: dict[str, Any] = json.loads(answer)
         return data

@@ -77,12 +77,15 @@ def operation_cost(
     document: DocumentNode,
     operation_name: str | None = None,
     variables: dict[str, Any] | None = None,
+    coerced: Any = None,
 ) -> int:
-    """The requested cost of the operation execution would run."""
+    """The requested cost of the operation execution would run. ``coerced``: the variables as
+    graphql-core coerced them for this operation already (``schema/variables.py``)."""
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         raise CostError("no single operation to run")
-    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    if coerced is None:
+        coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
     if isinstance(coerced, list):
         raise CostError("; ".join(error.message for error in coerced))
     root = schema.get_root_type(operation.operation)

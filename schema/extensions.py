@@ -34,7 +34,6 @@ from graphql import (
     GraphQLSchema,
     parse,
 )
-from graphql.execution.values import get_variable_values
 from graphql.utilities import get_operation_ast
 from graphql.validation import ASTValidationRule, ValidationRule
 from strawberry.extensions import SchemaExtension
@@ -43,6 +42,7 @@ from strawberry.schema.schema import validate_document
 from api.domain.enums import Role
 from schema.boundary import document_problems
 from schema.limits import Limits, too_complex
+from schema.variables import coerced_variables
 
 SIGN_IN = "Sign in: send `Authorization: Bearer <token>` or `X-API-Key: <key>`."
 
@@ -158,9 +158,8 @@ class Defence(SchemaExtension):
         operation = get_operation_ast(document, ec.operation_name)
         if operation is None:
             return []  # execution names the problem (unknown or ambiguous operation)
-        coerced = get_variable_values(
-            schema, operation.variable_definitions or (), ec.variables or {}
-        )
+        # Coerced once for the request: cost and compiled plans use the same values.
+        coerced = coerced_variables(ec, operation)
         if isinstance(coerced, list):
             # graphql-core's own words: they name the variable and what was wrong with it.
             return [_bad_input(e.message) for e in coerced]

@@ -6,13 +6,23 @@ plus a write transaction for its budget. A ``RequestSession`` is handed to the G
 context instead; it checks a connection out when first used and gives it back when the request
 ends (``close``), so a request costs one checkout and its statements, whatever its shape:
 
-* **Bookkeeping first, in autocommit** (``bookkeeping``): the API key look-up, the data
-  version of a GET and the budget draw each run as a single statement that commits on its
-  own, before any read transaction: one round trip each and no BEGIN/COMMIT. The budget draw
+* **Bookkeeping first, in autocommit** (``bookkeeping_row``): the API key look-up, the data
+  version and the budget draw each run as a single statement that commits on its own, before
+  any read transaction: one round trip each and no BEGIN/COMMIT. They are sent as asyncpg
+  prepared statements on the request's connection (``api/db/prepared.py``), not through an
+  ``AsyncSession``, whose Python cost was several times the statement's. The budget draw
   is one atomic upsert (``api/db/repositories/query_budgets.py``), as safe in autocommit as in
   a transaction of its own, and its row lock is released the moment it returns. Bookkeeping
   that must reach the primary while reads go to a replica gets a short unit of work there.
-* **Then the reads, in one read-only REPEATABLE READ transaction** (``reading``), begun
+* **The data version rides along** (``folds_version``, ``data_version``): without a replica,
+  the first bookkeeping statement of a request on the primary (the key's check, else the budget
+  draw) also reads the data version, so the response cache and ETags need no statement of
+  their own. Reading it earlier than before is safe: the reads begin later, so the answer still
+  holds data at least as new as its version.
+* **A request whose one read is one statement** (a compiled plan, ``single_read``) sends it in
+  autocommit: one statement sees one snapshot by itself, so BEGIN and ROLLBACK would be two
+  round trips for nothing.
+* **Otherwise the reads, in one read-only REPEATABLE READ transaction** (``reading``), begun
   lazily with the first SELECT. Autocommit reads would save the BEGIN and the ROLLBACK, but
   each statement would then see a different moment: a page of posts and its ``totalCount``,
   or a post and its author, could disagree when a worker commits between them. One snapshot
@@ -32,12 +42,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
+import asyncpg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from api.db.prepared import Prepared
 from api.db.session import Database
 
 log = logging.getLogger(__name__)
@@ -54,22 +67,44 @@ class Reads(Protocol):
 
     def bookkeeping(self, *, primary: bool = True) -> AbstractAsyncContextManager[AsyncSession]: ...
 
+    def single_read(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+    async def bookkeeping_row(
+        self, statement: Prepared, args: Sequence[Any], *, primary: bool = True
+    ) -> tuple[Any, ...] | None: ...
+
 
 class RequestSession:
     """One request's connection: bookkeeping in autocommit, then one read snapshot."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, version_wanted: bool = True) -> None:
         self.db = db
+        # Whether this request may need the data version (the response cache is on, or a GET
+        # gets an ETag): only then does its first bookkeeping statement read it.
+        self.version_wanted = version_wanted
         self._lock = asyncio.Lock()
         self._connection: AsyncConnection | None = None
         # The read snapshot's session, once a read has begun it.
         self._snapshot: AsyncSession | None = None
         # After ``close``: whatever still reads (nothing should) gets short sessions.
         self._closed = False
+        # The data version, once a bookkeeping statement read it beside its own work.
+        self.data_version: int | None = None
 
     @property
     def _shares_primary(self) -> bool:
         return self.db.read_engine is self.db.engine
+
+    def folds_version(self) -> bool:
+        """Whether the next bookkeeping statement on the primary should read the data version
+        too: not known yet, and the primary is where the reads go (a replica's version must
+        come from the replica, which may be behind)."""
+        return (
+            self.version_wanted
+            and self.data_version is None
+            and self._shares_primary
+            and not self._closed
+        )
 
     async def _connect(self) -> AsyncConnection:
         if self._connection is None:
@@ -122,6 +157,64 @@ class RequestSession:
                 await self._discard()
                 raise
 
+    async def bookkeeping_row(
+        self, statement: Prepared, args: Sequence[Any], *, primary: bool = True
+    ) -> tuple[Any, ...] | None:
+        """One bookkeeping statement, committed on its own; its first row (None: no row).
+
+        As ``bookkeeping`` decides where, but on this request's connection it goes to asyncpg
+        directly: outside a transaction (the snapshot, if one was open, is ended first) each
+        statement commits on its own, and asyncpg's statement cache prepares it once per
+        connection. Errors come as SQLAlchemy's ``DBAPIError``, as the session path raises.
+        """
+        if self._closed or (primary and not self._shares_primary):
+            return await self.db.bookkeeping_row(statement, args, primary=primary)
+        async with self._lock:
+            try:
+                await self._end_snapshot()
+                connection = await self._connect()
+                driver = (await connection.get_raw_connection()).driver_connection
+                if driver is None or driver.is_in_transaction():
+                    # Not expected (nothing but the snapshot begins one); never commit a
+                    # transaction of SQLAlchemy's from here.
+                    raise RuntimeError("the request's connection is in a transaction")
+                # Announced as SQLAlchemy announces its own statements, so that what counts
+                # them (/metrics, benchmarks, tests) sees these too.
+                sync = connection.sync_connection
+                if sync is not None:
+                    sync.dispatch.before_cursor_execute(
+                        sync, None, statement.sql, tuple(args), None, False
+                    )
+                record = await driver.fetchrow(statement.sql, *args)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                await self._discard()
+                raise DBAPIError(statement.sql, tuple(args), exc) from exc
+            except BaseException:
+                await self._discard()
+                raise
+        return tuple(record) if record is not None else None
+
+    @asynccontextmanager
+    async def single_read(self) -> AsyncIterator[AsyncSession]:
+        """A session for a request's only read statement: in the snapshot if one is open, else
+        in autocommit (one statement sees one snapshot by itself: no BEGIN, no ROLLBACK)."""
+        if self._closed:
+            async with self.db.reading() as session:
+                yield session
+            return
+        async with self._lock:
+            try:
+                if self._snapshot is not None:
+                    yield self._snapshot
+                    return
+                connection = await self._connect()
+                await connection.execution_options(**_AUTOCOMMIT)
+                async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+                    yield session
+            except BaseException:
+                await self._discard()
+                raise
+
     async def release(self) -> None:
         """End the snapshot and give the connection back; a later use checks out another.
 
@@ -130,6 +223,7 @@ class RequestSession:
         exhaust it), and the reads of the mutation's payload begin after its commit.
         """
         async with self._lock:
+            self.data_version = None  # a write may follow: read the version again after it
             await self._discard()
 
     async def close(self) -> None:

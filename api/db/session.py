@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+if TYPE_CHECKING:
+    from api.db.prepared import Prepared
 
 # Every connection works in UTC whatever the server's or database's configured zone: SQL
 # such as `current_date` (a topic manager's current assignment, which feeds to follow) must
@@ -114,6 +117,20 @@ class Database:
         context = self.unit_of_work() if primary else self.reading()
         async with context as session:
             yield session
+
+    async def bookkeeping_row(
+        self, statement: Prepared, args: Sequence[Any], *, primary: bool = True
+    ) -> tuple[Any, ...] | None:
+        """One prepared bookkeeping statement (``api/db/prepared.py``) in a ``bookkeeping``
+        session; its first row (None: no row)."""
+        async with self.bookkeeping(primary=primary) as session:
+            connection = await session.connection()
+            row = (await connection.exec_driver_sql(statement.sql, tuple(args))).first()
+        return tuple(row) if row is not None else None
+
+    def single_read(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A short read session (``RequestSession.single_read`` saves its BEGIN/ROLLBACK)."""
+        return self.reading()
 
     @asynccontextmanager
     async def primary_reading(self) -> AsyncIterator[AsyncSession]:

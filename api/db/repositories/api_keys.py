@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
+from api.db.prepared import prepare
+from api.db.repositories import data_version
+from api.db.request_session import Reads, RequestSession
 from api.domain.enums import Role
 
 Key = models.ApiKey
@@ -37,6 +41,37 @@ async def find_active(session: AsyncSession, key_hash: str) -> Any:
             )
         )
     ).first()
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveKey:
+    id: int
+    name: str
+    role: Role
+
+
+def _find_active(*extra: Any) -> Any:
+    return sa.select(Key.id, Key.name, Key.role, *extra).where(
+        Key.key_hash == sa.bindparam("key_hash", type_=sa.Text()), Key.revoked_at.is_(None)
+    )
+
+
+_FIND_ACTIVE = prepare(_find_active())
+_FIND_ACTIVE_AND_VERSION = prepare(_find_active(data_version.subquery()))
+
+
+async def find_active_on(reads: Reads, key_hash: str) -> ActiveKey | None:
+    """``find_active`` as a request's bookkeeping, on the primary: a revocation holds from the
+    moment it commits. The first statement of a request, it reads the data version too when
+    the request can use it (``RequestSession.folds_version``)."""
+    fold = isinstance(reads, RequestSession) and reads.folds_version()
+    statement = _FIND_ACTIVE_AND_VERSION if fold else _FIND_ACTIVE
+    row = await reads.bookkeeping_row(statement, statement.args(key_hash=key_hash))
+    if row is None:
+        return None
+    if fold and isinstance(reads, RequestSession):
+        reads.data_version = int(row[3])
+    return ActiveKey(id=int(row[0]), name=str(row[1]), role=Role[row[2]])
 
 
 async def active_among(session: AsyncSession, key_ids: Collection[int]) -> set[int]:

@@ -9,12 +9,25 @@ change can make an ETag stale-looking (one 200 too many), never a stale answer l
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
+from api.db.prepared import prepare
+from api.db.request_session import Reads, RequestSession
 
 V = models.DataVersion
+
+
+def subquery() -> Any:
+    """The version as a scalar subquery, for a bookkeeping statement that reads it beside its
+    own work (``RequestSession.folds_version``)."""
+    return sa.select(V.version).where(V.id == 1).scalar_subquery()
+
+
+_CURRENT = prepare(sa.select(V.version).where(V.id == 1))
 
 
 async def bump(session: AsyncSession) -> None:
@@ -25,3 +38,16 @@ async def bump(session: AsyncSession) -> None:
 async def current(session: AsyncSession) -> int:
     found = await session.scalar(sa.select(V.version).where(V.id == 1))
     return int(found or 0)
+
+
+async def current_on(reads: Reads) -> int:
+    """The version, for a request about to read through ``reads``: the one a bookkeeping
+    statement read beside its own work when there was one, else one statement on the read side
+    (a replica behind the primary gives an older version, never a newer one than its data)."""
+    if isinstance(reads, RequestSession) and reads.data_version is not None:
+        return reads.data_version
+    row = await reads.bookkeeping_row(_CURRENT, _CURRENT.args(), primary=False)
+    version = int(row[0]) if row is not None and row[0] is not None else 0
+    if isinstance(reads, RequestSession):
+        reads.data_version = version
+    return version

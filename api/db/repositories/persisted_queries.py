@@ -9,13 +9,23 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
+from api.db.prepared import prepare
+from api.db.request_session import Reads
 
 PQ = models.PersistedQuery
+
+_FIND = prepare(sa.select(PQ.document).where(PQ.sha256 == sa.bindparam("sha256", type_=sa.Text())))
 
 
 async def find(session: AsyncSession, sha256: str) -> str | None:
     found: str | None = await session.scalar(sa.select(PQ.document).where(PQ.sha256 == sha256))
     return found
+
+
+async def find_on(reads: Reads, sha256: str) -> str | None:
+    """``find`` as a request's bookkeeping, on the read side."""
+    row = await reads.bookkeeping_row(_FIND, _FIND.args(sha256=sha256), primary=False)
+    return str(row[0]) if row is not None else None
 
 
 async def register(session: AsyncSession, documents: Mapping[str, str]) -> int:
