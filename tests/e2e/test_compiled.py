@@ -243,11 +243,54 @@ async def _resource_performance(paths: Paths, role: str) -> None:
         await paths.both(document, {"ids": ids}, role)
 
 
+# Search texts: empty and blank, accents and other scripts, quotes (phrases), operators of
+# websearch_to_tsquery (or, -), LIKE's wildcards and escapes (which must mean nothing), stop
+# words only, prefixes, absent words, an emoji.
+SEARCH_TEXTS = (
+    "",
+    "   ",
+    "leadership",
+    "Leadership  CHANGE",
+    "führung",
+    "équipe café",
+    "日本語",
+    '"change management"',
+    '"unclosed quote',
+    "leadership or coaching",
+    "leadership -change",
+    "%",
+    "_",
+    "\\",
+    "50% of_the \\ team",
+    "'; DROP TABLE post; --",
+    "the",
+    "a an the of",
+    "lead*",
+    "lead:*",
+    "zzqxabsentword",
+    "😀",
+    " \u00a0leadership\u3000",
+)
+
+
+async def _search(paths: Paths, role: str) -> None:
+    document = operation("mobile/Search.graphql")
+    common = await _ids(
+        paths.db,
+        "SELECT word FROM ts_stat('SELECT search FROM post WHERE thread_starter_id IS NULL')"
+        " ORDER BY ndoc DESC, word LIMIT 3",
+    )
+    for text in [*SEARCH_TEXTS, *common]:
+        await paths.both(document, {"text": text}, role)
+    for first in (0, 1, 10, 100, 101, -1):
+        for text in ("leadership", common[0], ""):
+            await paths.both(document, {"text": text, "first": first}, role)
+
+
 async def _the_rest(paths: Paths, role: str) -> None:
     """Operations the compiler does not cover: both paths are the resolvers; still equal."""
     until = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     span = {"since": (until - timedelta(days=60)).isoformat(), "until": until.isoformat()}
-    await paths.both(operation("mobile/Search.graphql"), {"text": "leadership"}, role)
     slug = (await _ids(paths.db, "SELECT slug FROM campaign ORDER BY id LIMIT 1"))[0]
     for name in ("CampaignDashboard", "ContentMix", "ManagerLeaderboard"):
         await paths.both(operation(f"web/{name}.graphql"), {"slug": slug, **span}, role)
@@ -264,16 +307,18 @@ async def test_both_paths_answer_the_contract_alike(
     await _resource_links(paths, role)
     await _people(paths, role)
     await _resource_performance(paths, role)
+    await _search(paths, role)
     await _the_rest(paths, role)
     # No plan failed and fell back: the equal answers above came from plans where covered.
     assert not [r for r in caplog.records if r.name == "schema.compiled"]
-    both = ("TopicFeed", "PostDetail", "ResourceLinks", "ResourcePerformance")
+    both = ("TopicFeed", "PostDetail", "ResourceLinks", "ResourcePerformance", "Search")
     covered = {
         "ADMIN": {*both, "People"},
         "MANAGER": {*both, "People"},
         "MEMBER": set(both),  # People asks for emails
-        # TopicFeed and People ask for fields the LMS may not read; PostDetail's ids of posts
-        # fall back (the LMS reads only posts promoting a resource), of topics and resources not
+        # TopicFeed, Search and People ask for fields the LMS may not read; PostDetail's ids
+        # of posts fall back (the LMS reads only posts promoting a resource), of topics and
+        # resources not
         "LMS": {"ResourceLinks", "ResourcePerformance", "PostDetail"},
     }
     used = {s.split("*/")[0] for s in paths.statements if s.startswith("/* compiled")}

@@ -46,7 +46,7 @@ from graphql import (
     VariableNode,
 )
 
-from api.db.compiled import sql
+from api.db.compiled import search, sql
 from api.db.pagination import Direction, Page
 from api.db.repositories.people import search_query
 from api.domain.enums import ResourceKind, Role
@@ -215,11 +215,13 @@ class _Connection:
     table: str
     columns: str
     where: Callable[[str], list[str]]
-    sort: str  # a column of the table
+    sort: str  # a column of the table (or the name of ``sort_sql`` in the page's rows)
     direction: Direction
-    value_type: type  # the cursor's sort value: datetime or int
+    value_type: type  # the cursor's sort value: datetime, int, str or float
     first: Getter
     after: Getter
+    # An expression over the row's alias to sort by, in place of the column ``sort``.
+    sort_sql: Callable[[str], str] | None = None
 
 
 class _Compiler:
@@ -416,22 +418,39 @@ class _Compiler:
             )
 
         first = self.param(lambda b: page(b).first, "int")
-        cast = {datetime: "timestamptz", int: "bigint", str: "text"}[value_type]
-        after_value = self.param(lambda b: (c := page(b).after) and c.value, cast)
+        cast = {datetime: "timestamptz", int: "bigint", str: "text", float: "real"}[value_type]
+
+        def after_value(b: Bindings) -> Any:
+            cursor = page(b).after
+            if cursor is None:
+                return None
+            return search.float_after(cursor.value) if value_type is float else cursor.value
+
+        after = self.param(after_value, cast)
         after_id = self.param(lambda b: (c := page(b).after) and c.id, "bigint")
         x, q, s = self.alias("c"), self.alias("q"), self.alias("s")
         descending = spec.direction is Direction.DESC
         way, cmp = ("DESC", "<") if descending else ("ASC", ">")
         conditions = " AND ".join(spec.where(x))
+        columns = ", ".join(f"{x}.{c.strip()}" for c in spec.columns.split(","))
+        sort = f"{x}.{spec.sort}"
+        if spec.sort_sql is not None:
+            sort = spec.sort_sql(x)
+            columns += f", {sort} AS {spec.sort}"
         rows = (
             f"(SELECT {q}.*, row_number() OVER (ORDER BY {q}.{spec.sort} {way}, {q}.id {way}) "
-            f"AS _rn FROM (SELECT {', '.join(f'{x}.{c.strip()}' for c in spec.columns.split(','))}"
-            f" FROM {spec.table} {x} WHERE {conditions} AND ({after_value} IS NULL OR "
-            f"({x}.{spec.sort}, {x}.id) {cmp} ({after_value}, {after_id})) "
-            f"ORDER BY {x}.{spec.sort} {way}, {x}.id {way} LIMIT {first} + 1) {q}) {s}"
+            f"AS _rn FROM (SELECT {columns}"
+            f" FROM {spec.table} {x} WHERE {conditions} AND ({after} IS NULL OR "
+            f"({sort}, {x}.id) {cmp} ({after}, {after_id})) "
+            f"ORDER BY {sort} {way}, {x}.id {way} LIMIT {first} + 1) {q}) {s}"
         )
         shown = f"FILTER (WHERE {s}._rn <= {first})"
-        encode = {datetime: sql.timestamp_cursor, int: sql.integer_cursor, str: sql.text_cursor}
+        encode = {
+            datetime: sql.timestamp_cursor,
+            int: sql.integer_cursor,
+            str: sql.text_cursor,
+            float: sql.float_cursor,
+        }
         cursor = encode[value_type](f"{s}.{spec.sort}", f"{s}.id")
         pairs = []
         for key_name, nodes in self.collect("Connection", sets).items():
@@ -500,6 +519,87 @@ class _Compiler:
             first=self.argument(node, "first", 20),
             after=self.argument(node, "after", None),
         )
+
+    def ordered_posts(
+        self,
+        node: FieldNode,
+        sets: Sequence[SelectionSetNode],
+        where: Callable[[str], list[str]],
+        default: Direction,
+        filtered: bool = False,
+    ) -> str:
+        """A post list with ``orderBy`` (and, when ``filtered``, ``filter``), as
+        ``schema.resolvers.posts_connection`` reads it: one page per order the document
+        allows (api/db/compiled/search.py), the request's chosen by a bound CASE."""
+        found = next((a for a in node.arguments or () if a.name.value == "orderBy"), None)
+        try:
+            order = search.static_order(found.value if found else None)
+        except search.NotStatic as exc:
+            raise Unsupported(str(exc)) from exc
+        raw = self.argument(node, "filter", None) if filtered else _const(None)
+        key = ("post-filter", next(self.names))
+
+        def flt(b: Bindings) -> Any:
+            return b.once(key, lambda: search.post_filter(raw(b), b.decode_id))
+
+        may_search = filtered and any(a.name.value == "filter" for a in node.arguments or ())
+        # Only a list that takes a filter has its parameters: PostgreSQL cannot type a
+        # parameter the statement never uses.
+        params = (
+            search.FilterParams(
+                text=self.param(lambda b: flt(b).text, "text"),
+                hashtags=self.param(lambda b: list(flt(b).hashtags), "text[]"),
+                kinds=self.param(lambda b: [k.name for k in flt(b).kinds], "text[]"),
+                author=self.param(lambda b: flt(b).author_id, "bigint"),
+                group=self.param(lambda b: flt(b).group_id, "bigint"),
+                since=self.param(lambda b: flt(b).since, "timestamptz"),
+                until=self.param(lambda b: flt(b).until, "timestamptz"),
+            )
+            if filtered
+            else None
+        )
+
+        def conditions(x: str) -> list[str]:
+            return [*where(x), *params.conditions(x)] if params is not None else where(x)
+
+        def mode(b: Bindings) -> search.Mode:
+            return search.mode_of(order, flt(b).text, default)
+
+        text = params.text if params is not None else "NULL::text"
+        first = self.argument(node, "first", 20)
+        after = self.argument(node, "after", None)
+        choices = search.modes(order, may_search, default)
+        pages = []
+        for choice in choices:
+
+            def after_in(b: Bindings, choice: search.Mode = choice) -> Any:
+                if mode(b) != choice:
+                    return None  # another branch's page: this one is not read
+                cursor = after(b)
+                if cursor and not choice.takes_cursors:
+                    # The resolvers refuse it (or fail on it): theirs to report.
+                    raise Fallback("a cursor for relevance without a search text")
+                return cursor
+
+            ranked = choice.ranked
+            spec = _Connection(
+                node_type="Post",
+                table="post",
+                columns=POST_COLUMNS,
+                where=conditions,
+                sort="_rank" if ranked else choice.column,
+                direction=choice.direction,
+                value_type=choice.value_type,
+                first=first,
+                after=after_in,
+                sort_sql=(lambda x: search.rank(x, text)) if ranked else None,
+            )
+            pages.append(self.connection(spec, sets))
+        if len(pages) == 1:
+            return pages[0]
+        chosen = self.param(lambda b: choices.index(mode(b)), "int")
+        cases = " ".join(f"WHEN {i} THEN {page}" for i, page in enumerate(pages))
+        return f"(CASE {chosen} {cases} END)"
 
     # -- Query ------------------------------------------------------------------------
     def _Query_topic(self, _a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
@@ -630,6 +730,19 @@ class _Compiler:
 
     _Query_resources.arguments = ("first", "after", "filter")  # type: ignore[attr-defined]
 
+    def _Query_posts(self, _a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        self.require(STAFF)
+        # Scope.ALL: every live thread starter
+        return self.ordered_posts(
+            node,
+            sets,
+            lambda x: [f"{x}.deleted_at IS NULL", f"{x}.thread_starter_id IS NULL"],
+            Direction.DESC,
+            filtered=True,
+        )
+
+    _Query_posts.arguments = ("first", "after", "filter", "orderBy")  # type: ignore[attr-defined]
+
     def _Query_people(self, _a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
         self.require(STAFF)
         search = self.argument(node, "search", None)
@@ -665,9 +778,9 @@ class _Compiler:
                 f"{x}.thread_starter_id IS NULL",
             ]
 
-        return self.connection(self.post_page(node, where, Direction.DESC), sets)
+        return self.ordered_posts(node, sets, where, Direction.DESC)
 
-    _Topic_posts.arguments = ("first", "after")  # type: ignore[attr-defined]
+    _Topic_posts.arguments = ("first", "after", "orderBy")  # type: ignore[attr-defined]
 
     def _Topic_resources(self, a: str, _node: FieldNode, sets: list[SelectionSetNode]) -> str:
         return self.many(
@@ -679,6 +792,9 @@ class _Compiler:
         )
 
     # -- Post -------------------------------------------------------------------------
+    def _Post_excerpt(self, a: str, _node: FieldNode, _sets: list[SelectionSetNode]) -> str:
+        return sql.excerpt(f"{a}.body")
+
     def _Post_metrics(self, a: str, _node: FieldNode, sets: list[SelectionSetNode]) -> str:
         return self.object("PostMetrics", a, sets)
 
@@ -813,6 +929,37 @@ class _Compiler:
         )
 
     _Person_followerGrowth.arguments = ("since", "until", "interval")  # type: ignore[attr-defined]
+
+    def _Person_posts(self, a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        # Scope.PERSON: the live thread starters they wrote
+        return self.ordered_posts(
+            node,
+            sets,
+            lambda x: [
+                f"{x}.author_id = {a}.id",
+                f"{x}.deleted_at IS NULL",
+                f"{x}.thread_starter_id IS NULL",
+            ],
+            Direction.DESC,
+        )
+
+    _Person_posts.arguments = ("first", "after", "orderBy")  # type: ignore[attr-defined]
+
+    # -- Group ------------------------------------------------------------------------
+    def _Group_posts(self, a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        # Scope.GROUP: the live thread starters posted in the group
+        return self.ordered_posts(
+            node,
+            sets,
+            lambda x: [
+                f"{x}.group_id = {a}.id",
+                f"{x}.deleted_at IS NULL",
+                f"{x}.thread_starter_id IS NULL",
+            ],
+            Direction.DESC,
+        )
+
+    _Group_posts.arguments = ("first", "after", "orderBy")  # type: ignore[attr-defined]
 
     # -- TopicManager -----------------------------------------------------------------
     def _TopicManager_topic(self, a: str, _node: FieldNode, sets: list[SelectionSetNode]) -> str:

@@ -1,0 +1,211 @@
+"""Post lists with ``filter`` and ``orderBy`` for compiled plans: the resolvers' rules.
+
+``schema.resolvers.posts_connection`` decides a post list's order per request: ``orderBy``
+when given, else ranked by relevance when ``filter.text`` is, else newest first.  A plan's SQL
+is fixed per document, so the compiler writes one page per order the document allows
+(``modes``) and picks one per request with a bound ``CASE`` (PostgreSQL evaluates only the
+branch taken).  ``post_filter`` is ``schema.inputs.PostFilterInput.to_filter`` over the raw
+argument (a coerced input object, or a literal's dict); ``conditions`` is
+``api.db.repositories.posts.PostFilter.conditions`` with each value a bind parameter.
+Errors here are ``ValueError``/``TypeError``: the plan's ``bind`` turns them into a fallback,
+and the resolvers report what is wrong with the value.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from graphql import EnumValueNode, NullValueNode, ObjectValueNode, ValueNode
+
+from api.db.pagination import Direction
+from api.db.repositories.posts import PostFilter, PostSort
+from api.domain.enums import PostKind
+from api.domain.text import normalise_hashtag
+
+
+class NotStatic(Exception):
+    """An ``orderBy`` whose value is known only per request (a variable)."""
+
+
+def tsquery(text: str) -> str:
+    """``api.db.repositories.posts._query``."""
+    return f"websearch_to_tsquery('english'::regconfig, {text})"
+
+
+def rank(alias: str, text: str) -> str:
+    """``_sort_expression`` for RELEVANCE with text: a ``real``."""
+    return f"ts_rank({alias}.search, {tsquery(text)})"
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One order a post list may be read in, and the type of its cursors' sort value."""
+
+    sort: PostSort
+    direction: Direction
+    # RELEVANCE with a search text ranks by ts_rank; without one it sorts by created_at
+    # while its cursors must decode as floats, so no cursor it gives out is taken back.
+    ranked: bool = False
+
+    @property
+    def column(self) -> str:
+        return {PostSort.LIKES: "like_count", PostSort.REPLIES: "reply_count"}.get(
+            self.sort, "created_at"
+        )
+
+    @property
+    def value_type(self) -> type:
+        """The sort value's type: how cursors are written and an ``after`` is compared."""
+        if self.ranked:
+            return float
+        return int if self.sort in (PostSort.LIKES, PostSort.REPLIES) else datetime
+
+    @property
+    def takes_cursors(self) -> bool:
+        return self.ranked or self.sort is not PostSort.RELEVANCE
+
+
+def _name(value: Any) -> str:
+    return value.name if isinstance(value, Enum) else str(value)
+
+
+def static_order(node: ValueNode | None) -> tuple[PostSort, Direction] | None:
+    """An ``orderBy`` written in the document: (field, direction), or None when absent.
+
+    Raises ``NotStatic`` when a variable decides it."""
+    if node is None or isinstance(node, NullValueNode):
+        return None
+    if not isinstance(node, ObjectValueNode):
+        raise NotStatic("orderBy from a variable")
+    fields = {f.name.value: f.value for f in node.fields}
+    direction = Direction.DESC  # PostOrder's default
+    if "direction" in fields:
+        value = fields["direction"]
+        if not isinstance(value, EnumValueNode):
+            raise NotStatic("orderBy.direction from a variable")
+        direction = Direction[value.value]
+    sort = fields.get("field")
+    if not isinstance(sort, EnumValueNode):
+        raise NotStatic("orderBy.field from a variable")
+    return PostSort[sort.value], direction
+
+
+def modes(
+    order: tuple[PostSort, Direction] | None, may_search: bool, default: Direction
+) -> list[Mode]:
+    """Every order a list may take: ``may_search`` when a search text may be given."""
+    if order is None:
+        created = Mode(PostSort.CREATED_AT, default)
+        return (
+            [Mode(PostSort.RELEVANCE, Direction.DESC, True), created] if may_search else [created]
+        )
+    sort, direction = order
+    if sort is PostSort.RELEVANCE:
+        plain = Mode(PostSort.RELEVANCE, direction)
+        return [Mode(sort, direction, True), plain] if may_search else [plain]
+    return [Mode(sort, direction)]
+
+
+def mode_of(order: tuple[PostSort, Direction] | None, text: str | None, default: Direction) -> Mode:
+    """``posts_connection``'s choice for this request."""
+    if order is None:
+        if text:
+            return Mode(PostSort.RELEVANCE, Direction.DESC, True)
+        return Mode(PostSort.CREATED_AT, default)
+    sort, direction = order
+    return Mode(sort, direction, sort is PostSort.RELEVANCE and bool(text))
+
+
+def float_after(value: Any) -> float:
+    """A cursor's relevance, as the resolvers bind it: a ``real`` (asyncpg refuses a value
+    beyond float32's range, an error on the resolver path: that request falls back)."""
+    try:
+        struct.pack("f", value)
+    except OverflowError as exc:
+        raise ValueError("relevance out of range") from exc
+    return float(value)
+
+
+def _member(obj: Any, graphql_name: str, python_name: str) -> Any:
+    """A field of an input object: a coerced Strawberry input, or a literal's dict."""
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(graphql_name)
+    return getattr(obj, python_name, None)
+
+
+def _listed(value: Any) -> list[Any]:
+    # A literal list of one may be written without brackets (input coercion).
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _id(value: Any, expect: str, decode_id: Callable[[str], tuple[str, int]]) -> int | None:
+    if not value:
+        return None
+    type_name, pk = decode_id(str(value))
+    if type_name != expect:
+        raise ValueError(f"not the id of a {expect}")
+    return pk
+
+
+def _moment(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):  # a literal's text: Strawberry parses it; not here
+        raise TypeError("a DateTime literal")
+    return value
+
+
+def post_filter(raw: Any, decode_id: Callable[[str], tuple[str, int]]) -> PostFilter:
+    """``PostFilterInput.to_filter`` of the ``filter`` argument; raises ValueError/TypeError."""
+    if raw is None:
+        return PostFilter()
+    text = (_member(raw, "text", "text") or "").strip() or None
+    if text is not None:
+        # PostgreSQL takes neither; the resolvers' error for them is theirs to give.
+        if "\x00" in text:
+            raise ValueError("NUL in a search text")
+        text.encode()  # UnicodeEncodeError (a ValueError) for a lone surrogate
+    return PostFilter(
+        text=text,
+        hashtags=tuple(normalise_hashtag(t) for t in _listed(_member(raw, "hashtags", "hashtags"))),
+        kinds=tuple(PostKind[_name(k)] for k in _listed(_member(raw, "kinds", "kinds"))),
+        author_id=_id(_member(raw, "authorId", "author_id"), "Person", decode_id),
+        group_id=_id(_member(raw, "groupId", "group_id"), "Group", decode_id),
+        since=_moment(_member(raw, "since", "since")),
+        until=_moment(_member(raw, "until", "until")),
+    )
+
+
+@dataclass(frozen=True)
+class FilterParams:
+    """The bind parameters (SQL text such as ``$3::text``) of one list's filter."""
+
+    text: str
+    hashtags: str
+    kinds: str
+    author: str
+    group: str
+    since: str
+    until: str
+
+    def conditions(self, x: str) -> list[str]:
+        """``PostFilter.conditions`` on the row ``x``; an unset value is no condition."""
+        return [
+            f"({self.text} IS NULL OR {x}.search @@ {tsquery(self.text)})",
+            f"(cardinality({self.hashtags}) = 0 OR {x}.id IN (SELECT h.post_id FROM "
+            f"post_hashtag h WHERE h.hashtag = ANY({self.hashtags})))",
+            f"(cardinality({self.kinds}) = 0 OR {x}.kind::text = ANY({self.kinds}))",
+            f"({self.author} IS NULL OR {x}.author_id = {self.author})",
+            f"({self.group} IS NULL OR {x}.group_id = {self.group})",
+            f"({self.since} IS NULL OR {x}.created_at >= {self.since})",
+            f"({self.until} IS NULL OR {x}.created_at < {self.until})",
+        ]
