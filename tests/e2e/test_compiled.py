@@ -10,6 +10,7 @@ and quick to refill make ``currentlyAvailable`` the same for both.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -471,3 +472,162 @@ async def test_text_cursors_match_for_any_name(paths: Paths) -> None:
         after = people["pageInfo"]["endCursor"]
     assert seen == len(names)
     assert [s for s in paths.statements if s.startswith("/* compiled People")]
+
+
+# Root posts in every order, filtered every way, paged through the cursors the compiled path
+# gives out; and the other post lists that take an order.
+ORDERS = (
+    "",
+    "orderBy: {field: CREATED_AT}",
+    "orderBy: {field: CREATED_AT, direction: ASC}",
+    "orderBy: {field: LIKES}",
+    "orderBy: {field: REPLIES, direction: ASC}",
+    "orderBy: {field: RELEVANCE}",
+    "orderBy: {field: RELEVANCE, direction: ASC}",
+)
+PAGE = """
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id excerpt createdAt metrics { likes replies } } }
+"""
+ROOT_POSTS = """
+query Orders($text: String, $first: Int, $after: String, $filter: PostFilterInput) {
+  posts(first: $first, after: $after, filter: {text: $text}, ORDER) { PAGE }
+  filtered: posts(first: 3, filter: $filter, ORDER) { PAGE }
+}
+"""
+OWNED_POSTS = """
+query Owned($hashtag: String!, $id: ID!, $first: Int, $after: String) {
+  topic(hashtag: $hashtag) { posts(first: $first, after: $after, ORDER) { PAGE } }
+  node(id: $id) {
+    ... on Person { posts(first: $first, after: $after, ORDER) { PAGE } }
+    ... on Group { posts(first: $first, after: $after, ORDER) { PAGE } }
+  }
+}
+"""
+
+
+async def _pages(paths: Paths, document: str, variables: dict[str, Any], role: str) -> int:
+    """Every page, through each answer's endCursor; how many posts were read."""
+    after, seen = None, 0
+    for _ in range(12):
+        answer = await paths.both(document, {**variables, "after": after}, role)
+        lists = [
+            p
+            for p in (
+                (answer.get("data") or {}).get("posts"),
+                ((answer.get("data") or {}).get("topic") or {}).get("posts"),
+                ((answer.get("data") or {}).get("node") or {}).get("posts"),
+            )
+            if p
+        ]
+        seen += sum(len(p["edges"]) for p in lists)
+        ends = [p["pageInfo"]["endCursor"] for p in lists if p["pageInfo"]["hasNextPage"]]
+        if not ends:
+            break
+        after = ends[0]
+    return seen
+
+
+async def test_post_lists_in_every_order_and_filter_answer_alike(paths: Paths) -> None:
+    common = await _ids(
+        paths.db,
+        "SELECT word FROM ts_stat('SELECT search FROM post WHERE thread_starter_id IS NULL')"
+        " ORDER BY ndoc DESC, word LIMIT 1",
+    )
+    author = await _ids(
+        paths.db,
+        "SELECT author_id FROM post WHERE thread_starter_id IS NULL GROUP BY 1 "
+        "ORDER BY count(*) DESC, 1 LIMIT 1",
+    )
+    group = await _ids(
+        paths.db,
+        "SELECT group_id FROM post WHERE group_id IS NOT NULL GROUP BY 1 "
+        "ORDER BY count(*) DESC, 1 LIMIT 1",
+    )
+    tag = (await _ids(paths.db, "SELECT hashtag FROM topic ORDER BY id LIMIT 1"))[0]
+    filters: list[Any] = [
+        None,
+        {},
+        {"text": common[0], "hashtags": [tag], "kinds": ["TIP", "QUESTION", "OTHER"]},
+        {"hashtags": [f"#{tag.upper()}", "no-such-tag"], "authorId": _gid("Person", author[0])},
+        {"groupId": _gid("Group", group[0]), "since": "2026-01-01T00:00:00+00:00"},
+        {"until": "2026-10-20T00:00:00Z", "text": "leadership -change"},
+        {"since": "2026-10-10T12:30:00.250000+02:00", "kinds": []},
+        {"authorId": _gid("Topic", 1)},  # BAD_USER_INPUT from the resolvers
+        {"hashtags": ["bad tag"]},
+        {"groupId": "nope"},
+    ]
+    read = 0
+    for order in ORDERS:
+        document = ROOT_POSTS.replace("ORDER", order).replace("PAGE", PAGE)
+        for text in ("leadership", common[0], "", None):
+            read += await _pages(paths, document, {"text": text, "first": 7}, "ADMIN")
+        for flt in filters:
+            await paths.both(document, {"text": common[0], "filter": flt}, "MEMBER")
+        await paths.both(document, {"text": common[0], "first": 101}, "ADMIN")
+        await paths.both(document, {"text": common[0]}, "LMS")
+        owned = OWNED_POSTS.replace("ORDER", order).replace("PAGE", PAGE)
+        for id_ in (_gid("Person", author[0]), _gid("Group", group[0])):
+            variables = {"hashtag": tag, "id": id_, "first": 9}
+            read += await _pages(paths, owned, variables, "MANAGER")
+    assert read > 0
+    used = {s.split("*/")[0] for s in paths.statements if s.startswith("/* compiled")}
+    assert used == {"/* compiled Orders ", "/* compiled Owned "}
+
+
+def _cursor(value: Any, pk: int) -> str:
+    raw = json.dumps([value, pk], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+async def test_forged_relevance_cursors_answer_alike(paths: Paths) -> None:
+    document = ROOT_POSTS.replace("ORDER", "").replace("PAGE", PAGE)
+    for value in (0.05, 1e-20, 1e300, -1e39, float("nan"), float("inf"), 3, "0.1", None, True):
+        for text in ("leadership", ""):
+            variables = {"text": text, "first": 3, "after": _cursor(value, 10**6)}
+            await paths.both(document, variables, "ADMIN")
+    assert [s for s in paths.statements if s.startswith("/* compiled Orders")]
+
+
+# Bodies whose excerpts are easy to get wrong: every kind of whitespace, cuts at and around
+# 140 characters, trimmed punctuation, long words, scripts beyond ASCII and the BMP.
+AWKWARD_BODIES = (
+    "  zzexcerpt leading\u00a0and\u3000trailing\u2028whitespace\x1c\x85 ",
+    "zzexcerpt " + "a" * 130,
+    "zzexcerpt " + "a" * 131,
+    "zzexcerpt " + "a" * 200,
+    "b" * 141 + " zzexcerpt",
+    "zzexcerpt " + "c" * 120 + ", then -- " + "d" * 50,
+    "zzexcerpt " + "é" * 125 + " ;:- " + "f" * 10,
+    "zzexcerpt " + "😀" * 135 + " end",
+    "zzexcerpt " + "日本語" * 60,
+    "zzexcerpt zero\u200bwidth\ufeff " * 12,
+    "zzexcerpt\t\n\r\x0b\x0c" + " - " * 60,
+)
+
+
+async def test_excerpts_of_awkward_bodies_answer_alike(paths: Paths) -> None:
+    async with paths.db.unit_of_work() as session:
+        author = (await session.execute(sa.text("SELECT min(id) FROM person"))).scalar_one()
+        for i, body in enumerate(AWKWARD_BODIES):
+            await session.execute(
+                sa.text(
+                    "INSERT INTO post (external_id, author_id, body, created_at) "
+                    "VALUES (:e, :a, :b, :t)"
+                ),
+                {
+                    "e": 8_000_000 + i,
+                    "a": author,
+                    "b": body,
+                    "t": datetime(2026, 10, 1, tzinfo=UTC),
+                },
+            )
+    for role in ("ADMIN", "MEMBER"):
+        answer = await paths.both(
+            operation("mobile/Search.graphql"), {"text": "zzexcerpt", "first": 100}, role
+        )
+        posts = answer["data"]["posts"]
+        assert posts["totalCount"] == len(AWKWARD_BODIES)
+        assert {len(n["excerpt"]) <= 140 for n in posts["nodes"]} == {True}
+    assert [s for s in paths.statements if s.startswith("/* compiled Search")]

@@ -420,13 +420,7 @@ class _Compiler:
         first = self.param(lambda b: page(b).first, "int")
         cast = {datetime: "timestamptz", int: "bigint", str: "text", float: "real"}[value_type]
 
-        def after_value(b: Bindings) -> Any:
-            cursor = page(b).after
-            if cursor is None:
-                return None
-            return search.float_after(cursor.value) if value_type is float else cursor.value
-
-        after = self.param(after_value, cast)
+        after = self.param(lambda b: (c := page(b).after) and c.value, cast)
         after_id = self.param(lambda b: (c := page(b).after) and c.id, "bigint")
         x, q, s = self.alias("c"), self.alias("q"), self.alias("s")
         descending = spec.direction is Direction.DESC

@@ -13,7 +13,6 @@ and the resolvers report what is wrong with the value.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -119,16 +118,6 @@ def mode_of(order: tuple[PostSort, Direction] | None, text: str | None, default:
         return Mode(PostSort.CREATED_AT, default)
     sort, direction = order
     return Mode(sort, direction, sort is PostSort.RELEVANCE and bool(text))
-
-
-def float_after(value: Any) -> float:
-    """A cursor's relevance, as the resolvers bind it: a ``real`` (asyncpg refuses a value
-    beyond float32's range, an error on the resolver path: that request falls back)."""
-    try:
-        struct.pack("f", value)
-    except OverflowError as exc:
-        raise ValueError("relevance out of range") from exc
-    return float(value)
 
 
 def _member(obj: Any, graphql_name: str, python_name: str) -> Any:
