@@ -9,17 +9,21 @@ and quick to refill make ``currentlyAvailable`` the same for both.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 import sqlalchemy as sa
 from asgi_lifespan import LifespanManager
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event
 
 from api.app import create_app
@@ -28,8 +32,10 @@ from api.db.session import Database
 from api.domain.enums import Role
 from api.seed.generator import generate
 from api.settings import Settings
+from tests import dbs
 from tests.e2e.conftest import SECRET, operation
 
+T = TypeVar("T")
 BIG = 10**9
 ROLES = ("ADMIN", "MANAGER", "MEMBER", "LMS")
 SUBJECTS = {
@@ -630,4 +636,84 @@ async def test_excerpts_of_awkward_bodies_answer_alike(paths: Paths) -> None:
         posts = answer["data"]["posts"]
         assert posts["totalCount"] == len(AWKWARD_BODIES)
         assert {len(n["excerpt"]) <= 140 for n in posts["nodes"]} == {True}
+    assert [s for s in paths.statements if s.startswith("/* compiled Search")]
+
+
+# -- search texts, generated --------------------------------------------------------------------
+
+
+class _LoopThread:
+    """An event loop in a thread of its own: a hypothesis test's examples are synchronous, and
+    the two apps must live on one loop for all of them."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=300)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=30)
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def searching(
+    pg_server: dbs.TestServer, demo_template: str
+) -> Iterator[tuple[_LoopThread, Paths, list[str]]]:
+    """Both apps over the demo and a generated network, and the words posts use most."""
+    url = pg_server.create(template=demo_template)
+    runner = _LoopThread()
+    gen = _paths(url)
+    try:
+        runner.run(generate(url, people=150, posts=1_500, seed=11))
+        paths = runner.run(anext(gen))
+        words = runner.run(
+            _ids(
+                paths.db,
+                "SELECT word FROM ts_stat('SELECT search FROM post') ORDER BY ndoc DESC, word "
+                "LIMIT 40",
+            )
+        )
+        yield runner, paths, words
+    finally:
+        runner.run(gen.aclose())
+        runner.close()
+        pg_server.drop(url)
+
+
+# What people type, and what websearch_to_tsquery and LIKE make something of.
+OPERATORS = ("or", "OR", "-", '"', "*", ":*", "&", "|", "!", "(", ")", "<->", "%", "_", "\\", "'")
+
+
+def _texts(words: list[str]) -> st.SearchStrategy[str]:
+    piece = st.one_of(
+        st.sampled_from(words),
+        st.sampled_from(words).map(str.upper),
+        st.sampled_from(OPERATORS),
+        st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=6),
+    )
+    joined = st.tuples(st.lists(piece, max_size=6), st.sampled_from([" ", "", "  ", "\t"]))
+    return st.one_of(joined.map(lambda p: p[1].join(p[0])), st.text(max_size=12))
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_any_search_text_answers_alike(
+    searching: tuple[_LoopThread, Paths, list[str]], data: st.DataObject
+) -> None:
+    runner, paths, words = searching
+    text = data.draw(_texts(words), label="text")
+    first = data.draw(st.sampled_from([1, 10, 100]), label="first")
+    answer = runner.run(
+        paths.both(operation("mobile/Search.graphql"), {"text": text, "first": first}, "MEMBER")
+    )
+    assert "data" in answer
     assert [s for s in paths.statements if s.startswith("/* compiled Search")]
