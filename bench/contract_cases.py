@@ -227,7 +227,7 @@ def cases(found: Lookups) -> list[Case]:
     def feed_peers(variables: dict[str, Any], pg_after: dict[str, str]) -> dict[str, Peer]:
         peers = {"raw": Peer(None, variables, _feed_rows)}
         for name in ("pg5", "pg4"):
-            extra = {"after": pg_after[name]} if pg_after else {}
+            extra = {"after": pg_after[name]} if name in pg_after else {}
             document = (PEERS / name / "TopicFeed.graphql").read_text()
             peers[name] = Peer(document, {**feed, **extra}, _pg_feed_rows)
         return peers

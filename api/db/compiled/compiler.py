@@ -22,6 +22,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from functools import partial
 from typing import Any
 
 from graphql import (
@@ -536,30 +537,25 @@ class _Compiler:
         def flt(b: Bindings) -> Any:
             return b.once(key, lambda: search.post_filter(raw(b), b.decode_id))
 
-        may_search = filtered and any(a.name.value == "filter" for a in node.arguments or ())
-        # Only a list that takes a filter has its parameters: PostgreSQL cannot type a
-        # parameter the statement never uses.
-        params = (
-            search.FilterParams(
-                text=self.param(lambda b: flt(b).text, "text"),
-                hashtags=self.param(lambda b: list(flt(b).hashtags), "text[]"),
-                kinds=self.param(lambda b: [k.name for k in flt(b).kinds], "text[]"),
-                author=self.param(lambda b: flt(b).author_id, "bigint"),
-                group=self.param(lambda b: flt(b).group_id, "bigint"),
-                since=self.param(lambda b: flt(b).since, "timestamptz"),
-                until=self.param(lambda b: flt(b).until, "timestamptz"),
-            )
-            if filtered
-            else None
-        )
+        written = next((a for a in node.arguments or () if a.name.value == "filter"), None)
+        members = search.given_members(written.value if written and filtered else None)
 
-        def conditions(x: str) -> list[str]:
-            return [*where(x), *params.conditions(x)] if params is not None else where(x)
+        # Parameters only for what a request may set: PostgreSQL cannot type a parameter the
+        # statement never uses, and plans best without conditions that cannot apply.
+        def member_of(member: str) -> Getter:
+            return lambda b: search.bound(flt(b), member)
+
+        params = {
+            member: self.param(member_of(member), cast)
+            for member, cast in search.MEMBERS.items()
+            if member in members
+        }
+        may_search = "text" in members
+        text = self.param(lambda b: flt(b).text, "text") if may_search else None
 
         def mode(b: Bindings) -> search.Mode:
             return search.mode_of(order, flt(b).text, default)
 
-        text = params.text if params is not None else "NULL::text"
         first = self.argument(node, "first", 20)
         after = self.argument(node, "after", None)
         choices = search.modes(order, may_search, default)
@@ -575,18 +571,22 @@ class _Compiler:
                     raise Fallback("a cursor for relevance without a search text")
                 return cursor
 
-            ranked = choice.ranked
+            searched = text if choice.searched else None
+
+            def conditions(x: str, searched: str | None = searched) -> list[str]:
+                return [*where(x), *search.conditions(x, searched, params)]
+
             spec = _Connection(
                 node_type="Post",
                 table="post",
                 columns=POST_COLUMNS,
                 where=conditions,
-                sort="_rank" if ranked else choice.column,
+                sort="_rank" if choice.ranked else choice.column,
                 direction=choice.direction,
                 value_type=choice.value_type,
                 first=first,
                 after=after_in,
-                sort_sql=(lambda x: search.rank(x, text)) if ranked else None,
+                sort_sql=partial(search.rank, text=str(text)) if choice.ranked else None,
             )
             pages.append(self.connection(spec, sets))
         if len(pages) == 1:

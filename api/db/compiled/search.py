@@ -43,13 +43,20 @@ def rank(alias: str, text: str) -> str:
 
 @dataclass(frozen=True)
 class Mode:
-    """One order a post list may be read in, and the type of its cursors' sort value."""
+    """One way a post list may be read: its order, and whether a search text narrows it.
+
+    Each is its own branch of the plan, so none carries ``$text IS NULL OR ...``: PostgreSQL
+    plans the search (or its absence) as the resolvers' statement has it."""
 
     sort: PostSort
     direction: Direction
-    # RELEVANCE with a search text ranks by ts_rank; without one it sorts by created_at
-    # while its cursors must decode as floats, so no cursor it gives out is taken back.
-    ranked: bool = False
+    searched: bool = False
+
+    @property
+    def ranked(self) -> bool:
+        # RELEVANCE with a search text ranks by ts_rank; without one it sorts by created_at
+        # while its cursors must decode as floats, so no cursor it gives out is taken back.
+        return self.sort is PostSort.RELEVANCE and self.searched
 
     @property
     def column(self) -> str:
@@ -97,17 +104,9 @@ def static_order(node: ValueNode | None) -> tuple[PostSort, Direction] | None:
 def modes(
     order: tuple[PostSort, Direction] | None, may_search: bool, default: Direction
 ) -> list[Mode]:
-    """Every order a list may take: ``may_search`` when a search text may be given."""
-    if order is None:
-        created = Mode(PostSort.CREATED_AT, default)
-        return (
-            [Mode(PostSort.RELEVANCE, Direction.DESC, True), created] if may_search else [created]
-        )
-    sort, direction = order
-    if sort is PostSort.RELEVANCE:
-        plain = Mode(PostSort.RELEVANCE, direction)
-        return [Mode(sort, direction, True), plain] if may_search else [plain]
-    return [Mode(sort, direction)]
+    """Every way a list may be read: ``may_search`` when a search text may be given."""
+    searched = [True, False] if may_search else [False]
+    return [mode_of(order, "text" if s else None, default) for s in searched]
 
 
 def mode_of(order: tuple[PostSort, Direction] | None, text: str | None, default: Direction) -> Mode:
@@ -117,7 +116,7 @@ def mode_of(order: tuple[PostSort, Direction] | None, text: str | None, default:
             return Mode(PostSort.RELEVANCE, Direction.DESC, True)
         return Mode(PostSort.CREATED_AT, default)
     sort, direction = order
-    return Mode(sort, direction, sort is PostSort.RELEVANCE and bool(text))
+    return Mode(sort, direction, bool(text))
 
 
 def _member(obj: Any, graphql_name: str, python_name: str) -> Any:
@@ -174,27 +173,54 @@ def post_filter(raw: Any, decode_id: Callable[[str], tuple[str, int]]) -> PostFi
     )
 
 
-@dataclass(frozen=True)
-class FilterParams:
-    """The bind parameters (SQL text such as ``$3::text``) of one list's filter."""
+# ``filter``'s members besides ``text``, and the type of their bind parameters.
+MEMBERS = {
+    "hashtags": "text[]",
+    "kinds": "text[]",
+    "authorId": "bigint",
+    "groupId": "bigint",
+    "since": "timestamptz",
+    "until": "timestamptz",
+}
 
-    text: str
-    hashtags: str
-    kinds: str
-    author: str
-    group: str
-    since: str
-    until: str
 
-    def conditions(self, x: str) -> list[str]:
-        """``PostFilter.conditions`` on the row ``x``; an unset value is no condition."""
-        return [
-            f"({self.text} IS NULL OR {x}.search @@ {tsquery(self.text)})",
-            f"(cardinality({self.hashtags}) = 0 OR {x}.id IN (SELECT h.post_id FROM "
-            f"post_hashtag h WHERE h.hashtag = ANY({self.hashtags})))",
-            f"(cardinality({self.kinds}) = 0 OR {x}.kind::text = ANY({self.kinds}))",
-            f"({self.author} IS NULL OR {x}.author_id = {self.author})",
-            f"({self.group} IS NULL OR {x}.group_id = {self.group})",
-            f"({self.since} IS NULL OR {x}.created_at >= {self.since})",
-            f"({self.until} IS NULL OR {x}.created_at < {self.until})",
-        ]
+def bound(flt: PostFilter, member: str) -> Any:
+    """A member of the filter as its bind parameter."""
+    if member == "hashtags":
+        return list(flt.hashtags)
+    if member == "kinds":
+        return [k.name for k in flt.kinds]
+    return {
+        "authorId": flt.author_id,
+        "groupId": flt.group_id,
+        "since": flt.since,
+        "until": flt.until,
+    }[member]
+
+
+def given_members(node: ValueNode | None) -> set[str]:
+    """The filter's members a request may set: those a literal object names, or any."""
+    if node is None or isinstance(node, NullValueNode):
+        return set()
+    if isinstance(node, ObjectValueNode):
+        return {f.name.value for f in node.fields}
+    return {"text", *MEMBERS}
+
+
+def conditions(x: str, text: str | None, params: dict[str, str]) -> list[str]:
+    """``PostFilter.conditions`` on the row ``x``: ``text`` when the branch searches, and
+    each member that may be set (``params``: member -> parameter), none when unset."""
+    out = [f"{x}.search @@ {tsquery(text)}"] if text is not None else []
+    for member, p in params.items():
+        out.append(
+            {
+                "hashtags": f"(cardinality({p}) = 0 OR {x}.id IN (SELECT h.post_id FROM "
+                f"post_hashtag h WHERE h.hashtag = ANY({p})))",
+                "kinds": f"(cardinality({p}) = 0 OR {x}.kind::text = ANY({p}))",
+                "authorId": f"({p} IS NULL OR {x}.author_id = {p})",
+                "groupId": f"({p} IS NULL OR {x}.group_id = {p})",
+                "since": f"({p} IS NULL OR {x}.created_at >= {p})",
+                "until": f"({p} IS NULL OR {x}.created_at < {p})",
+            }[member]
+        )
+    return out
