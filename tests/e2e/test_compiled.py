@@ -593,6 +593,13 @@ async def test_forged_relevance_cursors_answer_alike(paths: Paths) -> None:
         for text in ("leadership", ""):
             variables = {"text": text, "first": 3, "after": _cursor(value, 10**6)}
             await paths.both(document, variables, "ADMIN")
+    # Likes and replies are PostgreSQL integers: a cursor beyond 32 bits is no cursor of ours.
+    document = ROOT_POSTS.replace("ORDER", "orderBy: {field: LIKES}").replace("PAGE", PAGE)
+    for value in (2**31 - 1, 2**31, -(2**31) - 1, 2**40, 0, 1.5, "3"):
+        variables = {"text": "", "first": 3, "after": _cursor(value, 5)}
+        answer = await paths.both(document, variables, "ADMIN")
+        if not isinstance(value, int) or not -(2**31) <= value < 2**31:
+            assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", answer
     assert [s for s in paths.statements if s.startswith("/* compiled Orders")]
 
 

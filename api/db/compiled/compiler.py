@@ -569,6 +569,8 @@ class _Compiler:
                 if cursor and not choice.takes_cursors:
                     # The resolvers refuse it (or fail on it): theirs to report.
                     raise Fallback("a cursor for relevance without a search text")
+                if cursor and choice.value_type is int:
+                    search.check_count_cursor(choice.sort, cursor)
                 return cursor
 
             searched = text if choice.searched else None

@@ -21,8 +21,8 @@ from typing import Any
 
 from graphql import EnumValueNode, NullValueNode, ObjectValueNode, ValueNode
 
-from api.db.pagination import Direction
-from api.db.repositories.posts import PostFilter, PostSort
+from api.db.pagination import Cursor, Direction, Page
+from api.db.repositories.posts import PostFilter, PostSort, check_cursor
 from api.domain.enums import PostKind
 from api.domain.text import normalise_hashtag
 
@@ -74,6 +74,11 @@ class Mode:
     @property
     def takes_cursors(self) -> bool:
         return self.ranked or self.sort is not PostSort.RELEVANCE
+
+
+def check_count_cursor(sort: PostSort, text: str) -> None:
+    """``check_cursor`` of a likes or replies cursor; raises BadUserInput."""
+    check_cursor(sort, Page(first=0, after=Cursor.decode(text, value_type=int)))
 
 
 def _name(value: Any) -> str:
