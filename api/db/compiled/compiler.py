@@ -420,7 +420,6 @@ class _Compiler:
 
         first = self.param(lambda b: page(b).first, "int")
         cast = {datetime: "timestamptz", int: "bigint", str: "text", float: "real"}[value_type]
-
         after = self.param(lambda b: (c := page(b).after) and c.value, cast)
         after_id = self.param(lambda b: (c := page(b).after) and c.id, "bigint")
         x, q, s = self.alias("c"), self.alias("q"), self.alias("s")
