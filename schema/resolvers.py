@@ -12,6 +12,7 @@ from api.db.repositories.posts import (
     PostFilter,
     PostQuery,
     PostSort,
+    check_cursor,
     cursor_type,
     default_direction,
 )
@@ -47,6 +48,7 @@ async def posts_connection(
     else:
         sort, direction = PostSort.CREATED_AT, default_direction(scope)
     page = Page.build(first, after, direction=direction, value_type=cursor_type(sort))
+    check_cursor(sort, page)
     query = PostQuery(page=page, sort=sort, filter=post_filter)
     loaders = info.context.loaders
     result = await loaders.post_page.load((parent, (scope, query)))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import struct
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -32,6 +34,17 @@ _BIGINT = range(-(2**63), 2**63)
 class Direction(Enum):
     ASC = "ASC"
     DESC = "DESC"
+
+
+def _beyond_float32(value: float) -> bool:
+    """A relevance is a PostgreSQL real: asyncpg refuses a finite value that rounds to an
+    infinite float32, and the statement would fail."""
+    if math.isinf(value) or math.isnan(value):
+        return False
+    try:
+        return math.isinf(struct.unpack("f", struct.pack("f", value))[0])
+    except OverflowError:  # Python versions that refuse to pack it
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +71,8 @@ class Cursor:
             elif value_type is not None and not isinstance(value, value_type):
                 raise TypeError("value")
             if isinstance(value, int) and value not in _BIGINT:
+                raise ValueError("value out of range")
+            if value_type is float and _beyond_float32(value):
                 raise ValueError("value out of range")
             if isinstance(value, str) and "\x00" in value:
                 raise ValueError("NUL in text")

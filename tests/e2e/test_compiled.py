@@ -9,16 +9,21 @@ and quick to refill make ``currentlyAvailable`` the same for both.
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from collections.abc import AsyncIterator
+import json
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 import sqlalchemy as sa
 from asgi_lifespan import LifespanManager
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event
 
 from api.app import create_app
@@ -27,8 +32,10 @@ from api.db.session import Database
 from api.domain.enums import Role
 from api.seed.generator import generate
 from api.settings import Settings
+from tests import dbs
 from tests.e2e.conftest import SECRET, operation
 
+T = TypeVar("T")
 BIG = 10**9
 ROLES = ("ADMIN", "MANAGER", "MEMBER", "LMS")
 SUBJECTS = {
@@ -243,11 +250,54 @@ async def _resource_performance(paths: Paths, role: str) -> None:
         await paths.both(document, {"ids": ids}, role)
 
 
+# Search texts: empty and blank, accents and other scripts, quotes (phrases), operators of
+# websearch_to_tsquery (or, -), LIKE's wildcards and escapes (which must mean nothing), stop
+# words only, prefixes, absent words, an emoji.
+SEARCH_TEXTS = (
+    "",
+    "   ",
+    "leadership",
+    "Leadership  CHANGE",
+    "führung",
+    "équipe café",
+    "日本語",
+    '"change management"',
+    '"unclosed quote',
+    "leadership or coaching",
+    "leadership -change",
+    "%",
+    "_",
+    "\\",
+    "50% of_the \\ team",
+    "'; DROP TABLE post; --",
+    "the",
+    "a an the of",
+    "lead*",
+    "lead:*",
+    "zzqxabsentword",
+    "😀",
+    " \u00a0leadership\u3000",
+)
+
+
+async def _search(paths: Paths, role: str) -> None:
+    document = operation("mobile/Search.graphql")
+    common = await _ids(
+        paths.db,
+        "SELECT word FROM ts_stat('SELECT search FROM post WHERE thread_starter_id IS NULL')"
+        " ORDER BY ndoc DESC, word LIMIT 3",
+    )
+    for text in [*SEARCH_TEXTS, *common]:
+        await paths.both(document, {"text": text}, role)
+    for first in (0, 1, 10, 100, 101, -1):
+        for text in ("leadership", common[0], ""):
+            await paths.both(document, {"text": text, "first": first}, role)
+
+
 async def _the_rest(paths: Paths, role: str) -> None:
     """Operations the compiler does not cover: both paths are the resolvers; still equal."""
     until = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     span = {"since": (until - timedelta(days=60)).isoformat(), "until": until.isoformat()}
-    await paths.both(operation("mobile/Search.graphql"), {"text": "leadership"}, role)
     slug = (await _ids(paths.db, "SELECT slug FROM campaign ORDER BY id LIMIT 1"))[0]
     await paths.both(operation("web/CampaignDashboard.graphql"), {"slug": slug, **span}, role)
     sync = operation("admin/SyncStatus.graphql").split("mutation")[0]
@@ -320,6 +370,7 @@ async def test_both_paths_answer_the_contract_alike(
     await _resource_links(paths, role)
     await _people(paths, role)
     await _resource_performance(paths, role)
+    await _search(paths, role)
     await _the_rest(paths, role)
     slug = (await _ids(paths.db, "SELECT slug FROM campaign ORDER BY id LIMIT 1"))[0]
     until = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -328,13 +379,14 @@ async def test_both_paths_answer_the_contract_alike(
         await paths.both(operation(f"web/{name}.graphql"), {"slug": slug, **span}, role)
     # No plan failed and fell back: the equal answers above came from plans where covered.
     assert not [r for r in caplog.records if r.name == "schema.compiled"]
-    both = ("TopicFeed", "PostDetail", "ResourceLinks", "ResourcePerformance")
+    both = ("TopicFeed", "PostDetail", "ResourceLinks", "ResourcePerformance", "Search")
     covered = {
         "ADMIN": {*both, *DASHBOARDS, "People"},
         "MANAGER": {*both, *DASHBOARDS, "People"},
         "MEMBER": {*both, *DASHBOARDS},  # People asks for emails
-        # TopicFeed and People ask for fields the LMS may not read; PostDetail's ids of posts
-        # fall back (the LMS reads only posts promoting a resource), of topics and resources not
+        # TopicFeed, Search and People ask for fields the LMS may not read; PostDetail's ids
+        # of posts fall back (the LMS reads only posts promoting a resource), of topics and
+        # resources not
         "LMS": {"ResourceLinks", "ResourcePerformance", "PostDetail"},
     }
     used = {s.split("*/")[0] for s in paths.statements if s.startswith("/* compiled")}
@@ -499,3 +551,249 @@ async def test_text_cursors_match_for_any_name(paths: Paths) -> None:
         after = people["pageInfo"]["endCursor"]
     assert seen == len(names)
     assert [s for s in paths.statements if s.startswith("/* compiled People")]
+
+
+# Root posts in every order, filtered every way, paged through the cursors the compiled path
+# gives out; and the other post lists that take an order.
+ORDERS = (
+    "",
+    "orderBy: {field: CREATED_AT}",
+    "orderBy: {field: CREATED_AT, direction: ASC}",
+    "orderBy: {field: LIKES}",
+    "orderBy: {field: REPLIES, direction: ASC}",
+    "orderBy: {field: RELEVANCE}",
+    "orderBy: {field: RELEVANCE, direction: ASC}",
+)
+PAGE = """
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id excerpt createdAt metrics { likes replies } } }
+"""
+ROOT_POSTS = """
+query Orders($text: String, $first: Int, $after: String, $filter: PostFilterInput) {
+  posts(first: $first, after: $after, filter: {text: $text}, ORDER) { PAGE }
+  filtered: posts(first: 3, filter: $filter, ORDER) { PAGE }
+}
+"""
+OWNED_POSTS = """
+query Owned($hashtag: String!, $id: ID!, $first: Int, $after: String) {
+  topic(hashtag: $hashtag) { posts(first: $first, after: $after, ORDER) { PAGE } }
+  node(id: $id) {
+    ... on Person { posts(first: $first, after: $after, ORDER) { PAGE } }
+    ... on Group { posts(first: $first, after: $after, ORDER) { PAGE } }
+  }
+}
+"""
+
+
+async def _pages(paths: Paths, document: str, variables: dict[str, Any], role: str) -> int:
+    """Every page, through each answer's endCursor; how many posts were read."""
+    after, seen = None, 0
+    for _ in range(12):
+        answer = await paths.both(document, {**variables, "after": after}, role)
+        lists = [
+            p
+            for p in (
+                (answer.get("data") or {}).get("posts"),
+                ((answer.get("data") or {}).get("topic") or {}).get("posts"),
+                ((answer.get("data") or {}).get("node") or {}).get("posts"),
+            )
+            if p
+        ]
+        seen += sum(len(p["edges"]) for p in lists)
+        ends = [p["pageInfo"]["endCursor"] for p in lists if p["pageInfo"]["hasNextPage"]]
+        if not ends:
+            break
+        after = ends[0]
+    return seen
+
+
+async def test_post_lists_in_every_order_and_filter_answer_alike(paths: Paths) -> None:
+    common = await _ids(
+        paths.db,
+        "SELECT word FROM ts_stat('SELECT search FROM post WHERE thread_starter_id IS NULL')"
+        " ORDER BY ndoc DESC, word LIMIT 1",
+    )
+    author = await _ids(
+        paths.db,
+        "SELECT author_id FROM post WHERE thread_starter_id IS NULL GROUP BY 1 "
+        "ORDER BY count(*) DESC, 1 LIMIT 1",
+    )
+    group = await _ids(
+        paths.db,
+        "SELECT group_id FROM post WHERE group_id IS NOT NULL GROUP BY 1 "
+        "ORDER BY count(*) DESC, 1 LIMIT 1",
+    )
+    tag = (await _ids(paths.db, "SELECT hashtag FROM topic ORDER BY id LIMIT 1"))[0]
+    filters: list[Any] = [
+        None,
+        {},
+        {"text": common[0], "hashtags": [tag], "kinds": ["TIP", "QUESTION", "OTHER"]},
+        {"hashtags": [f"#{tag.upper()}", "no-such-tag"], "authorId": _gid("Person", author[0])},
+        {"groupId": _gid("Group", group[0]), "since": "2026-01-01T00:00:00+00:00"},
+        {"until": "2026-10-20T00:00:00Z", "text": "leadership -change"},
+        {"since": "2026-10-10T12:30:00.250000+02:00", "kinds": []},
+        {"authorId": _gid("Topic", 1)},  # BAD_USER_INPUT from the resolvers
+        {"hashtags": ["bad tag"]},
+        {"groupId": "nope"},
+    ]
+    read = 0
+    for order in ORDERS:
+        document = ROOT_POSTS.replace("ORDER", order).replace("PAGE", PAGE)
+        for text in ("leadership", common[0], "", None):
+            read += await _pages(paths, document, {"text": text, "first": 7}, "ADMIN")
+        for flt in filters:
+            await paths.both(document, {"text": common[0], "filter": flt}, "MEMBER")
+        await paths.both(document, {"text": common[0], "first": 101}, "ADMIN")
+        await paths.both(document, {"text": common[0]}, "LMS")
+        owned = OWNED_POSTS.replace("ORDER", order).replace("PAGE", PAGE)
+        for id_ in (_gid("Person", author[0]), _gid("Group", group[0])):
+            variables = {"hashtag": tag, "id": id_, "first": 9}
+            read += await _pages(paths, owned, variables, "MANAGER")
+    assert read > 0
+    used = {s.split("*/")[0] for s in paths.statements if s.startswith("/* compiled")}
+    assert used == {"/* compiled Orders ", "/* compiled Owned "}
+
+
+def _cursor(value: Any, pk: int) -> str:
+    raw = json.dumps([value, pk], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+async def test_forged_relevance_cursors_answer_alike(paths: Paths) -> None:
+    document = ROOT_POSTS.replace("ORDER", "").replace("PAGE", PAGE)
+    for value in (0.05, 1e-20, 1e300, -1e39, float("nan"), float("inf"), 3, "0.1", None, True):
+        for text in ("leadership", ""):
+            variables = {"text": text, "first": 3, "after": _cursor(value, 10**6)}
+            await paths.both(document, variables, "ADMIN")
+    # Likes and replies are PostgreSQL integers: a cursor beyond 32 bits is no cursor of ours.
+    document = ROOT_POSTS.replace("ORDER", "orderBy: {field: LIKES}").replace("PAGE", PAGE)
+    for value in (2**31 - 1, 2**31, -(2**31) - 1, 2**40, 0, 1.5, "3"):
+        variables = {"text": "", "first": 3, "after": _cursor(value, 5)}
+        answer = await paths.both(document, variables, "ADMIN")
+        if not isinstance(value, int) or not -(2**31) <= value < 2**31:
+            assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", answer
+    assert [s for s in paths.statements if s.startswith("/* compiled Orders")]
+
+
+# Bodies whose excerpts are easy to get wrong: every kind of whitespace, cuts at and around
+# 140 characters, trimmed punctuation, long words, scripts beyond ASCII and the BMP.
+AWKWARD_BODIES = (
+    "  zzexcerpt leading\u00a0and\u3000trailing\u2028whitespace\x1c\x85 ",
+    "zzexcerpt " + "a" * 130,
+    "zzexcerpt " + "a" * 131,
+    "zzexcerpt " + "a" * 200,
+    "b" * 141 + " zzexcerpt",
+    "zzexcerpt " + "c" * 120 + ", then -- " + "d" * 50,
+    "zzexcerpt " + "é" * 125 + " ;:- " + "f" * 10,
+    "zzexcerpt " + "😀" * 135 + " end",
+    "zzexcerpt " + "日本語" * 60,
+    "zzexcerpt zero\u200bwidth\ufeff " * 12,
+    "zzexcerpt\t\n\r\x0b\x0c" + " - " * 60,
+)
+
+
+async def test_excerpts_of_awkward_bodies_answer_alike(paths: Paths) -> None:
+    async with paths.db.unit_of_work() as session:
+        author = (await session.execute(sa.text("SELECT min(id) FROM person"))).scalar_one()
+        for i, body in enumerate(AWKWARD_BODIES):
+            await session.execute(
+                sa.text(
+                    "INSERT INTO post (external_id, author_id, body, created_at) "
+                    "VALUES (:e, :a, :b, :t)"
+                ),
+                {
+                    "e": 8_000_000 + i,
+                    "a": author,
+                    "b": body,
+                    "t": datetime(2026, 10, 1, tzinfo=UTC),
+                },
+            )
+    for role in ("ADMIN", "MEMBER"):
+        answer = await paths.both(
+            operation("mobile/Search.graphql"), {"text": "zzexcerpt", "first": 100}, role
+        )
+        posts = answer["data"]["posts"]
+        assert posts["totalCount"] == len(AWKWARD_BODIES)
+        assert {len(n["excerpt"]) <= 140 for n in posts["nodes"]} == {True}
+    assert [s for s in paths.statements if s.startswith("/* compiled Search")]
+
+
+# -- search texts, generated --------------------------------------------------------------------
+
+
+class _LoopThread:
+    """An event loop in a thread of its own: a hypothesis test's examples are synchronous, and
+    the two apps must live on one loop for all of them."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=300)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=30)
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def searching(
+    pg_server: dbs.TestServer, demo_template: str
+) -> Iterator[tuple[_LoopThread, Paths, list[str]]]:
+    """Both apps over the demo and a generated network, and the words posts use most."""
+    url = pg_server.create(template=demo_template)
+    runner = _LoopThread()
+    gen = _paths(url)
+    try:
+        runner.run(generate(url, people=150, posts=1_500, seed=11))
+        paths = runner.run(anext(gen))
+        words = runner.run(
+            _ids(
+                paths.db,
+                "SELECT word FROM ts_stat('SELECT search FROM post') ORDER BY ndoc DESC, word "
+                "LIMIT 40",
+            )
+        )
+        yield runner, paths, words
+    finally:
+        runner.run(gen.aclose())
+        runner.close()
+        pg_server.drop(url)
+
+
+# What people type, and what websearch_to_tsquery and LIKE make something of.
+OPERATORS = ("or", "OR", "-", '"', "*", ":*", "&", "|", "!", "(", ")", "<->", "%", "_", "\\", "'")
+
+
+def _texts(words: list[str]) -> st.SearchStrategy[str]:
+    piece = st.one_of(
+        st.sampled_from(words),
+        st.sampled_from(words).map(str.upper),
+        st.sampled_from(OPERATORS),
+        st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=6),
+    )
+    joined = st.tuples(st.lists(piece, max_size=6), st.sampled_from([" ", "", "  ", "\t"]))
+    return st.one_of(joined.map(lambda p: p[1].join(p[0])), st.text(max_size=12))
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_any_search_text_answers_alike(
+    searching: tuple[_LoopThread, Paths, list[str]], data: st.DataObject
+) -> None:
+    runner, paths, words = searching
+    text = data.draw(_texts(words), label="text")
+    first = data.draw(st.sampled_from([1, 10, 100]), label="first")
+    answer = runner.run(
+        paths.both(operation("mobile/Search.graphql"), {"text": text, "first": first}, "MEMBER")
+    )
+    assert "data" in answer
+    assert [s for s in paths.statements if s.startswith("/* compiled Search")]

@@ -46,6 +46,8 @@ def forged(payload: Any) -> str:
         ("", str),
         ("The Carrot Principle", str),
         ('Führung — リーダー "quoted" / + =', str),
+        (0.06079271, float),
+        (1e-20, float),
     ],
 )
 def test_cursor_round_trip(value: Any, value_type: type) -> None:
@@ -122,6 +124,11 @@ def test_garbage_cursors_are_bad_user_input(text: str) -> None:
         (["17", 1], int),
         ([17, 1], str),
         ([1.5, 1], int),
+        ([3, 1], float),
+        (["0.5", 1], float),
+        # A relevance is a PostgreSQL real: beyond float32's range it is no cursor of ours.
+        ([1e300, 1], float),
+        ([-3.5e38, 1], float),
     ],
 )
 def test_cursor_of_the_wrong_type_is_bad_user_input(payload: Any, value_type: type) -> None:

@@ -16,11 +16,11 @@ makes the getter raise, and that request runs on the resolvers, which report it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from graphql import EnumValueNode, FieldNode, ObjectValueNode, SelectionSetNode
+from graphql import FieldNode, SelectionSetNode
 
 from api.db.compiled import sql
 from api.db.pagination import Direction
@@ -660,41 +660,6 @@ class AnalyticsFields:
 
     _Topic_performance.arguments = ("since", "until")  # type: ignore[attr-defined]
 
-    def ordered(self, spec: Any, node: FieldNode) -> Any:
-        """A post page in the literal ``orderBy``'s order (a variable one has no plan)."""
-        found = next(arg for arg in node.arguments or () if arg.name.value == "orderBy")
-        value = found.value
-        if not isinstance(value, ObjectValueNode):
-            self.unsupported("orderBy from a variable")
-        assert isinstance(value, ObjectValueNode)
-        given = {f.name.value: f.value for f in value.fields}
-        names = {}
-        for name, item in given.items():
-            if not isinstance(item, EnumValueNode):
-                self.unsupported("orderBy from a variable")
-            assert isinstance(item, EnumValueNode)
-            names[name] = item.value
-        sort = ORDERS.get(names.get("field", ""))
-        if sort is None:
-            self.unsupported("orderBy RELEVANCE")
-        assert sort is not None
-        direction = Direction[names.get("direction", "DESC")]
-        return replace(spec, sort=sort[0], value_type=sort[1], direction=direction)
-
-    # -- Post -------------------------------------------------------------------------
-    def _Post_excerpt(self, a: str, _node: FieldNode, _sets: list[SelectionSetNode]) -> str:
-        return excerpt(f"{a}.body")
-
-
-# Python's str.split() whitespace beyond ASCII's, each turned into a space before collapsing.
-_UNICODE_SPACES = (
-    "\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
-    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
-# A post order's column and cursor type (api.db.repositories.posts: PostSort, cursor_type).
-ORDERS = {"CREATED_AT": ("created_at", datetime), "LIKES": ("like_count", int)}
-ORDERS["REPLIES"] = ("reply_count", int)
-
 
 def followers_before(person: str, moment: str) -> str:
     """api.analytics.performance.followers_before: the last snapshot before the moment; before
@@ -705,20 +670,4 @@ def followers_before(person: str, moment: str) -> str:
         f"(SELECT f.followers FROM follower_snapshot f WHERE f.person_id = {person} "
         f"ORDER BY f.observed_at LIMIT 1), "
         f"(SELECT fp.follower_count FROM person fp WHERE fp.id = {person}), 0)"
-    )
-
-
-def excerpt(body: str, limit: int = 140) -> str:
-    """``api.domain.text.excerpt``: whitespace collapsed to single spaces (Python's idea of
-    whitespace), then at most ``limit`` characters cut at the last space, ``' ,;:-'`` dropped
-    from the end of a cut."""
-    spaces = "".join(f"\\{ord(c):04x}" for c in _UNICODE_SPACES)  # U&'' escapes
-    collapsed = (
-        f"btrim(regexp_replace(translate({body}, U&'{spaces}', "
-        f"'{' ' * len(_UNICODE_SPACES)}'), '[ \\t\\n\\r\\f\\v]+', ' ', 'g'), ' ')"
-    )
-    return (
-        f"(SELECT CASE WHEN length(x.n) <= {limit} THEN x.n ELSE rtrim(coalesce(nullif("
-        f"substring(left(x.n, {limit + 1}) from '^(.*) '), ''), left(x.n, {limit})), ' ,;:-') "
-        f"END FROM (SELECT {collapsed} AS n) x)"
     )

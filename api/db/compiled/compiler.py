@@ -22,6 +22,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
+from functools import partial
 from typing import Any
 
 from graphql import (
@@ -46,7 +47,7 @@ from graphql import (
     VariableNode,
 )
 
-from api.db.compiled import sql
+from api.db.compiled import search, sql
 from api.db.compiled.analytics import SCALARS as ANALYTICS_SCALARS
 from api.db.compiled.analytics import AnalyticsFields
 from api.db.pagination import Direction, Page
@@ -218,11 +219,13 @@ class _Connection:
     table: str
     columns: str
     where: Callable[[str], list[str]]
-    sort: str  # a column of the table
+    sort: str  # a column of the table (or the name of ``sort_sql`` in the page's rows)
     direction: Direction
-    value_type: type  # the cursor's sort value: datetime or int
+    value_type: type  # the cursor's sort value: datetime, int, str or float
     first: Getter
     after: Getter
+    # An expression over the row's alias to sort by, in place of the column ``sort``.
+    sort_sql: Callable[[str], str] | None = None
 
 
 class _Compiler(AnalyticsFields):
@@ -419,19 +422,26 @@ class _Compiler(AnalyticsFields):
             )
 
         first = self.param(lambda b: page(b).first, "int")
-        cast = {datetime: "timestamptz", date: "date", int: "bigint", str: "text"}[value_type]
-        after_value = self.param(lambda b: (c := page(b).after) and c.value, cast)
+        cast = {datetime: "timestamptz", date: "date", int: "bigint", str: "text", float: "real"}[
+            value_type
+        ]
+        after = self.param(lambda b: (c := page(b).after) and c.value, cast)
         after_id = self.param(lambda b: (c := page(b).after) and c.id, "bigint")
         x, q, s = self.alias("c"), self.alias("q"), self.alias("s")
         descending = spec.direction is Direction.DESC
         way, cmp = ("DESC", "<") if descending else ("ASC", ">")
         conditions = " AND ".join(spec.where(x))
+        columns = ", ".join(f"{x}.{c.strip()}" for c in spec.columns.split(","))
+        sort = f"{x}.{spec.sort}"
+        if spec.sort_sql is not None:
+            sort = spec.sort_sql(x)
+            columns += f", {sort} AS {spec.sort}"
         rows = (
             f"(SELECT {q}.*, row_number() OVER (ORDER BY {q}.{spec.sort} {way}, {q}.id {way}) "
-            f"AS _rn FROM (SELECT {', '.join(f'{x}.{c.strip()}' for c in spec.columns.split(','))}"
-            f" FROM {spec.table} {x} WHERE {conditions} AND ({after_value} IS NULL OR "
-            f"({x}.{spec.sort}, {x}.id) {cmp} ({after_value}, {after_id})) "
-            f"ORDER BY {x}.{spec.sort} {way}, {x}.id {way} LIMIT {first} + 1) {q}) {s}"
+            f"AS _rn FROM (SELECT {columns}"
+            f" FROM {spec.table} {x} WHERE {conditions} AND ({after} IS NULL OR "
+            f"({sort}, {x}.id) {cmp} ({after}, {after_id})) "
+            f"ORDER BY {sort} {way}, {x}.id {way} LIMIT {first} + 1) {q}) {s}"
         )
         shown = f"FILTER (WHERE {s}._rn <= {first})"
         encode = {
@@ -439,6 +449,7 @@ class _Compiler(AnalyticsFields):
             date: sql.date_cursor,
             int: sql.integer_cursor,
             str: sql.text_cursor,
+            float: sql.float_cursor,
         }
         cursor = encode[value_type](f"{s}.{spec.sort}", f"{s}.id")
         pairs = []
@@ -514,6 +525,88 @@ class _Compiler(AnalyticsFields):
             first=self.argument(node, "first", 20),
             after=self.argument(node, "after", None),
         )
+
+    def ordered_posts(
+        self,
+        node: FieldNode,
+        sets: Sequence[SelectionSetNode],
+        where: Callable[[str], list[str]],
+        default: Direction,
+        filtered: bool = False,
+    ) -> str:
+        """A post list with ``orderBy`` (and, when ``filtered``, ``filter``), as
+        ``schema.resolvers.posts_connection`` reads it: one page per order the document
+        allows (api/db/compiled/search.py), the request's chosen by a bound CASE."""
+        found = next((a for a in node.arguments or () if a.name.value == "orderBy"), None)
+        try:
+            order = search.static_order(found.value if found else None)
+        except search.NotStatic as exc:
+            raise Unsupported(str(exc)) from exc
+        raw = self.argument(node, "filter", None) if filtered else _const(None)
+        key = ("post-filter", next(self.names))
+
+        def flt(b: Bindings) -> Any:
+            return b.once(key, lambda: search.post_filter(raw(b), b.decode_id))
+
+        written = next((a for a in node.arguments or () if a.name.value == "filter"), None)
+        members = search.given_members(written.value if written and filtered else None)
+
+        # Parameters only for what a request may set: PostgreSQL cannot type a parameter the
+        # statement never uses, and plans best without conditions that cannot apply.
+        def member_of(member: str) -> Getter:
+            return lambda b: search.bound(flt(b), member)
+
+        params = {
+            member: self.param(member_of(member), cast)
+            for member, cast in search.MEMBERS.items()
+            if member in members
+        }
+        may_search = "text" in members
+        text = self.param(lambda b: flt(b).text, "text") if may_search else None
+
+        def mode(b: Bindings) -> search.Mode:
+            return search.mode_of(order, flt(b).text, default)
+
+        first = self.argument(node, "first", 20)
+        after = self.argument(node, "after", None)
+        choices = search.modes(order, may_search, default)
+        pages = []
+        for choice in choices:
+
+            def after_in(b: Bindings, choice: search.Mode = choice) -> Any:
+                if mode(b) != choice:
+                    return None  # another branch's page: this one is not read
+                cursor = after(b)
+                if cursor and not choice.takes_cursors:
+                    # The resolvers refuse it (or fail on it): theirs to report.
+                    raise Fallback("a cursor for relevance without a search text")
+                if cursor and choice.value_type is int:
+                    search.check_count_cursor(choice.sort, cursor)
+                return cursor
+
+            searched = text if choice.searched else None
+
+            def conditions(x: str, searched: str | None = searched) -> list[str]:
+                return [*where(x), *search.conditions(x, searched, params)]
+
+            spec = _Connection(
+                node_type="Post",
+                table="post",
+                columns=POST_COLUMNS,
+                where=conditions,
+                sort="_rank" if choice.ranked else choice.column,
+                direction=choice.direction,
+                value_type=choice.value_type,
+                first=first,
+                after=after_in,
+                sort_sql=partial(search.rank, text=str(text)) if choice.ranked else None,
+            )
+            pages.append(self.connection(spec, sets))
+        if len(pages) == 1:
+            return pages[0]
+        chosen = self.param(lambda b: choices.index(mode(b)), "int")
+        cases = " ".join(f"WHEN {i} THEN {page}" for i, page in enumerate(pages))
+        return f"(CASE {chosen} {cases} END)"
 
     # -- Query ------------------------------------------------------------------------
     def _Query_topic(self, _a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
@@ -644,6 +737,19 @@ class _Compiler(AnalyticsFields):
 
     _Query_resources.arguments = ("first", "after", "filter")  # type: ignore[attr-defined]
 
+    def _Query_posts(self, _a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        self.require(STAFF)
+        # Scope.ALL: every live thread starter
+        return self.ordered_posts(
+            node,
+            sets,
+            lambda x: [f"{x}.deleted_at IS NULL", f"{x}.thread_starter_id IS NULL"],
+            Direction.DESC,
+            filtered=True,
+        )
+
+    _Query_posts.arguments = ("first", "after", "filter", "orderBy")  # type: ignore[attr-defined]
+
     def _Query_people(self, _a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
         self.require(STAFF)
         search = self.argument(node, "search", None)
@@ -679,10 +785,7 @@ class _Compiler(AnalyticsFields):
                 f"{x}.thread_starter_id IS NULL",
             ]
 
-        spec = self.post_page(node, where, Direction.DESC)
-        if any(argument.name.value == "orderBy" for argument in node.arguments or ()):
-            spec = self.ordered(spec, node)  # api/db/compiled/analytics.py
-        return self.connection(spec, sets)
+        return self.ordered_posts(node, sets, where, Direction.DESC)
 
     _Topic_posts.arguments = ("first", "after", "orderBy")  # type: ignore[attr-defined]
 
@@ -696,6 +799,9 @@ class _Compiler(AnalyticsFields):
         )
 
     # -- Post -------------------------------------------------------------------------
+    def _Post_excerpt(self, a: str, _node: FieldNode, _sets: list[SelectionSetNode]) -> str:
+        return sql.excerpt(f"{a}.body")
+
     def _Post_metrics(self, a: str, _node: FieldNode, sets: list[SelectionSetNode]) -> str:
         return self.object("PostMetrics", a, sets)
 
@@ -830,6 +936,37 @@ class _Compiler(AnalyticsFields):
         )
 
     _Person_followerGrowth.arguments = ("since", "until", "interval")  # type: ignore[attr-defined]
+
+    def _Person_posts(self, a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        # Scope.PERSON: the live thread starters they wrote
+        return self.ordered_posts(
+            node,
+            sets,
+            lambda x: [
+                f"{x}.author_id = {a}.id",
+                f"{x}.deleted_at IS NULL",
+                f"{x}.thread_starter_id IS NULL",
+            ],
+            Direction.DESC,
+        )
+
+    _Person_posts.arguments = ("first", "after", "orderBy")  # type: ignore[attr-defined]
+
+    # -- Group ------------------------------------------------------------------------
+    def _Group_posts(self, a: str, node: FieldNode, sets: list[SelectionSetNode]) -> str:
+        # Scope.GROUP: the live thread starters posted in the group
+        return self.ordered_posts(
+            node,
+            sets,
+            lambda x: [
+                f"{x}.group_id = {a}.id",
+                f"{x}.deleted_at IS NULL",
+                f"{x}.thread_starter_id IS NULL",
+            ],
+            Direction.DESC,
+        )
+
+    _Group_posts.arguments = ("first", "after", "orderBy")  # type: ignore[attr-defined]
 
     # -- TopicManager -----------------------------------------------------------------
     def _TopicManager_topic(self, a: str, _node: FieldNode, sets: list[SelectionSetNode]) -> str:

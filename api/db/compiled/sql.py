@@ -63,6 +63,61 @@ def integer_cursor(value: str, pk: str) -> str:
     return _urlsafe_unpadded(f"'[' || {value} || ',' || {pk} || ']'")
 
 
+def float_text(value: str) -> str:
+    """``repr`` of a float (how ``json.dumps`` writes one) for a ``real`` or ``double``:
+    PostgreSQL's shortest round-trip digits, which are Python's, with the ``.0`` Python adds
+    to a whole number.  (The two differ also from 1e15 to 1e16, which PostgreSQL writes with
+    an exponent; the relevance this serves is a ts_rank, far below.)"""
+    text = f"({value})::float8::text"
+    return f"(CASE WHEN {text} ~ '^-?[0-9]+$' THEN {text} || '.0' ELSE {text} END)"
+
+
+def float_cursor(value: str, pk: str) -> str:
+    """``Cursor.encode`` for a float sort value (a relevance): ``[value,id]``."""
+    return _urlsafe_unpadded(f"'[' || {float_text(value)} || ',' || {pk} || ']'")
+
+
+# Every character ``str.split()`` splits at (``str.isspace``), as first/last code points of
+# runs; tests/unit/test_compiled_sql.py holds it to Python's own.
+WHITESPACE = (
+    (0x09, 0x0D),
+    (0x1C, 0x20),
+    (0x85, 0x85),
+    (0xA0, 0xA0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200A),
+    (0x2028, 0x2029),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x3000, 0x3000),
+)
+_SPACE_CLASS = (
+    "["
+    + "".join(
+        f"\\\\u{first:04x}" + (f"-\\\\u{last:04x}" if last != first else "")
+        for first, last in WHITESPACE
+    )
+    + "]+"
+)
+EXCERPT_LIMIT = 140  # api.domain.text.excerpt's default
+
+
+def excerpt(body: str) -> str:
+    """``api.domain.text.excerpt``: the words of the body joined by single spaces; when
+    longer than 140 characters, its first 141 cut before their last space (or its first 140
+    when that space would be the first character), then ``' ,;:-'`` trimmed from the end."""
+    limit = EXCERPT_LIMIT
+    words = f"btrim(regexp_replace({body}, E'{_SPACE_CLASS}', ' ', 'g'), ' ')"
+    cut = f"left(e.t, {limit + 1})"
+    return (
+        f"(SELECT CASE WHEN length(e.t) <= {limit} THEN e.t ELSE rtrim(CASE "
+        f"WHEN e.r > 0 AND {limit + 1} - e.r > 0 THEN left(e.t, {limit + 1} - e.r) "
+        f"ELSE left(e.t, {limit}) END, ' ,;:-') END "
+        f"FROM (SELECT w.t, strpos(reverse({cut.replace('e.t', 'w.t')}), ' ') AS r "
+        f"FROM (SELECT {words} AS t) w) e)"
+    )
+
+
 def json_object(pairs: list[tuple[str, str]]) -> str:
     """``json_build_object`` keeps keys in order (``json``, not ``jsonb``); response keys are
     GraphQL names (letters, digits, ``_``), so quoting them as literals is safe."""

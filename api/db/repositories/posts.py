@@ -17,6 +17,7 @@ from api.db.repositories import post_counts
 from api.db.repositories.paging import count_per_parent, page_per_parent
 from api.db.repositories.scopes import SCOPES, Scope, membership
 from api.domain.enums import PostKind
+from api.errors import BadUserInput
 
 P = models.Post
 # Every column but the tsvector, which only the database needs.
@@ -139,6 +140,17 @@ async def count_by_parent(
 def cursor_type(sort: PostSort) -> type:
     """The type of the sort value a cursor of this order carries."""
     return {PostSort.CREATED_AT: datetime, PostSort.RELEVANCE: float}.get(sort, int)
+
+
+INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
+
+
+def check_cursor(sort: PostSort, page: Page) -> None:
+    """Likes and replies are ``integer`` columns: a cursor beyond 32 bits is none this service
+    gave out (and asyncpg would refuse to bind it)."""
+    counted = sort in (PostSort.LIKES, PostSort.REPLIES)
+    if counted and page.after is not None and not INT4_MIN <= page.after.value <= INT4_MAX:
+        raise BadUserInput("The cursor is not one this service gave out.", field="after")
 
 
 def default_direction(scope: Scope) -> Direction:
