@@ -45,11 +45,11 @@ from bench.contract_cases import Case, cases
 from bench.contract_setup import (
     BUDGETS,
     PUBLIC_URL,
+    IdleWait,
     configure,
     count_statements,
     headers_for,
     lookups,
-    wait_idle,
 )
 from bench.kept_network import KEEP_HELP, network_database
 from bench.servers import (
@@ -284,6 +284,20 @@ def measure(
     headers: dict[str, dict[str, str]],
 ) -> list[dict[str, Any]]:
     runs: dict[tuple[str, int, str], list[dict[str, Any]]] = defaultdict(list)
+    with IdleWait(url) as idle:
+        _load_all(args, node_bin, chosen, running, headers, idle, runs)
+    return _medians(runs)
+
+
+def _load_all(
+    args: argparse.Namespace,
+    node_bin: str,
+    chosen: list[Case],
+    running: list[Server],
+    headers: dict[str, dict[str, str]],
+    idle: IdleWait,
+    runs: dict[tuple[str, int, str], list[dict[str, Any]]],
+) -> None:
     for case in chosen:
         for connections in args.concurrency:
             for _ in range(args.rounds):
@@ -302,13 +316,16 @@ def measure(
                             args.duration,
                         )
                     result["peak_rss"] = peak.peak
-                    result["drain_s"] = wait_idle(url)
+                    result["drain_s"] = idle.wait()
                     runs[(case.label, connections, server.name)].append(result)
                     print(
                         f"{case.label} c={connections} {server.name}: {result['rps']:.1f} req/s"
                         f" (then {result['drain_s']:.1f} s until the database was idle)",
                         file=sys.stderr,
                     )
+
+
+def _medians(runs: dict[tuple[str, int, str], list[dict[str, Any]]]) -> list[dict[str, Any]]:
     return [
         {
             "operation": label,

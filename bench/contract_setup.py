@@ -84,31 +84,44 @@ async def _setup(url: str) -> str:
 IDLE_POLLS = 3  # consecutive polls with nothing running: not a gap between two statements
 
 
-def wait_idle(url: str, timeout: float = 600) -> float:
-    """Wait until nothing runs on the database any more; the seconds waited.
+class IdleWait:
+    """Waits until nothing runs on the database any more (``wait()``: the seconds waited).
 
     autocannon stops at the end of its duration, but a server keeps executing the requests it
-    has queued: at 300,000 posts a peer's analytics at c=32 leaves half a minute of statements
+    has queued: at 300,000 posts a peer's analytics at c=32 leave a minute of statements
     behind, which would slow whichever server is measured next.  Each run starts on an idle
-    database instead."""
+    database instead.  One connection, opened once: on a shared server a new one between runs
+    may be refused (too many clients)."""
 
-    async def run() -> float:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._runner = asyncio.Runner()
+        self._conn: asyncpg.Connection | None = None
+
+    def __enter__(self) -> IdleWait:
+        self._conn = self._runner.run(asyncpg.connect(**asyncpg_connect_args(self.url)))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._conn is not None:
+            self._runner.run(self._conn.close())
+        self._runner.close()
+
+    def wait(self, timeout: float = 600) -> float:
+        return self._runner.run(self._wait(time.monotonic() + timeout))
+
+    async def _wait(self, deadline: float) -> float:
+        assert self._conn is not None
         started = time.monotonic()
-        conn = await asyncpg.connect(**asyncpg_connect_args(url))
-        try:
-            idle = 0
-            while idle < IDLE_POLLS and time.monotonic() - started < timeout:
-                busy = await conn.fetchval(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                    " AND pid <> pg_backend_pid() AND state = 'active'"
-                )
-                idle = idle + 1 if busy == 0 else 0
-                await asyncio.sleep(0.1)
-        finally:
-            await conn.close()
+        idle = 0
+        while idle < IDLE_POLLS and time.monotonic() < deadline:
+            busy = await self._conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state = 'active'"
+            )
+            idle = idle + 1 if busy == 0 else 0
+            await asyncio.sleep(0.1)
         return time.monotonic() - started
-
-    return asyncio.run(run())
 
 
 def headers_for(role: Role, settings: Settings, lms_key: str) -> dict[str, str]:

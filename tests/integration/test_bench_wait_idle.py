@@ -9,7 +9,12 @@ import time
 import asyncpg
 
 from api.db.session import asyncpg_connect_args
-from bench.contract_setup import wait_idle
+from bench.contract_setup import IdleWait
+
+
+def wait_idle(url: str) -> float:
+    with IdleWait(url) as idle:
+        return idle.wait()
 
 
 async def test_waits_for_a_running_statement_to_finish(fresh_url: str) -> None:
