@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -118,6 +118,33 @@ class RequestSession:
                     yield session
                     # Ends the session's logical transaction; autocommit sends nothing.
                     await session.commit()
+            except BaseException:
+                await self._discard()
+                raise
+
+    async def value_alone(self, sql: str, params: Sequence[Any]) -> Any:
+        """The one value of one statement, run alone in autocommit on the read side, through
+        the driver (asyncpg's own prepared statement cache; no ORM, no BEGIN/ROLLBACK).
+
+        For a read that is a single statement (a compiled plan, api/db/compiled): a statement
+        sees one snapshot by itself, so the transaction ``reading`` opens would add two round
+        trips and guarantee nothing more. Listeners of ``before_cursor_execute`` (/metrics,
+        tests) still see the statement.
+        """
+        if self._closed:
+            raise RuntimeError("the request's session is closed")
+        async with self._lock:
+            try:
+                await self._end_snapshot()
+                connection = await self._connect()
+                await connection.execution_options(**_AUTOCOMMIT)
+                sync = connection.sync_connection
+                assert sync is not None
+                sync.dispatch.before_cursor_execute(sync, None, sql, tuple(params), None, False)
+                fairy = await connection.get_raw_connection()
+                driver = fairy.driver_connection
+                assert driver is not None
+                return await driver.fetchval(sql, *params)
             except BaseException:
                 await self._discard()
                 raise
