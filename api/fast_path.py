@@ -140,7 +140,7 @@ class FastPath:
         query, variables, operation_name, extensions = found
         headers = request.headers
         # As GraphQLView.get_context does; it takes what is found here instead of asking again.
-        request.state.request_id = correlation_id.get() or uuid.uuid4().hex
+        rid = request.state.request_id = correlation_id.get() or uuid.uuid4().hex
         try:
             principal = await authenticate(
                 self.settings,
@@ -198,6 +198,7 @@ class FastPath:
                 ]
                 if matches(headers.get("if-none-match"), tag):
                     kept = {k.decode(): v.decode("latin-1") for k, v in cache_headers}
+                    log.debug("fast path: %s not modified (request %s)", known.name, rid)
                     return Response(status_code=304, headers=kept)
         coerced = coerce(self.schema, known, variables)
         if coerced is None:
@@ -231,7 +232,7 @@ class FastPath:
         body = '{"data":' + data + ',"extensions":' + encode({"cost": admission.report}) + "}"
         response = Response(body, status_code=200, media_type=content_type(graphql_response))
         response.headers.raw.extend(cache_headers)
-        log.debug("fast path answered %s (request %s)", operation_name, request.state.request_id)
+        log.debug("fast path answered %s (request %s)", known.name, rid)
         return response
 
     async def _data(

@@ -40,6 +40,11 @@ class Known:
     document: DocumentNode
     operation: OperationDefinitionNode
 
+    @property
+    def name(self) -> str | None:
+        """The operation's name in the document (logs)."""
+        return self.operation.name.value if self.operation.name else None
+
 
 class KnownDocuments:
     """An LRU of known documents by text, operation name and role (module docstring)."""
