@@ -137,7 +137,6 @@ class FastPath:
         found = await self._request_data(request)
         if found is None:
             return None
-        query, variables, operation_name, extensions = found
         headers = request.headers
         # As GraphQLView.get_context does; it takes what is found here instead of asking again.
         rid = request.state.request_id = correlation_id.get() or uuid.uuid4().hex
@@ -155,6 +154,19 @@ class FastPath:
         request.state.authenticated = (principal, None)
         if principal is None:
             return None
+        try:
+            return await self._known(request, session, principal, found)
+        except Exception:  # a defect here must not cost the client the full path's answer
+            log.exception("fast path failed, the full path answers (request %s)", rid)
+            return None
+
+    async def _known(
+        self, request: Request, session: RequestSession, principal: Any, found: RequestData
+    ) -> Response | None:
+        """The answer of an authenticated request whose document is known, or None."""
+        query, variables, operation_name, extensions = found
+        headers = request.headers
+        rid = request.state.request_id
         try:
             resolved = await self.persisted.resolve(
                 query, extensions, principal=principal, reads=session

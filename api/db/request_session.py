@@ -66,6 +66,9 @@ class RequestSession:
         self._snapshot: AsyncSession | None = None
         # After ``close``: whatever still reads (nothing should) gets short sessions.
         self._closed = False
+        # The execution options last set on the connection (value_alone skips setting them
+        # again).
+        self._mode: dict[str, object] | None = None
 
     @property
     def _shares_primary(self) -> bool:
@@ -88,6 +91,7 @@ class RequestSession:
                 if self._snapshot is None:
                     connection = await self._connect()
                     await connection.execution_options(**_SNAPSHOT)
+                    self._mode = _SNAPSHOT
                     # The session begins the transaction (sending BEGIN with the first
                     # statement) and rolls it back when closed: reads have nothing to commit.
                     self._snapshot = AsyncSession(bind=connection, expire_on_commit=False)
@@ -114,6 +118,7 @@ class RequestSession:
                 await self._end_snapshot()
                 connection = await self._connect()
                 await connection.execution_options(**_AUTOCOMMIT)
+                self._mode = _AUTOCOMMIT
                 async with AsyncSession(bind=connection, expire_on_commit=False) as session:
                     yield session
                     # Ends the session's logical transaction; autocommit sends nothing.
@@ -137,7 +142,9 @@ class RequestSession:
             try:
                 await self._end_snapshot()
                 connection = await self._connect()
-                await connection.execution_options(**_AUTOCOMMIT)
+                if self._mode is not _AUTOCOMMIT:  # bookkeeping may have set it already
+                    await connection.execution_options(**_AUTOCOMMIT)
+                    self._mode = _AUTOCOMMIT
                 sync = connection.sync_connection
                 assert sync is not None
                 sync.dispatch.before_cursor_execute(sync, None, sql, tuple(params), None, False)
@@ -173,6 +180,7 @@ class RequestSession:
         """Drop the snapshot and the connection; never raises (a broken connection is the
         pool's to discard, and the error that broke it is the one worth reporting)."""
         connection, self._connection = self._connection, None
+        self._mode = None
         try:
             await self._end_snapshot()
         except Exception as exc:

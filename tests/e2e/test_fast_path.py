@@ -26,7 +26,7 @@ from api.db.session import Database
 from api.domain.enums import Role
 from api.seed.generator import generate
 from api.settings import Settings
-from tests.e2e.conftest import SECRET, operation
+from tests.e2e.conftest import operation
 from tests.e2e.test_compiled import (
     ROLES,
     SUBJECTS,
@@ -186,7 +186,8 @@ async def test_a_revoked_key_is_refused_on_the_next_request(
     key = {"X-API-Key": await create_api_key(two.db, "soon-revoked", Role.LMS)}
     for _ in range(2):
         answer = await two.post(two.fast, json=_links(), headers=key)
-        assert answer.status_code == 200 and "errors" not in answer.json()
+        assert answer.status_code == 200
+        assert "errors" not in answer.json()
     assert len(_fast_answers(caplog)) == 1  # the second request took the fast path
     await revoke_api_key(two.db, "soon-revoked")
     refused = await two.post(two.fast, json=_links(), headers=key)
@@ -226,7 +227,10 @@ async def test_the_budget_is_drawn_once_and_refused_as_the_full_path_does(
         two.statements.clear()
         answer = await two.post(two.fast, json=_links(), headers=member)
         draws = [s for s in two.statements if "query_budget" in s]
-        assert len(draws) == 1, (two.statements, answer.text)  # one draw per request, whichever path answers
+        assert len(draws) == 1, (
+            two.statements,
+            answer.text,
+        )  # one draw per request, whichever path answers
         cost = answer.json()["extensions"]["cost"] if answer.status_code == 200 else None
         if cost is None:
             refused = answer
@@ -235,8 +239,10 @@ async def test_the_budget_is_drawn_once_and_refused_as_the_full_path_does(
     assert refused is not None, left
     assert _fast_answers(caplog)  # some were answered by the fast path
     spent = left[0] - left[1]
-    assert spent > 0 and left == [left[0] - i * spent for i in range(len(left))]
-    assert refused.status_code == 429 and refused.headers["retry-after"]
+    assert spent > 0
+    assert left == [left[0] - i * spent for i in range(len(left))]
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"]
     error = refused.json()["errors"][0]
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert error["extensions"]["currentlyAvailable"] == left[-1]
@@ -279,7 +285,8 @@ async def test_get_answers_and_not_modified(two: Two, caplog: pytest.LogCaptureF
     tag = answers[1].headers["etag"]
     two.statements.clear()
     again = await two.fast.get("/graphql", params=params, headers={**admin, "If-None-Match": tag})
-    assert again.status_code == 304 and again.content == b""
+    assert again.status_code == 304
+    assert again.content == b""
     assert again.headers["etag"] == tag
     assert again.headers["vary"] == full.headers["vary"]
     assert not [s for s in two.statements if "query_budget" in s]  # a 304 draws nothing
