@@ -186,7 +186,7 @@ async def test_a_request_takes_one_connection_and_one_transaction(
     uncached: Api, lms_key: str, name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What PostGraphile is compared on: a contract request's statements do not grow with its
-    pages, and it checks one connection out of the pool and begins one transaction (its read
+    pages, and it checks one connection out of the pool and begins at most one transaction (its read
     snapshot), however many loader batches it runs."""
     assert uncached.db is not None
     # The first use of an API key is recorded in the background; keep later ones out.
@@ -202,7 +202,9 @@ async def test_a_request_takes_one_connection_and_one_transaction(
             )
         assert "errors" not in body, body["errors"]
         assert seen.checkouts == 1, f"{name}, first {first}: {seen.checkouts} checkouts"
-        assert seen.transactions == 1, f"{name}, first {first}: {seen.transactions} BEGINs"
+        # One read snapshot; none when the fast path (api/fast_path.py) runs a compiled plan's
+        # single statement alone, which is its own snapshot.
+        assert seen.transactions <= 1, f"{name}, first {first}: {seen.transactions} BEGINs"
         counts[first] = seen.statements
         if first == 50 and name != "ResourceLinks":  # the demo tags three resources, no more
             assert max(_sizes(body["data"])) > 5, f"{name}: the large page held 5 or fewer"
