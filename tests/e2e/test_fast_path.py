@@ -24,6 +24,7 @@ from sqlalchemy import event
 from api.auth import create_api_key, issue_token, revoke_api_key
 from api.db.session import Database
 from api.domain.enums import Role
+from api.persisted import register_documents, sha256_of
 from api.seed.generator import generate
 from api.settings import Settings
 from tests.e2e.conftest import operation
@@ -152,8 +153,13 @@ def _small_budget(url: str) -> Settings:
 @pytest.fixture
 async def two(demo_url: str) -> AsyncIterator[Two]:
     """The fast path on and off, one database; the response cache on (the default)."""
-    settings = _small_budget(demo_url).model_copy(update={"response_cache_bytes": 1 << 20})
-    dbs = [Database.connect(demo_url, pool_size=2) for _ in range(2)]
+    async for t in _two(demo_url):
+        yield t
+
+
+async def _two(url: str, **overrides: Any) -> AsyncIterator[Two]:
+    settings = _small_budget(url).model_copy(update={"response_cache_bytes": 1 << 20, **overrides})
+    dbs = [Database.connect(url, pool_size=2) for _ in range(2)]
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -314,3 +320,44 @@ async def test_the_fast_path_is_counted_on_metrics(
     assert len(_fast_answers(caplog)) == 2
     assert counted(after, ok) - counted(before, ok) == 3
     assert counted(after, answered) - counted(before, answered) == 2
+
+
+async def test_persisted_documents_by_hash(two: Two, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="api.fast_path")
+    manager = {
+        "Authorization": f"Bearer {issue_token(two.settings, Role.MANAGER, SUBJECTS['MANAGER'])}"
+    }
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": sha256_of(RESOURCE_LINKS)}}
+    hash_only = {"variables": {"hashtag": "leadership"}, "extensions": persisted}
+    unknown = await two.post(two.fast, json=hash_only, headers=manager)
+    assert unknown.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    registered = await two.post(
+        two.fast, json={**_links(), "extensions": persisted}, headers=manager
+    )
+    assert "errors" not in registered.json()
+    answers = [await two.post(two.fast, json=hash_only, headers=manager) for _ in range(2)]
+    full = await two.post(two.full, json=hash_only, headers=manager)
+    assert len(_fast_answers(caplog)) == 2  # known since the registering request: both fast
+    for answer in answers:
+        assert (answer.status_code, answer.text) == (full.status_code, full.text)
+
+
+async def test_trusted_documents_refuse_what_is_not_registered(
+    demo_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="api.fast_path")
+    async for two in _two(demo_url, trusted_documents=True):
+        await register_documents(two.db, {sha256_of(RESOURCE_LINKS): RESOURCE_LINKS})
+        member = {
+            "Authorization": f"Bearer {issue_token(two.settings, Role.MEMBER, SUBJECTS['MEMBER'])}"
+        }
+        for _ in range(2):
+            answer = await two.post(two.fast, json=_links(), headers=member)
+            assert "errors" not in answer.json()
+        assert len(_fast_answers(caplog)) == 1
+        other = {"query": RESOURCE_LINKS + " ", "variables": {"hashtag": "leadership"}}
+        refused = await two.post(two.fast, json=other, headers=member)
+        full = await two.post(two.full, json=other, headers=member)
+        assert refused.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
+        assert (refused.status_code, refused.text) == (full.status_code, full.text)
+        assert len(_fast_answers(caplog)) == 1
