@@ -148,8 +148,8 @@ class RequestSession:
                 sync = connection.sync_connection
                 assert sync is not None
                 sync.dispatch.before_cursor_execute(sync, None, sql, tuple(params), None, False)
-                fairy = await connection.get_raw_connection()
-                driver = fairy.driver_connection
+                # Checked out and valid already: no I/O, so no greenlet hop needed.
+                driver = sync.connection.driver_connection
                 assert driver is not None
                 return await driver.fetchval(sql, *params)
             except BaseException:
