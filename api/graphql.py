@@ -26,8 +26,10 @@ from api.auth import authenticate
 from api.db.request_session import RequestSession
 from api.db.session import Database
 from api.errors import Unauthenticated
+from api.fast_path import FastPath
 from api.graphiql.page import render as render_graphiql
-from api.http_cache import CACHE_CONTROL, cacheable, current_version, entity_tag, matches
+from api.http_cache import CACHE_CONTROL, VARY, cacheable, current_version, entity_tag, matches
+from api.media_types import GRAPHQL_RESPONSE, content_type, prefers_graphql_response
 from api.origins import allowed_ws_origin
 from api.persisted import PersistedQueries, Refusal, sha256_of
 from api.response_cache import ResponseCache, splice
@@ -37,8 +39,6 @@ from schema.extensions import SIGN_IN
 from schema.schema import build_schema
 
 log = logging.getLogger(__name__)
-
-GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
 class _TooLarge(Exception):
@@ -102,27 +102,6 @@ class _SubResponse(Response):
     graphql_response: bool = False
 
 
-def prefers_graphql_response(accept: str | None) -> bool:
-    """Whether ``Accept`` prefers application/graphql-response+json to application/json
-    (GraphQL over HTTP); ``*/*`` and no Accept at all mean application/json."""
-    wanted = {GRAPHQL_RESPONSE: 0.0, "application/json": 0.0}
-    for part in (accept or "").split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        media = media.lower()
-        key = "application/json" if media in ("*/*", "application/*") else media
-        if key in wanted:
-            wanted[key] = max(wanted[key], quality)
-    return wanted[GRAPHQL_RESPONSE] > 0 and wanted[GRAPHQL_RESPONSE] >= wanted["application/json"]
-
-
 # A request error (nothing executed: the document, its variables, the credentials or the
 # budget refused it) in application/graphql-response+json is a 4xx, by its code.
 _REQUEST_ERROR_STATUS = {
@@ -173,6 +152,12 @@ class GraphQLView(GraphQL[Context, None]):
         # Part of every ETag: a deploy that changes the schema changes them all.
         self.schema_id = sha256_of(str(schema))[:16]
         self.answers = ResponseCache(settings.response_cache_bytes)
+        # Known documents answered without Strawberry (api/fast_path.py).
+        self.fast = (
+            FastPath(settings, db, self.persisted, self.answers, schema._schema, self.schema_id)
+            if settings.fast_path
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -186,7 +171,8 @@ class GraphQLView(GraphQL[Context, None]):
             self.db, version_wanted=self.answers.enabled or request.method == "GET"
         )
         try:
-            response = await self.run(request)
+            fast = await self.fast.answer(request, session) if self.fast is not None else None
+            response = fast if fast is not None else await self.run(request)
         except ClientDisconnect:
             # The client went away before its body arrived: nobody to answer, nothing wrong
             # here (load generators do it at the end of every run).
@@ -257,17 +243,23 @@ class GraphQLView(GraphQL[Context, None]):
         headers = request.headers
         # Set by __call__ for HTTP; a WebSocket's context reads through short sessions.
         session: RequestSession | None = getattr(request.state, "db_session", None)
-        try:
-            principal = await authenticate(
-                self.settings,
-                self.db,
-                headers.get("authorization"),
-                headers.get("x-api-key"),
-                session,
-            )
-        except Unauthenticated as exc:
-            # Answered as UNAUTHENTICATED, with the reason, before the document is validated.
-            auth_error = exc.message
+        # The fast path (api/fast_path.py) authenticated this request before handing it over.
+        authenticated = getattr(request.state, "authenticated", None)
+        if authenticated is not None:
+            principal, auth_error = authenticated
+        else:
+            try:
+                principal = await authenticate(
+                    self.settings,
+                    self.db,
+                    headers.get("authorization"),
+                    headers.get("x-api-key"),
+                    session,
+                )
+            except Unauthenticated as exc:
+                # Answered as UNAUTHENTICATED, with the reason, before the document is
+                # validated.
+                auth_error = exc.message
         return Context(
             db=self.db,
             principal=principal,
@@ -277,6 +269,8 @@ class GraphQLView(GraphQL[Context, None]):
             request=request,
             auth_error=auth_error,
             session=session,
+            # The budget the fast path drew before handing the request over, if it did.
+            admission=getattr(request.state, "admission", None),
         )
 
     async def execute_operation(
@@ -331,6 +325,17 @@ class GraphQLView(GraphQL[Context, None]):
             await self.persisted.register(*to_register)
         if tag is not None and getattr(result, "errors", None):
             del sub_response.headers["ETag"]  # an error is not worth keeping: ask again
+        if (
+            self.fast is not None
+            and context.planned
+            and context.principal is not None
+            and request_data.query is not None
+            and not getattr(result, "errors", None)
+        ):
+            # A compiled plan answered: this document's next requests may take the fast path.
+            self.fast.known.remember(
+                request_data.query, request_data.operation_name, context.principal.role
+            )
         return result
 
     async def _resolve_document(
@@ -393,7 +398,7 @@ class GraphQLView(GraphQL[Context, None]):
     def _cache_headers(sub_response: Response, tag: str) -> None:
         sub_response.headers["ETag"] = tag
         sub_response.headers["Cache-Control"] = CACHE_CONTROL
-        sub_response.headers["Vary"] = "Accept, Authorization, X-API-Key"
+        sub_response.headers["Vary"] = VARY
 
     def encode_json(self, data: object) -> str | bytes:
         # A kept answer's `data` is JSON text already (api/response_cache.py).
@@ -405,15 +410,14 @@ class GraphQLView(GraphQL[Context, None]):
         sub_response: Response,
     ) -> Response:
         status = 200
-        media_type = "application/json"
-        if getattr(sub_response, "graphql_response", False):
-            media_type = f"{GRAPHQL_RESPONSE}; charset=utf-8"
-            if isinstance(response_data, dict):
-                refused = _request_error_status(response_data)
-                if refused is not None:
-                    # GraphQL over HTTP: a request error carries no `data` and a 4xx.
-                    status = refused
-                    response_data = _without_data(response_data)
+        graphql_response = getattr(sub_response, "graphql_response", False)
+        media_type = content_type(graphql_response)
+        if graphql_response and isinstance(response_data, dict):
+            refused = _request_error_status(response_data)
+            if refused is not None:
+                # GraphQL over HTTP: a request error carries no `data` and a 4xx.
+                status = refused
+                response_data = _without_data(response_data)
         response = Response(
             self.encode_json(response_data), status_code=status, media_type=media_type
         )

@@ -32,6 +32,8 @@ from api.domain.enums import Role
 from api.domain.principal import Principal
 
 CACHE_CONTROL = "private, no-cache"
+# Answers depend on the media type asked for and on the credentials.
+VARY = "Accept, Authorization, X-API-Key"
 # Roles whose answers depend on who asks, not only on the role.
 _PERSONAL = frozenset({Role.MANAGER, Role.MEMBER})
 # Fields whose values move without the data version: an answer selecting them is never tagged

@@ -57,6 +57,12 @@ RESPONSE_CACHE = Counter(
     "Queries looked up in the process's response cache (api/response_cache.py): hit or miss.",
     ["outcome"],
 )
+FAST_PATH = Counter(
+    "campaign_graphql_fast_path",
+    "GraphQL requests over HTTP the fast path answered (api/fast_path.py), or handed to the "
+    "full path (full).",
+    ["outcome"],
+)
 RESPONSE_CACHE_BYTES = Gauge(
     "campaign_graphql_response_cache_bytes",
     "Bytes of answers the response cache holds (summed over processes).",

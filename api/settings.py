@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     # once per document text, after the same order of defence; off, every query runs on the
     # resolvers (a switch for benchmarks and for ruling the compiler out).
     compiled: bool = True
+    # The HTTP fast path (api/fast_path.py): a document a compiled plan has answered through
+    # the full pipeline is answered next time without Strawberry, after the same per-request
+    # steps (credentials, persisted documents, variables, cost and budget, kept answers, ETag);
+    # anything unusual still takes the full path. Off: every request takes the full path.
+    fast_path: bool = True
 
     # GraphiQL in the browser (GET /graphql); by default only in development. The page holds
     # no data (queries still need a token), but production need not advertise the API.

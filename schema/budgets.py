@@ -153,62 +153,98 @@ class QueryCostAndBudget(SchemaExtension):
         ec = self.execution_context
         if ec.graphql_document is None:
             return None
-        operation = get_operation_ast(ec.graphql_document, ec.operation_name)
-        # The variables as the order of defence coerced them (schema/variables.py).
-        coerced = coerced_variables(ec, operation) if operation is not None else None
-        try:
-            cost = _cost(
-                ec.schema._schema, ec.graphql_document, ec.operation_name, ec.variables, coerced
-            )
-        except CostError:
-            return None  # execution answers the missing operation or bad variables itself
         context = ec.context
-        settings = _settings(context)
-        principal: Principal | None = getattr(context, "principal", None)
-        budget = budget_for(settings, principal.role) if principal is not None else None
-        limit = min(settings.query_cost_max, budget.capacity if budget else settings.query_cost_max)
-        self.report = {
-            "requestedQueryCost": cost,
-            "maximumQueryCost": limit,
-            "throttleStatus": None,
-        }
-        if cost > limit:
-            log.info("refused a query costing %d (limit %d)", cost, limit)
-            return GraphQLError(
-                f"This query may cost {cost} points, more than the {limit} one query may cost. "
-                "Ask for smaller pages (first:) or fewer nested lists.",
-                extensions={"code": "QUERY_TOO_COMPLEX", "cost": cost, "maximumCost": limit},
-            )
-        if principal is None or budget is None:
-            return None
-        # One statement committed on its own, on the request's connection when there is no
-        # replica (api/db/request_session.py): atomic as before, without BEGIN/COMMIT, and
-        # reading the data version for the response cache in the same round trip.
-        drawn = await query_budgets.draw_on(
-            context.reads,
-            principal_key(principal),
-            cost,
-            budget.capacity,
-            budget.restore_per_second,
+        # Drawn already by the HTTP fast path (api/fast_path.py) before it handed the request
+        # to this one: the same document and variables, so the same answer, drawn once.
+        admission: Admission | None = getattr(context, "admission", None)
+        if admission is None:
+            admission = Admission()
+            operation = get_operation_ast(ec.graphql_document, ec.operation_name)
+            try:
+                await admit(
+                    admission,
+                    ec.schema._schema,
+                    ec.graphql_document,
+                    ec.operation_name,
+                    ec.variables,
+                    _settings(context),
+                    getattr(context, "principal", None),
+                    getattr(context, "reads", None),
+                    # The variables as the order of defence coerced them (schema/variables.py).
+                    coerced_variables(ec, operation) if operation is not None else None,
+                )
+            finally:  # a failed draw still reports the cost counted
+                self.report = admission.report
+        self.report = admission.report
+        return admission.refusal
+
+
+@dataclass(slots=True)
+class Admission:
+    """What the cost and budget step decided: ``extensions.cost`` (None when the cost could
+    not be counted), and the refusal, if any."""
+
+    report: dict[str, Any] | None = None
+    refusal: GraphQLError | None = None
+
+
+async def admit(
+    admission: Admission,
+    schema: Any,
+    document: Any,
+    operation_name: str | None,
+    variables: Any,
+    settings: Settings,
+    principal: Principal | None,
+    reads: Any,
+    coerced: Any = None,
+) -> None:
+    """Count the operation's cost and draw it from the principal's budget (module docstring),
+    into ``admission``: its report is set before the draw, which may raise."""
+    try:
+        cost = _cost(schema, document, operation_name, variables, coerced)
+    except CostError:
+        return  # execution answers the missing operation or bad variables
+    budget = budget_for(settings, principal.role) if principal is not None else None
+    limit = min(settings.query_cost_max, budget.capacity if budget else settings.query_cost_max)
+    report: dict[str, Any] = {
+        "requestedQueryCost": cost,
+        "maximumQueryCost": limit,
+        "throttleStatus": None,
+    }
+    admission.report = report
+    if cost > limit:
+        log.info("refused a query costing %d (limit %d)", cost, limit)
+        admission.refusal = GraphQLError(
+            f"This query may cost {cost} points, more than the {limit} one query may cost. "
+            "Ask for smaller pages (first:) or fewer nested lists.",
+            extensions={"code": "QUERY_TOO_COMPLEX", "cost": cost, "maximumCost": limit},
         )
-        self.report["throttleStatus"] = {
-            "maximumAvailable": budget.capacity,
+        return
+    if principal is None or budget is None:
+        return
+    # One statement committed on its own, on the request's connection when there is no
+    # replica (api/db/request_session.py): atomic as before, without BEGIN/COMMIT, and
+    # reading the data version for the response cache in the same round trip.
+    drawn = await query_budgets.draw_on(
+        reads, principal_key(principal), cost, budget.capacity, budget.restore_per_second
+    )
+    report["throttleStatus"] = {
+        "maximumAvailable": budget.capacity,
+        "currentlyAvailable": math.floor(drawn.available),
+        "restoreRate": budget.restore_per_second,
+    }
+    if drawn.granted:
+        return
+    retry_after = max(1, math.ceil((cost - drawn.available) / budget.restore_per_second))
+    log.info("rate limited %s: cost %d, %d available", principal.role.value, cost, drawn.available)
+    admission.refusal = GraphQLError(
+        f"The query budget is spent: this query costs {cost} points and "
+        f"{math.floor(drawn.available)} are available. Retry in {retry_after} s.",
+        extensions={
+            "code": "RATE_LIMITED",
+            "cost": cost,
             "currentlyAvailable": math.floor(drawn.available),
-            "restoreRate": budget.restore_per_second,
-        }
-        if drawn.granted:
-            return None
-        retry_after = max(1, math.ceil((cost - drawn.available) / budget.restore_per_second))
-        log.info(
-            "rate limited %s: cost %d, %d available", principal.role.value, cost, drawn.available
-        )
-        return GraphQLError(
-            f"The query budget is spent: this query costs {cost} points and "
-            f"{math.floor(drawn.available)} are available. Retry in {retry_after} s.",
-            extensions={
-                "code": "RATE_LIMITED",
-                "cost": cost,
-                "currentlyAvailable": math.floor(drawn.available),
-                "retryAfter": retry_after,
-            },
-        )
+            "retryAfter": retry_after,
+        },
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from contextlib import suppress
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -46,6 +47,8 @@ class CompiledPlans(SchemaExtension):
                 data = None
             if data is not None:
                 ec.result = GraphQLExecutionResult(data=data, errors=None)
+                with suppress(AttributeError):  # a script's context may be any object
+                    ec.context.planned = True
         yield
 
     async def _answer(self) -> dict[str, Any] | None:

@@ -36,6 +36,12 @@ class Context:
     # Over HTTP, where this query's answer may be kept and served again (schema/kept_answers.py,
     # api/response_cache.py); None: never kept.
     answer_slot: Any = None
+    # The cost and budget step's outcome when the HTTP fast path (api/fast_path.py) drew the
+    # budget before handing the request over (schema/budgets.py): never drawn twice.
+    admission: Any = None
+    # Set when a compiled plan answered (schema/compiled.py): the fast path may then answer
+    # this document's next requests itself.
+    planned: bool = False
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

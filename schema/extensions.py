@@ -12,6 +12,10 @@ The order of defence, cheapest first (ARCHITECTURE.md, "Errors"):
 8. execution             a kept answer (``schema.kept_answers``), else a compiled plan
                          (``schema.compiled``), else the resolvers
 
+Over HTTP, a document a compiled plan has answered after all of these steps is answered again
+by the fast path (api/fast_path.py, schema/fast_path.py): for the same text and role, steps 2, 4
+and 5 cannot decide otherwise, so only 1, 3, 6, 7 and 8 run again, through the same functions.
+
 Steps 3-6 run in ``on_validate`` of one extension so that their order is written down once
 (step 7 follows in ``on_execute``, the schema's extension list keeping the order);
 Strawberry's ``ValidationCache`` cannot be used because it would validate before steps 3 and 4,

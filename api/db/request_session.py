@@ -90,6 +90,9 @@ class RequestSession:
         self._closed = False
         # The data version, once a bookkeeping statement read it beside its own work.
         self.data_version: int | None = None
+        # The execution options last set on the connection (value_alone skips setting them
+        # again).
+        self._mode: dict[str, object] | None = None
 
     @property
     def _shares_primary(self) -> bool:
@@ -123,6 +126,7 @@ class RequestSession:
                 if self._snapshot is None:
                     connection = await self._connect()
                     await connection.execution_options(**_SNAPSHOT)
+                    self._mode = _SNAPSHOT
                     # The session begins the transaction (sending BEGIN with the first
                     # statement) and rolls it back when closed: reads have nothing to commit.
                     self._snapshot = AsyncSession(bind=connection, expire_on_commit=False)
@@ -148,7 +152,9 @@ class RequestSession:
             try:
                 await self._end_snapshot()
                 connection = await self._connect()
-                await connection.execution_options(**_AUTOCOMMIT)
+                if self._mode is not _AUTOCOMMIT:
+                    await connection.execution_options(**_AUTOCOMMIT)
+                    self._mode = _AUTOCOMMIT
                 async with AsyncSession(bind=connection, expire_on_commit=False) as session:
                     yield session
                     # Ends the session's logical transaction; autocommit sends nothing.
@@ -208,9 +214,38 @@ class RequestSession:
                     yield self._snapshot
                     return
                 connection = await self._connect()
-                await connection.execution_options(**_AUTOCOMMIT)
+                if self._mode is not _AUTOCOMMIT:  # set already by bookkeeping, as a rule
+                    await connection.execution_options(**_AUTOCOMMIT)
+                    self._mode = _AUTOCOMMIT
                 async with AsyncSession(bind=connection, expire_on_commit=False) as session:
                     yield session
+            except BaseException:
+                await self._discard()
+                raise
+
+    async def value_alone(self, sql: str, params: Sequence[Any]) -> Any:
+        """The one value of one statement, run alone in autocommit on the read side, through
+        the driver (asyncpg's own prepared statement cache; no ORM, no BEGIN/ROLLBACK).
+
+        For a read that is a single statement (a compiled plan, api/db/compiled, on the HTTP
+        fast path): a statement sees one snapshot by itself, so the transaction ``reading``
+        opens would add two round trips and guarantee nothing more. Listeners of
+        ``before_cursor_execute`` (/metrics, tests) still see the statement.
+        """
+        if self._closed:
+            raise RuntimeError("the request's session is closed")
+        async with self._lock:
+            try:
+                await self._end_snapshot()
+                connection = await self._connect()
+                sync = connection.sync_connection
+                assert sync is not None
+                # Checked out and valid already: no I/O, so no greenlet hop needed.
+                driver = sync.connection.driver_connection
+                if driver is None or driver.is_in_transaction():
+                    raise RuntimeError("the request's connection is in a transaction")
+                sync.dispatch.before_cursor_execute(sync, None, sql, tuple(params), None, False)
+                return await driver.fetchval(sql, *params)
             except BaseException:
                 await self._discard()
                 raise
@@ -240,6 +275,7 @@ class RequestSession:
         """Drop the snapshot and the connection; never raises (a broken connection is the
         pool's to discard, and the error that broke it is the one worth reporting)."""
         connection, self._connection = self._connection, None
+        self._mode = None
         try:
             await self._end_snapshot()
         except Exception as exc:

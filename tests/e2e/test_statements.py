@@ -188,7 +188,7 @@ async def test_a_compiled_request_takes_one_connection_and_no_transaction(
     """What PostGraphile is compared on: a contract request's statements do not grow with its
     pages, and it checks one connection out of the pool and begins no transaction: these
     operations are answered by a compiled plan, one statement that needs no BEGIN/ROLLBACK
-    around it (api/db/request_session.py, ``single_read``)."""
+    around it (``single_read``, or ``value_alone`` on the HTTP fast path)."""
     assert uncached.db is not None
     # The first use of an API key is recorded in the background; keep later ones out.
     monkeypatch.setattr(KeyUses, "INTERVAL_SECONDS", 1e9)

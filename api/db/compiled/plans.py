@@ -10,6 +10,7 @@ from graphql.language import Visitor
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db.compiled.compiler import Plan, Unsupported, compile_operation
+from api.db.request_session import RequestSession
 from api.domain.enums import Role
 
 # As many as the validation cache (schema/extensions.py): clients send the same few documents.
@@ -83,3 +84,9 @@ async def run(session: AsyncSession, plan: Plan, params: list[Any]) -> str:
     connection = await session.connection()
     result = await connection.exec_driver_sql(plan.sql, tuple(params))
     return str(result.scalar_one())
+
+
+async def run_alone(session: RequestSession, plan: Plan, params: list[Any]) -> str:
+    """``run``, as a statement alone on the request's connection (``value_alone``): for the
+    HTTP fast path (api/fast_path.py), which has no read snapshot to share."""
+    return str(await session.value_alone(plan.sql, params))
