@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -33,10 +34,12 @@ from tests.e2e.test_compiled import (
     SUBJECTS,
     Paths,
     _app,
+    _ids,
     _people,
     _post_detail,
     _resource_links,
     _resource_performance,
+    _search,
     _settings,
     _the_rest,
     _topic_feed,
@@ -117,12 +120,19 @@ async def test_the_fast_path_answers_the_contract_as_the_full_path_and_the_resol
     await _resource_links(three, role)
     await _people(three, role)
     await _resource_performance(three, role)
+    await _search(three, role)
     await _the_rest(three, role)
-    both = {"TopicFeed", "PostDetail", "ResourceLinks", "ResourcePerformance"}
+    slug = (await _ids(three.db, "SELECT slug FROM campaign ORDER BY id LIMIT 1"))[0]
+    until = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    span = {"since": (until - timedelta(days=60)).isoformat(), "until": until.isoformat()}
+    for name in ("ContentMix", "ManagerLeaderboard"):
+        await three.both(operation(f"web/{name}.graphql"), {"slug": slug, **span}, role)
+    both = {"TopicFeed", "PostDetail", "ResourceLinks", "ResourcePerformance", "Search"}
+    dashboards = {"CampaignDashboard", "ContentMix", "ManagerLeaderboard"}
     covered = {
-        "ADMIN": {*both, "People"},
-        "MANAGER": {*both, "People"},
-        "MEMBER": both,
+        "ADMIN": {*both, *dashboards, "People"},
+        "MANAGER": {*both, *dashboards, "People"},
+        "MEMBER": {*both, *dashboards},
         "LMS": {"ResourceLinks", "ResourcePerformance", "PostDetail"},
     }
     answered = {m.split()[3] for m in _fast_answers(caplog)}
