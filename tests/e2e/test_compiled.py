@@ -797,3 +797,81 @@ def test_any_search_text_answers_alike(
     )
     assert "data" in answer
     assert [s for s in paths.statements if s.startswith("/* compiled Search")]
+
+
+MAINTAINED_COUNTS = """
+query Counts($hashtag: String!, $group: ID!, $resource: ID!, $person: ID!) {
+  topic(hashtag: $hashtag) { posts(first: 1) { totalCount } }
+  group: node(id: $group) { ... on Group { posts(first: 1) { totalCount } } }
+  resource: node(id: $resource) { ... on Resource { promotingPosts(first: 1) { totalCount } } }
+  person: node(id: $person) { ... on Person { posts(first: 1) { totalCount } } }
+  filtered: posts(first: 1, filter: {hashtags: [$hashtag]}) { totalCount }
+}
+"""
+
+
+async def test_unfiltered_feeds_count_from_the_maintained_rows(paths: Paths) -> None:
+    """A topic's, a group's and a resource's totalCount is the maintained figure on both
+    paths (a delta row written behind the triggers' back shows in both answers); a filtered
+    list, and a person's posts, still count the posts."""
+    live = "p.deleted_at IS NULL AND p.thread_starter_id IS NULL"
+    [(tag, topic_n)] = await _rows(
+        paths.db,
+        f"SELECT h.hashtag, count(*) FROM post_hashtag h JOIN post p ON p.id = h.post_id "
+        f"WHERE {live} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1",
+    )
+    [(group, group_n)] = await _rows(
+        paths.db,
+        f"SELECT group_id, count(*) FROM post p WHERE {live} AND group_id IS NOT NULL "
+        "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1",
+    )
+    [(resource, resource_n)] = await _rows(
+        paths.db,
+        f"SELECT r.resource_id, count(*) FROM post_resource r JOIN post p ON p.id = r.post_id "
+        f"WHERE {live} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1",
+    )
+    [(person, person_n)] = await _rows(
+        paths.db,
+        f"SELECT author_id, count(*) FROM post p WHERE {live} GROUP BY 1 ORDER BY 2 DESC, 1 "
+        "LIMIT 1",
+    )
+    async with paths.db.unit_of_work() as session:
+        # Delta rows: each key's count is the sum of its rows (api/db/models/counts.py).
+        await session.execute(
+            sa.text("INSERT INTO hashtag_post_count (hashtag, starters) VALUES (:k, 1000)"),
+            {"k": tag},
+        )
+        await session.execute(
+            sa.text("INSERT INTO group_post_count (group_id, starters) VALUES (:k, 2000)"),
+            {"k": group},
+        )
+        await session.execute(
+            sa.text("INSERT INTO resource_post_count (resource_id, starters) VALUES (:k, 3000)"),
+            {"k": resource},
+        )
+    variables = {
+        "hashtag": tag,
+        "group": _gid("Group", group),
+        "resource": _gid("Resource", resource),
+        "person": _gid("Person", person),
+    }
+    paths.statements.clear()
+    answer = await paths.both(MAINTAINED_COUNTS, variables, "ADMIN")
+    assert "errors" not in answer, answer
+    data = answer["data"]
+    assert data["topic"]["posts"]["totalCount"] == topic_n + 1000
+    assert data["group"]["posts"]["totalCount"] == group_n + 2000
+    assert data["resource"]["promotingPosts"]["totalCount"] == resource_n + 3000
+    assert data["person"]["posts"]["totalCount"] == person_n
+    assert data["filtered"]["totalCount"] == topic_n
+    [plan] = [s for s in paths.statements if s.startswith("/* compiled Counts")]
+    assert "hashtag_post_count" in plan
+    # The compiled TopicFeed reads the maintained figure too.
+    feed = await paths.both(operation("mobile/TopicFeed.graphql"), {"hashtag": tag}, "MEMBER")
+    assert feed["data"]["topic"]["posts"]["totalCount"] == topic_n + 1000
+    assert any(s.startswith("/* compiled TopicFeed") for s in paths.statements)
+
+
+async def _rows(db: Database, sql: str) -> list[tuple[Any, ...]]:
+    async with db.reading() as session:
+        return [tuple(row) for row in await session.execute(sa.text(sql))]

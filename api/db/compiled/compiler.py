@@ -25,6 +25,7 @@ from enum import Enum
 from functools import partial
 from typing import Any
 
+import sqlalchemy as sa
 from graphql import (
     BooleanValueNode,
     DocumentNode,
@@ -46,12 +47,15 @@ from graphql import (
     ValueNode,
     VariableNode,
 )
+from sqlalchemy.dialects import postgresql
 
 from api.db.compiled import search, sql
 from api.db.compiled.analytics import SCALARS as ANALYTICS_SCALARS
 from api.db.compiled.analytics import AnalyticsFields
 from api.db.pagination import Direction, Page
+from api.db.repositories import post_counts
 from api.db.repositories.people import search_query
+from api.db.repositories.scopes import Scope
 from api.domain.enums import ResourceKind, Role
 from api.domain.periods import Interval, periods
 from api.domain.text import InvalidHashtag, normalise_hashtag
@@ -102,6 +106,7 @@ STAFF = frozenset({Role.ADMIN, Role.MANAGER, Role.MEMBER})  # schema.permissions
 EMAILS = frozenset({Role.ADMIN, Role.MANAGER})
 # Every type the compiler knows implements Node; the root does not.
 NODE_TYPES = ("Post", "Person", "Topic", "Resource", "Group", "TopicManager")
+_DIALECT = postgresql.dialect()
 MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
 
 # Columns read from each table (never post.search, the tsvector only the database needs).
@@ -226,6 +231,16 @@ class _Connection:
     after: Getter
     # An expression over the row's alias to sort by, in place of the column ``sort``.
     sort_sql: Callable[[str], str] | None = None
+    # ``totalCount`` read elsewhere than by counting the rows (a maintained count).
+    total: str | None = None
+
+
+def _maintained_total(scope: Scope, key: str) -> str:
+    """``totalCount`` of an unfiltered topic, group or resource feed, as the resolvers read it
+    (``posts.count_by_parent``): the repository's own expression over the maintained counts,
+    rendered once per plan, keyed by the parent row's column ``key``."""
+    stmt = post_counts.total(scope, sa.literal_column(key))
+    return str(stmt.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
 
 
 class _Compiler(AnalyticsFields):
@@ -456,7 +471,9 @@ class _Compiler(AnalyticsFields):
         for key_name, nodes in self.collect("Connection", sets).items():
             name = nodes[0].name.value
             subsets = [n.selection_set for n in nodes if n.selection_set is not None]
-            if name == "totalCount":
+            if name == "totalCount" and spec.total is not None:
+                pairs.append((key_name, spec.total))
+            elif name == "totalCount":
                 y = self.alias("n")
                 where = " AND ".join(spec.where(y))
                 pairs.append((key_name, f"(SELECT count(*) FROM {spec.table} {y} WHERE {where})"))
@@ -512,7 +529,11 @@ class _Compiler(AnalyticsFields):
         raise Unsupported(reason)
 
     def post_page(
-        self, node: FieldNode, where: Callable[[str], list[str]], direction: Direction
+        self,
+        node: FieldNode,
+        where: Callable[[str], list[str]],
+        direction: Direction,
+        total: str | None = None,
     ) -> _Connection:
         return _Connection(
             node_type="Post",
@@ -524,6 +545,7 @@ class _Compiler(AnalyticsFields):
             value_type=datetime,
             first=self.argument(node, "first", 20),
             after=self.argument(node, "after", None),
+            total=total,
         )
 
     def ordered_posts(
@@ -533,10 +555,12 @@ class _Compiler(AnalyticsFields):
         where: Callable[[str], list[str]],
         default: Direction,
         filtered: bool = False,
+        total: str | None = None,
     ) -> str:
         """A post list with ``orderBy`` (and, when ``filtered``, ``filter``), as
         ``schema.resolvers.posts_connection`` reads it: one page per order the document
-        allows (api/db/compiled/search.py), the request's chosen by a bound CASE."""
+        allows (api/db/compiled/search.py), the request's chosen by a bound CASE.  ``total``,
+        given only for lists that take no filter, is their ``totalCount``."""
         found = next((a for a in node.arguments or () if a.name.value == "orderBy"), None)
         try:
             order = search.static_order(found.value if found else None)
@@ -600,6 +624,7 @@ class _Compiler(AnalyticsFields):
                 first=first,
                 after=after_in,
                 sort_sql=partial(search.rank, text=str(text)) if choice.ranked else None,
+                total=total,
             )
             pages.append(self.connection(spec, sets))
         if len(pages) == 1:
@@ -785,7 +810,8 @@ class _Compiler(AnalyticsFields):
                 f"{x}.thread_starter_id IS NULL",
             ]
 
-        return self.ordered_posts(node, sets, where, Direction.DESC)
+        total = _maintained_total(Scope.TOPIC, f"{a}.hashtag")
+        return self.ordered_posts(node, sets, where, Direction.DESC, total=total)
 
     _Topic_posts.arguments = ("first", "after", "orderBy")  # type: ignore[attr-defined]
 
@@ -964,6 +990,7 @@ class _Compiler(AnalyticsFields):
                 f"{x}.thread_starter_id IS NULL",
             ],
             Direction.DESC,
+            total=_maintained_total(Scope.GROUP, f"{a}.id"),
         )
 
     _Group_posts.arguments = ("first", "after", "orderBy")  # type: ignore[attr-defined]
@@ -1015,7 +1042,8 @@ class _Compiler(AnalyticsFields):
                 f"{x}.thread_starter_id IS NULL",
             ]
 
-        return self.connection(self.post_page(node, where, Direction.DESC), sets)
+        total = _maintained_total(Scope.RESOURCE, f"{a}.id")
+        return self.connection(self.post_page(node, where, Direction.DESC, total), sets)
 
     _Resource_promotingPosts.arguments = ("first", "after")  # type: ignore[attr-defined]
 

@@ -26,11 +26,25 @@ MAINTAINED: dict[Scope, tuple[Any, Any]] = {
 }
 
 
+def _summed(scope: Scope) -> Any:
+    """A key's count: the sum of its delta rows (api/db/models/counts.py)."""
+    table, _key = MAINTAINED[scope]
+    return sa.func.sum(table.starters)
+
+
+def total(scope: Scope, key: Any) -> sa.ScalarSelect[Any]:
+    """One key's maintained count as a scalar subquery (0 when it has no rows), for statements
+    that count inside a larger query (the compiled plans, api/db/compiled/compiler.py)."""
+    _table, column = MAINTAINED[scope]
+    summed = sa.cast(sa.func.coalesce(_summed(scope), 0), sa.BigInteger)
+    return sa.select(summed).where(column == key).scalar_subquery()
+
+
 async def maintained(session: AsyncSession, scope: Scope, keys: Sequence[Any]) -> dict[Any, int]:
     """Each key's live thread starters; a key with no rows has none."""
-    table, key = MAINTAINED[scope]
+    _table, key = MAINTAINED[scope]
     rows = await session.execute(
-        sa.select(key, sa.func.sum(table.starters)).where(key.in_(list(keys))).group_by(key)
+        sa.select(key, _summed(scope)).where(key.in_(list(keys))).group_by(key)
     )
     found = {k: int(n) for k, n in rows}
     return {k: found.get(k, 0) for k in keys}
@@ -38,8 +52,8 @@ async def maintained(session: AsyncSession, scope: Scope, keys: Sequence[Any]) -
 
 async def all_maintained(session: AsyncSession, scope: Scope) -> dict[Any, int]:
     """Every key's maintained count (keys whose rows sum to nothing included)."""
-    table, key = MAINTAINED[scope]
-    rows = await session.execute(sa.select(key, sa.func.sum(table.starters)).group_by(key))
+    _table, key = MAINTAINED[scope]
+    rows = await session.execute(sa.select(key, _summed(scope)).group_by(key))
     return {k: int(n) for k, n in rows if n}
 
 
