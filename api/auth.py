@@ -20,7 +20,7 @@ import logging
 import secrets
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jwt
@@ -203,3 +203,17 @@ async def authenticate(
     if credential.startswith(API_KEY_PREFIX):
         return await verify_api_key(db, credential, reads)
     return await verify_bearer_token(settings, credential)
+
+
+async def credentials_of(
+    settings: Settings, db: Database, headers: Mapping[str, str], reads: Reads | None = None
+) -> tuple[Principal | None, str | None]:
+    """A request's principal (None: no credentials at all), or the reason its credentials were
+    refused, which is answered as UNAUTHENTICATED before the document is validated."""
+    try:
+        principal = await authenticate(
+            settings, db, headers.get("authorization"), headers.get("x-api-key"), reads
+        )
+    except Unauthenticated as exc:
+        return None, exc.message
+    return principal, None

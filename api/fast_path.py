@@ -42,11 +42,10 @@ from starlette.responses import Response
 from strawberry.http.parse_content_type import parse_content_type
 
 from api import metrics
-from api.auth import authenticate
+from api.auth import credentials_of
 from api.db.compiled.plans import run_alone
 from api.db.request_session import RequestSession
 from api.db.session import Database
-from api.errors import Unauthenticated
 from api.http_cache import CACHE_CONTROL, VARY, cacheable, current_version, entity_tag, matches
 from api.media_types import GRAPHQL_RESPONSE, content_type, prefers_graphql_response
 from api.persisted import PersistedQueries
@@ -137,21 +136,11 @@ class FastPath:
         found = await self._request_data(request)
         if found is None:
             return None
-        headers = request.headers
         # As GraphQLView.get_context does; it takes what is found here instead of asking again.
         rid = request.state.request_id = correlation_id.get() or uuid.uuid4().hex
-        try:
-            principal = await authenticate(
-                self.settings,
-                self.db,
-                headers.get("authorization"),
-                headers.get("x-api-key"),
-                session,
-            )
-        except Unauthenticated as exc:
-            request.state.authenticated = (None, exc.message)
-            return None
-        request.state.authenticated = (principal, None)
+        authenticated = await credentials_of(self.settings, self.db, request.headers, session)
+        request.state.authenticated = authenticated
+        principal = authenticated[0]
         if principal is None:
             return None
         try:

@@ -22,10 +22,9 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from api import metrics
-from api.auth import authenticate
+from api.auth import credentials_of
 from api.db.request_session import RequestSession
 from api.db.session import Database
-from api.errors import Unauthenticated
 from api.fast_path import FastPath
 from api.graphiql.page import render as render_graphiql
 from api.http_cache import CACHE_CONTROL, VARY, cacheable, current_version, entity_tag, matches
@@ -239,27 +238,13 @@ class GraphQLView(GraphQL[Context, None]):
         # The request id middleware (api/app.py) took the client's X-Request-ID or made one,
         # and answers with it; logs carry it too (api/logs.py).
         request.state.request_id = correlation_id.get() or uuid.uuid4().hex
-        principal, auth_error = None, None
-        headers = request.headers
         # Set by __call__ for HTTP; a WebSocket's context reads through short sessions.
         session: RequestSession | None = getattr(request.state, "db_session", None)
         # The fast path (api/fast_path.py) authenticated this request before handing it over.
         authenticated = getattr(request.state, "authenticated", None)
-        if authenticated is not None:
-            principal, auth_error = authenticated
-        else:
-            try:
-                principal = await authenticate(
-                    self.settings,
-                    self.db,
-                    headers.get("authorization"),
-                    headers.get("x-api-key"),
-                    session,
-                )
-            except Unauthenticated as exc:
-                # Answered as UNAUTHENTICATED, with the reason, before the document is
-                # validated.
-                auth_error = exc.message
+        if authenticated is None:
+            authenticated = await credentials_of(self.settings, self.db, request.headers, session)
+        principal, auth_error = authenticated
         return Context(
             db=self.db,
             principal=principal,
