@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import secrets
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from api.db.session import Database
 from api.domain.enums import Role
 from api.seed.demo import seed_demo
 from bench.scratch import scratch_database
+from bench.timing import interleaved, round_trips
 from tests.conftest import DEMO_ANCHOR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,19 +64,6 @@ def _spec(url: str, secret: str, lms_key: str, method: str, cache: bool) -> dict
     }
 
 
-def _round_trips(checkout: Path, spec: dict[str, Any]) -> dict[str, dict[str, int]]:
-    out = subprocess.run(
-        [str(checkout / ".venv" / "bin" / "python"), str(ROOT / "bench" / "round_trips.py")],
-        input=json.dumps(spec),
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=checkout,
-    )
-    found: dict[str, dict[str, int]] = json.loads(out.stdout.strip().splitlines()[-1])
-    return found
-
-
 async def _key(url: str) -> str:
     db = Database.connect(url, pool_size=1)
     try:
@@ -107,14 +93,24 @@ def main() -> None:
         print("statements + BEGIN/COMMIT/ROLLBACK = round trips, the second (warm) request")
         print(f"| case | method | cache | {' | '.join(names)} |")
         print(f"|---|---|---|{'---|' * len(names)}")
-        for method in ("POST", "GET"):
-            for cache in (False, True):
-                spec = _spec(url, secret, lms_key, method, cache)
-                found = {name: _round_trips(path, spec) for name, path in checkouts.items()}
-                for label, *_ in CASES:
-                    cells = " | ".join(_cell(found[name][label]) for name in names)
-                    kept = "hit" if cache else "off"
-                    print(f"| {label} | {method} | {kept} | {cells} |", flush=True)
+        specs = {
+            (method, cache): _spec(url, secret, lms_key, method, cache)
+            for method in ("POST", "GET")
+            for cache in (False, True)
+        }
+        for method, cache in specs:
+            # One round: these are counts, not timings; each checkout in turn.
+            runs = interleaved(
+                [(method, cache)],
+                names,
+                1,
+                lambda key, name: round_trips(checkouts[name], specs[key]),
+            )
+            found = {name: measured[0] for _key, name, measured in runs}
+            for label, *_ in CASES:
+                cells = " | ".join(_cell(found[name][label]) for name in names)
+                kept = "hit" if cache else "off"
+                print(f"| {label} | {method} | {kept} | {cells} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -63,11 +63,17 @@ from bench.servers import (
     node,
     npm_ci,
 )
+from bench.timing import interleaved
 
 CAMPAIGN = Path(sys.executable).with_name("campaign")
 
 
 COLD = {"CAMPAIGN_RESPONSE_CACHE_BYTES": "0"}
+# The raw limits: counting per request, and reading the maintained counts and rollups as the
+# project does (bench/peers/raw_maintained.py). Each has one statement per operation.
+RAW, MAINTAINED = "raw", "raw-maintained"
+RAWS = (RAW, MAINTAINED)
+PEERS = ("pg5", "pg4", RAW, MAINTAINED)
 WARM_SUFFIX = "-warm"
 
 
@@ -81,7 +87,7 @@ def servers(
     *,
     warm: bool = False,
     resolvers: bool = False,
-    peers: tuple[str, ...] = ("pg5", "pg4", "raw"),
+    peers: tuple[str, ...] = PEERS,
 ) -> list[Server]:
     # Cold first (the report's ratios take the first server as the project's). With --warm a
     # twin with the response cache on; with --resolvers a twin with compiled plans off
@@ -103,7 +109,7 @@ def servers(
         for n in workers
         for port in [free_port()]
     ]
-    pg5, pg4, raw, stats5, stats4 = (free_port() for _ in range(5))
+    pg5, pg4, raw, maintained, stats5, stats4 = (free_port() for _ in range(6))
     found += [
         Server(
             "pg5",
@@ -121,23 +127,27 @@ def servers(
             cwd=NODE_V4_DIR,
             stats_port=stats4,
         ),
-        Server(
-            "raw",
-            [
-                sys.executable,
-                "-m",
-                "bench.peers.raw",
-                "--database-url",
-                url,
-                "--port",
-                str(raw),
-                "--pool",
-                str(pool),
-                "--base-url",
-                PUBLIC_URL,
-            ],
-            raw,
-            logs,
+        *(
+            Server(
+                name,
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.peers.raw",
+                    "--database-url",
+                    url,
+                    "--port",
+                    str(port),
+                    "--pool",
+                    str(pool),
+                    "--base-url",
+                    PUBLIC_URL,
+                    *(["--maintained"] if name == MAINTAINED else []),
+                ],
+                port,
+                logs,
+            )
+            for name, port in ((RAW, raw), (MAINTAINED, maintained))
         ),
     ]
     return [s for s in found if s.name.startswith("project") or s.name in peers]
@@ -195,6 +205,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "people": args.people,
         "pool": args.pool,
         "duration_s": args.duration,
+        "min_requests": args.min_requests,
+        "max_duration_s": args.max_duration,
         "rounds": args.rounds,
         "servers": [s.name for s in running],
         "statements": statements,
@@ -245,6 +257,7 @@ def verify(
     agreement: dict[str, dict[str, bool]] = {}
     for case in chosen:
         rows, project = {}, None
+        same_json: dict[str, bool] = {}
         for server in running:
             if server.name.startswith("project"):
                 project = _post(server, case, headers[case.label])
@@ -256,21 +269,19 @@ def verify(
                 data = _post(server, case, {})
                 if before is not None:
                     peer_statements[server.name][case.label] = server.statements() - before
-                elif server.name == "raw":
-                    peer_statements["raw"][case.label] = 1  # one fetchval, by construction
+                elif server.name in RAWS:
+                    peer_statements[server.name][case.label] = 1  # one fetchval, by construction
                 rows[server.name] = case.peers[server.name].rows(data)
-                if server.name == "raw":  # the same JSON too, not only the same rows
-                    rows["raw JSON"] = data == project
+                if server.name in RAWS:  # the same JSON too, not only the same rows
+                    same_json[f"{server.name} JSON"] = data == project
                     if data != project:
                         print(
-                            f"raw JSON differs, {case.label}: {_difference(project, data)}",
+                            f"{server.name} JSON differs, {case.label}: "
+                            f"{_difference(project, data)}",
                             file=sys.stderr,
                         )
         if rows:
-            same_json = rows.pop("raw JSON", None)
-            agreement[case.label] = check_rows(case, rows)
-            if same_json is not None:
-                agreement[case.label]["raw JSON"] = same_json
+            agreement[case.label] = {**check_rows(case, rows), **same_json}
             print(f"same rows, {case.label}: {agreement[case.label]}", file=sys.stderr)
     return agreement
 
@@ -298,31 +309,40 @@ def _load_all(
     idle: IdleWait,
     runs: dict[tuple[str, int, str], list[dict[str, Any]]],
 ) -> None:
+    by_label = {c.label: c for c in chosen}
+
+    def measure(key: tuple[str, int], server: Server) -> dict[str, Any]:
+        label, connections = key
+        case = by_label[label]
+        project = server.name.startswith("project")
+        body = case.body() if project else case.peers[server.name].body(case.operation)
+        with PeakRss(server) as peak:
+            result = load(
+                node_bin,
+                server.url,
+                body,
+                headers[case.label] if project else {},
+                connections,
+                args.duration,
+                min_requests=args.min_requests,
+                max_duration=args.max_duration,
+            )
+        result["peak_rss"] = peak.peak
+        result["drain_s"] = idle.wait()
+        print(
+            f"{case.label} c={connections} {server.name}: {result['rps']:.1f} req/s"
+            f" ({result.get('responses')} responses in {result.get('elapsed') or 0:.1f} s;"
+            f" then {result['drain_s']:.1f} s until the database was idle)",
+            file=sys.stderr,
+        )
+        return result
+
     for case in chosen:
-        for connections in args.concurrency:
-            for _ in range(args.rounds):
-                for server in running:  # interleaved: A B C, A B C
-                    project = server.name.startswith("project")
-                    if not project and server.name not in case.peers:
-                        continue
-                    body = case.body() if project else case.peers[server.name].body(case.operation)
-                    with PeakRss(server) as peak:
-                        result = load(
-                            node_bin,
-                            server.url,
-                            body,
-                            headers[case.label] if project else {},
-                            connections,
-                            args.duration,
-                        )
-                    result["peak_rss"] = peak.peak
-                    result["drain_s"] = idle.wait()
-                    runs[(case.label, connections, server.name)].append(result)
-                    print(
-                        f"{case.label} c={connections} {server.name}: {result['rps']:.1f} req/s"
-                        f" (then {result['drain_s']:.1f} s until the database was idle)",
-                        file=sys.stderr,
-                    )
+        # The servers that have the case, interleaved: A B C, A B C.
+        having = [s for s in running if s.name.startswith("project") or s.name in case.peers]
+        keys = [(case.label, connections) for connections in args.concurrency]
+        for (label, connections), server, found in interleaved(keys, having, args.rounds, measure):
+            runs[(label, connections, server.name)].extend(found)
 
 
 def _medians(runs: dict[tuple[str, int, str], list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -341,6 +361,10 @@ def _medians(runs: dict[tuple[str, int, str], list[dict[str, Any]]]) -> list[dic
             "peak_rss": max(r["peak_rss"] for r in results),
             # Seconds the server went on executing queued requests after the load ended.
             "drain_s": max(r["drain_s"] for r in results),
+            # The fewest responses one round's run had (its latencies come from that many),
+            # and the longest run (longer than --duration with --min-requests).
+            "requests": min(r.get("responses", r["requests"]) for r in results),
+            "elapsed_s": max(r.get("elapsed") or 0 for r in results),
         }
         for (label, connections, name), results in runs.items()
     ]
@@ -357,6 +381,16 @@ def main() -> None:
     parser.add_argument("--workers", type=_ints, default=[1, 2], help="e.g. 1,2")
     parser.add_argument("--concurrency", type=_ints, default=[1, 32], help="e.g. 1,32")
     parser.add_argument("--duration", type=float, default=10, help="seconds per load run")
+    parser.add_argument(
+        "--min-requests",
+        type=int,
+        default=0,
+        help="a run goes on after --duration until this many responses came (per server and"
+        " round; at most --max-duration seconds): slow operations' p99 from enough requests",
+    )
+    parser.add_argument(
+        "--max-duration", type=float, default=60, help="seconds per run with --min-requests"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians)")
     parser.add_argument("--pool", type=int, default=10, help="database pool per process")
     parser.add_argument("--deep", type=int, default=1000, help="the deep page starts here")
@@ -377,8 +411,8 @@ def main() -> None:
     parser.add_argument(
         "--peers",
         nargs="*",
-        default=["pg5", "pg4", "raw"],
-        choices=["pg5", "pg4", "raw"],
+        default=list(PEERS),
+        choices=list(PEERS),
         help="peers to run (none: --peers alone)",
     )
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "contract")

@@ -209,7 +209,8 @@ def cases(found: Lookups) -> list[Case]:
         pg_rows: Rows,
         pg_variables: dict[str, Any] | None = None,
     ) -> dict[str, Peer]:
-        found = {"raw": Peer(None, variables, rows)}
+        raw = Peer(None, variables, rows)
+        found = {"raw": raw, "raw-maintained": raw}
         for name in ("pg5", "pg4"):
             document = (PEERS / name / f"{operation}.graphql").read_text()
             found[name] = Peer(document, pg_variables or variables, pg_rows)
@@ -225,7 +226,8 @@ def cases(found: Lookups) -> list[Case]:
     resources = {"ids": found.resource_ids}
 
     def feed_peers(variables: dict[str, Any], pg_after: dict[str, str]) -> dict[str, Peer]:
-        peers = {"raw": Peer(None, variables, _feed_rows)}
+        raw = Peer(None, variables, _feed_rows)
+        peers = {"raw": raw, "raw-maintained": raw}
         for name in ("pg5", "pg4"):
             # A peer left out of the run (--peers) has no cursor: it is never sent.
             extra = {"after": pg_after[name]} if name in pg_after else {}

@@ -31,6 +31,7 @@ from api.settings import Settings
 from bench.contract_cases import Case, Lookups, cases
 from bench.contract_setup import HASHTAG, headers_for, prepare
 from bench.scratch import scratch_database
+from bench.timing import ainterleaved
 
 LABELS = ("TopicFeed", "PostDetail", "ResourceLinks")
 VARIANTS = ("cold", "warm")
@@ -77,22 +78,30 @@ async def run(url: str, settings: Settings, lms_key: str, requests: int, rounds:
     sql: dict[tuple[str, str], int] = defaultdict(int)
     try:
         chosen = await _chosen(clients["cold"], settings)
-        for case in chosen:
+        by_label = {c.label: c for c in chosen}
+
+        async def warm_up(label: str) -> None:
+            case = by_label[label]
             headers = headers_for(case.role, settings, lms_key)
             for client in clients.values():  # parsed, validated, and (warm) kept
                 answer = await client.post("/graphql", json=case.body(), headers=headers)
                 assert not answer.json().get("errors"), answer.text[:300]
-            for _ in range(rounds):
-                for name, client in clients.items():
-                    statements.clear()
-                    start_cpu = time.process_time()
-                    for _ in range(requests):
-                        start = time.perf_counter()
-                        answer = await client.post("/graphql", json=case.body(), headers=headers)
-                        wall[(case.label, name)].append(time.perf_counter() - start)
-                        assert answer.status_code == 200, answer.text[:300]
-                    cpu[(case.label, name)] += time.process_time() - start_cpu
-                    sql[(case.label, name)] += len(statements)
+
+        async def measure(label: str, name: str) -> None:
+            case, client = by_label[label], clients[name]
+            headers = headers_for(case.role, settings, lms_key)
+            statements.clear()
+            start_cpu = time.process_time()
+            for _ in range(requests):
+                start = time.perf_counter()
+                answer = await client.post("/graphql", json=case.body(), headers=headers)
+                wall[(case.label, name)].append(time.perf_counter() - start)
+                assert answer.status_code == 200, answer.text[:300]
+            cpu[(case.label, name)] += time.process_time() - start_cpu
+            sql[(case.label, name)] += len(statements)
+
+        # Cold and warm alternating, round by round.
+        await ainterleaved(list(by_label), list(clients), rounds, measure, before=warm_up)
     finally:
         for client in clients.values():
             await client.aclose()

@@ -161,14 +161,21 @@ def load(
     headers: dict[str, str],
     connections: int,
     duration: float,
+    *,
+    min_requests: int = 0,
+    max_duration: float = 60,
 ) -> dict[str, Any]:
-    """One autocannon run (bench/node/load.mjs): requests, req/s, p50/p95/p99 ms, failures."""
+    """One autocannon run (bench/node/load.mjs): requests, req/s, p50/p95/p99 ms, failures,
+    responses and elapsed seconds.  ``min_requests``: the run goes on after ``duration`` until
+    that many responses came, for ``max_duration`` seconds at most."""
     spec = {
         "url": url,
         "body": json.dumps(body),
         "headers": headers,
         "connections": connections,
         "duration": duration,
+        "minRequests": min_requests,
+        "maxDuration": max_duration,
     }
     out = subprocess.run(
         [node_bin, str(NODE_DIR / "load.mjs"), json.dumps(spec)],

@@ -20,12 +20,9 @@ import argparse
 import asyncio
 import json
 import re
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +32,7 @@ from bench.contract_cases import cases
 from bench.contract_setup import BUDGETS, configure, headers_for, lookups
 from bench.kept_network import KEEP_HELP, network_database
 from bench.servers import ROOT, Server, free_port
+from bench.timing import interleaved, median, percentile, round_trips
 
 _SUM = re.compile(r"^campaign_graphql_sql_statements_sum(?:\{[^}]*\})? (\S+)$", re.M)
 _COUNT = re.compile(r"^campaign_graphql_sql_statements_count(?:\{[^}]*\})? (\S+)$", re.M)
@@ -79,8 +77,9 @@ async def _load(
         elapsed = time.perf_counter() - started
     latencies.sort()
 
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+    def pct(p: float) -> float | None:
+        found = percentile(latencies, p)
+        return None if found is None else found * 1000
 
     return {
         "rps": len(latencies) / elapsed,
@@ -88,20 +87,6 @@ async def _load(
         "p95": pct(0.95),
         "failures": failures,
     }
-
-
-def round_trips(checkout: Path, spec: dict[str, Any]) -> dict[str, dict[str, int]]:
-    """Each case's wire costs in ``checkout``'s own Python (bench/round_trips.py)."""
-    out = subprocess.run(
-        [str(checkout / ".venv" / "bin" / "python"), str(ROOT / "bench" / "round_trips.py")],
-        input=json.dumps(spec),
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=checkout,
-    )
-    found: dict[str, dict[str, int]] = json.loads(out.stdout.strip().splitlines()[-1])
-    return found
 
 
 Report = dict[tuple[str, int, str], dict[str, Any]]
@@ -154,8 +139,15 @@ def run(args: argparse.Namespace) -> tuple[Report, dict[str, Any]]:
             }
             wire = {name: round_trips(path, spec) for name, path in checkouts.items()}
             print(f"wire: {json.dumps(wire)}", file=sys.stderr)
-            results: dict[tuple[str, int, str], list[dict[str, Any]]] = defaultdict(list)
-            for case in chosen:
+            by_label = {c.label: c for c in chosen}
+            checked: set[str] = set()
+
+            def check(key: tuple[str, int]) -> None:
+                label = key[0]
+                if label in checked:
+                    return
+                checked.add(label)
+                case = by_label[label]
                 headers = headers_for(case.role, settings, lms_key)
                 answers = [
                     httpx.post(s.url, json=case.body(), headers=headers, timeout=300).json()
@@ -168,33 +160,37 @@ def run(args: argparse.Namespace) -> tuple[Report, dict[str, Any]]:
                         )
                 same = answers[0]["data"] == answers[1]["data"]
                 print(f"{case.label}: same data from both: {same}", file=sys.stderr)
-                for connections in args.concurrency:
-                    for _ in range(args.rounds):
-                        for server in running:  # interleaved: A B, A B
-                            before = statements(server)
-                            result = asyncio.run(
-                                _load(server.url, case.body(), headers, connections, args.duration)
-                            )
-                            after = statements(server)
-                            requests = after[1] - before[1]
-                            result["statements"] = (
-                                (after[0] - before[0]) / requests if requests else None
-                            )
-                            results[(case.label, connections, server.name)].append(result)
-                            print(
-                                f"{case.label} c={connections} {server.name}: "
-                                f"{result['rps']:.1f} req/s",
-                                file=sys.stderr,
-                            )
+
+            def measure(key: tuple[str, int], server: Server) -> dict[str, Any]:
+                label, connections = key
+                case = by_label[label]
+                headers = headers_for(case.role, settings, lms_key)
+                before = statements(server)
+                result = asyncio.run(
+                    _load(server.url, case.body(), headers, connections, args.duration)
+                )
+                after = statements(server)
+                requests = after[1] - before[1]
+                result["statements"] = (after[0] - before[0]) / requests if requests else None
+                print(
+                    f"{case.label} c={connections} {server.name}: {result['rps']:.1f} req/s",
+                    file=sys.stderr,
+                )
+                return result
+
+            # interleaved: A B, A B
+            keys = [(c.label, n) for c in chosen for n in args.concurrency]
+            runs = interleaved(keys, running, args.rounds, measure, before=check)
+            results = {(k[0], k[1], s.name): found for k, s, found in runs}
         finally:
             for server in running:
                 server.stop()
     return {
         (label, connections, name): {
-            k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p95", "statements")
+            k: median(found, k) for k in ("rps", "p50", "p95", "statements")
         }
-        | {"failures": sum(r["failures"] for r in runs)}
-        for (label, connections, name), runs in results.items()
+        | {"failures": sum(r["failures"] for r in found)}
+        for (label, connections, name), found in results.items()
     }, wire
 
 

@@ -14,7 +14,7 @@ import argparse
 import base64
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -538,7 +538,9 @@ def _resource_performance(variables: dict[str, Any], base_url: str) -> tuple[str
     return RESOURCE_PERFORMANCE, [ids]
 
 
-OPERATIONS = {
+Build = Callable[[dict[str, Any], str], tuple[str, list[Any]]]
+
+OPERATIONS: dict[str, Build] = {
     "TopicFeed": _topic_feed,
     "People": _people,
     "ResourceLinks": _resource_links,
@@ -551,8 +553,17 @@ OPERATIONS = {
 }
 
 
-def make_app(database_url: str, pool_size: int, base_url: str) -> Starlette:
+def make_app(
+    database_url: str, pool_size: int, base_url: str, *, maintained: bool = False
+) -> Starlette:
+    """The endpoint; ``maintained``: the statements reading the maintained counts and rollups
+    where the project does (bench/peers/raw_maintained.py)."""
     pool: dict[str, asyncpg.Pool] = {}
+    operations = OPERATIONS
+    if maintained:
+        from bench.peers.raw_maintained import MAINTAINED_OPERATIONS
+
+        operations = MAINTAINED_OPERATIONS
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -566,7 +577,7 @@ def make_app(database_url: str, pool_size: int, base_url: str) -> Starlette:
 
     async def graphql(request: Request) -> Response:
         body = await request.json()
-        build = OPERATIONS.get(body.get("operationName") or "")
+        build = operations.get(body.get("operationName") or "")
         if build is None:
             return JSONResponse({"errors": [{"message": "not in the raw set"}]}, status_code=404)
         sql, args = build(body.get("variables") or {}, base_url)
@@ -588,8 +599,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--pool", type=int, default=10)
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+    parser.add_argument(
+        "--maintained",
+        action="store_true",
+        help="read the maintained counts and rollups where the project does",
+    )
     args = parser.parse_args()
-    app = make_app(args.database_url, args.pool, args.base_url.rstrip("/"))
+    app = make_app(
+        args.database_url, args.pool, args.base_url.rstrip("/"), maintained=args.maintained
+    )
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 
