@@ -6,11 +6,13 @@ maintained counts and rollups where the project does (bench/peers/raw_maintained
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from asgi_lifespan import LifespanManager
 
 from api.domain.enums import Role
@@ -107,18 +109,42 @@ async def test_raw_sql_answers_the_analytics_and_search_as_the_project_does(
     assert any(n and n["promotingPosts"]["nodes"] for n in ours["nodes"])
 
 
-async def test_raw_sql_answers_the_dashboards_over_any_range_as_the_project_does(
-    api: Api, raw: httpx.AsyncClient
+@pytest.fixture
+async def both(demo_url: str, api: Api) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+    """The raw peer and raw (maintained) side by side on one network."""
+    await generate(demo_url, people=200, posts=2_000, seed=1)
+    async with AsyncExitStack() as stack:
+        clients = {}
+        for name, maintained in (("raw", False), ("maintained", True)):
+            app = make_app(demo_url, 2, api.settings.base_url, maintained=maintained)
+            await stack.enter_async_context(LifespanManager(app))
+            clients[name] = await stack.enter_async_context(
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://raw")
+            )
+        yield clients
+
+
+async def test_raw_maintained_reads_the_rollups_and_answers_the_dashboards_over_any_range(
+    api: Api, both: dict[str, httpx.AsyncClient]
 ) -> None:
     """Ranges the rollups split differently: partial days at both ends, no whole day at all,
     an empty range, whole days only.  Raw (maintained) reads the whole days from the rollups
-    and scans the edges; its figures must still be the scan's."""
+    and scans the edges; its figures are still the scan's (the raw peer's) and the project's."""
+    assert api.db is not None
+    async with api.db.engine.connect() as conn:
+        rolled = await conn.scalar(sa.text("SELECT count(*) FROM rollup_author_day"))
+    assert rolled, "the network's rollups are kept, so raw (maintained) reads real rows"
     midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     ranges = [
         (midnight - timedelta(days=40, hours=5), midnight - timedelta(hours=9, minutes=30)),
         (midnight - timedelta(days=3, hours=20), midnight - timedelta(days=3, hours=2)),
         (midnight - timedelta(days=5), midnight - timedelta(days=5)),
         (midnight - timedelta(days=120), midnight),
+    ]
+    operations = [
+        ("web/CampaignDashboard.graphql", Role.ADMIN),
+        ("web/ContentMix.graphql", Role.MEMBER),
+        ("web/ManagerLeaderboard.graphql", Role.MANAGER),
     ]
     busy = 0
     for since, until in ranges:
@@ -127,9 +153,17 @@ async def test_raw_sql_answers_the_dashboards_over_any_range_as_the_project_does
             "since": since.isoformat(),
             "until": until.isoformat(),
         }
-        dashboard = await _same(api, raw, "web/CampaignDashboard.graphql", Role.ADMIN, span)
-        await _same(api, raw, "web/ContentMix.graphql", Role.MEMBER, span)
-        board = await _same(api, raw, "web/ManagerLeaderboard.graphql", Role.MANAGER, span)
-        busy += dashboard["campaign"]["performance"]["posts"] > 0
-        busy += any(m["performance"]["activeAuthors"] for m in board["campaign"]["topicManagers"])
+        for path, role in operations:
+            name = path.split("/")[-1].removesuffix(".graphql")
+            ours = await api.data(operation(path), span, role=role, subject=MEMBER)
+            body = {"operationName": name, "variables": span}
+            for peer, client in both.items():
+                response = await client.post("/graphql", json=body)
+                assert response.status_code == 200, response.text
+                assert response.json()["data"] == ours, (peer, name, since, until)
+            if name == "ManagerLeaderboard":
+                managers = ours["campaign"]["topicManagers"]
+                busy += any(m["performance"]["activeAuthors"] for m in managers)
+            if name == "CampaignDashboard":
+                busy += ours["campaign"]["performance"]["posts"] > 0
     assert busy >= 4, "most ranges hold posts and active authors"
