@@ -5,12 +5,16 @@
 Creates a scratch database on that server (dropped afterwards; --keep: kept and reused),
 loads the demo and a generated network (--people, --posts), installs the peers (npm ci in bench/node), then serves it with
 `campaign serve --workers N` for each N in --workers, PostGraphile 5 and 4 (same pool size) and
-the raw one-statement endpoint (bench/peers/raw.py), and checks the peers list the same rows in
-the same order.  Each operation runs as the role that sends it at each --concurrency, the
+the raw one-statement endpoint twice: "raw" counting rows per request (bench/peers/raw.py), "raw
+(maintained)" reading the maintained counts and rollups where the project does
+(bench/peers/raw_maintained.py); checks the peers list the same rows in the same order (the raw
+ones: the same JSON).  Each operation runs as the role that sends it at each --concurrency, the
 servers interleaved round by round (A B C, A B C) so noise hits all alike.  Prints a Markdown
 table and writes it with the JSON (--output).  Each load run starts on an idle database: the
 bench waits until the previous server's queued requests have finished (drain_s in the JSON).  The bench raises the per-principal query
-budgets (CAMPAIGN_QUERY_BUDGET_*): it measures speed, not throttling.
+budgets (CAMPAIGN_QUERY_BUDGET_*): it measures speed, not throttling.  --min-requests N: a run
+goes on after --duration until N responses came (at most --max-duration s), so a slow
+operation's p99 is not that of a handful of requests; the table marks runs that fell short.
 
 The project's servers run with the response cache off (CAMPAIGN_RESPONSE_CACHE_BYTES=0): every
 request executes ("cold").  --warm adds, for each N, a server with the cache on
