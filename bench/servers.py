@@ -96,7 +96,7 @@ class Server:
                 r = httpx.post(self.url, json={"query": "{ __typename }"}, timeout=5)
                 if r.status_code < 500 and r.status_code != 404:
                     return
-                if r.status_code == 404 and self.name == "raw":
+                if r.status_code == 404 and self.name in ("raw", "raw-maintained"):
                     return
             except httpx.TransportError:
                 pass

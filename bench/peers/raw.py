@@ -31,8 +31,16 @@ from api.db.session import asyncpg_connect_args
 # Relay ids and the project's cursors ([value, id] as urlsafe base64 JSON, unpadded), in SQL.
 GID = "replace(encode(convert_to({t} || ':' || {id}, 'UTF8'), 'base64'), E'\\n', '')"
 ISO = "to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+# A cursor's instant as Python's isoformat writes it: no fraction when it has no microseconds.
+CURSOR_ISO = (
+    "to_char({c} AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', {c}) = {c}"
+    ' THEN \'YYYY-MM-DD"T"HH24:MI:SS"+00:00"\''
+    ' ELSE \'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\' END)'
+)
 CURSOR = (
-    "rtrim(translate(encode(convert_to('[\"' || " + ISO + " || '\",' || {id} || ']', 'UTF8'),"
+    "rtrim(translate(encode(convert_to('[\"' || "
+    + CURSOR_ISO
+    + " || '\",' || {id} || ']', 'UTF8'),"
     " 'base64'), E'+/\\n', '-_'), '=')"
 )
 
