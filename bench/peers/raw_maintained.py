@@ -304,12 +304,3 @@ MAINTAINED_OPERATIONS: dict[str, Build] = {
     "ContentMix": _ranged(CONTENT_MIX_MAINTAINED),
     "ManagerLeaderboard": _ranged(MANAGER_LEADERBOARD_MAINTAINED),
 }
-
-# What each statement reads that the raw peer counts (for the report and the tests).
-READS = {
-    "TopicFeed": "hashtag_post_count",
-    "ResourcePerformance": "resource_post_count",
-    "CampaignDashboard": "rollup_day, rollup_author_day",
-    "ContentMix": "rollup_day, rollup_author_day",
-    "ManagerLeaderboard": "rollup_day, rollup_author_day",
-}
