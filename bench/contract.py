@@ -13,7 +13,8 @@ servers interleaved round by round (A B C, A B C) so noise hits all alike.  Prin
 table and writes it with the JSON (--output).  Each load run starts on an idle database: the
 bench waits until the previous server's queued requests have finished (drain_s in the JSON).  The bench raises the per-principal query
 budgets (CAMPAIGN_QUERY_BUDGET_*): it measures speed, not throttling.  --min-requests N: a run
-goes on after --duration until N responses came (at most --max-duration s), so a slow
+goes on after --duration until N responses came, and two per connection (at most
+--max-duration s), so a slow
 operation's p99 is not that of a handful of requests; the table marks runs that fell short.
 
 The project's servers run with the response cache off (CAMPAIGN_RESPONSE_CACHE_BYTES=0): every
@@ -304,6 +305,13 @@ def measure(
     return _medians(runs)
 
 
+def least_responses(min_requests: int, connections: int) -> int:
+    """The responses a run waits for with --min-requests: at least two per connection too.
+    Requests still in flight when a run stops are never timed; the first responses of c
+    connections are the fastest, so a p99 needs several rounds of each connection's."""
+    return max(min_requests, 2 * connections) if min_requests else 0
+
+
 def _load_all(
     args: argparse.Namespace,
     node_bin: str,
@@ -328,7 +336,7 @@ def _load_all(
                 headers[case.label] if project else {},
                 connections,
                 args.duration,
-                min_requests=args.min_requests,
+                min_requests=least_responses(args.min_requests, connections),
                 max_duration=args.max_duration,
             )
         result["peak_rss"] = peak.peak
@@ -390,7 +398,8 @@ def main() -> None:
         type=int,
         default=0,
         help="a run goes on after --duration until this many responses came (per server and"
-        " round; at most --max-duration seconds): slow operations' p99 from enough requests",
+        " round, and at least two per connection; at most --max-duration seconds): slow"
+        " operations' p99 from enough requests",
     )
     parser.add_argument(
         "--max-duration", type=float, default=60, help="seconds per run with --min-requests"

@@ -59,7 +59,7 @@ def _p99(result: dict[str, Any], least: int) -> str:
     p99 is then (nearly) its slowest request."""
     cell = _num(result["p99"], 0)
     done = result.get("requests")
-    if least and done is not None and done < least:
+    if least and done is not None and done < max(least, 2 * result["concurrency"]):
         cell += f" (only {done} in {result.get('elapsed_s') or 0:.0f} s)"
     return cell
 
@@ -81,8 +81,9 @@ def markdown(report: dict[str, Any]) -> str:
     run = f"{report['duration_s']:g} s per run"
     if least:
         run += (
-            f", longer until {least} responses came (at most {report['max_duration_s']:g} s;"
-            " fewer: the p99 cell says how many)"
+            f", longer until {least} responses came, and two per connection (at most"
+            f" {report['max_duration_s']:g} s; fewer: the p99 cell says how many; requests in"
+            " flight when a run stops are not timed)"
         )
     lines = [
         f"Machine: {report['machine']}.",

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from bench import contract_report
+from bench.contract import least_responses
 from bench.timing import ainterleaved, interleaved, median, percentile
 
 
@@ -121,12 +122,21 @@ def test_the_table_divides_by_raw_maintained_beside_raw() -> None:
 
 def test_a_run_short_of_min_requests_says_how_many_it_finished() -> None:
     table = contract_report.markdown(_report(min_requests=20, max_duration_s=60))
-    assert "longer until 20 responses came (at most 60 s" in table
+    assert "longer until 20 responses came, and two per connection (at most 60 s" in table
     rows = {
         line.split(" | ")[2]: line
         for line in table.splitlines()
         if line.startswith("| ContentMix | 32 | ") and line.count("|") == 11
     }
     assert "| 900 (only 3 in 60 s) |" in rows["PostGraphile 5"]
+    # 40 responses, but 32 connections: fewer than two per connection.
+    assert "| 900 (only 40 in 4 s) |" in rows["raw SQL"]
     assert "(only" not in rows["raw (maintained)"]
     assert "(only" not in rows["project (2 workers)"]
+
+
+def test_min_requests_waits_for_two_responses_per_connection_too() -> None:
+    assert least_responses(0, 32) == 0  # no --min-requests: the run lasts --duration
+    assert least_responses(20, 1) == 20
+    assert least_responses(20, 32) == 64
+    assert least_responses(100, 32) == 100
