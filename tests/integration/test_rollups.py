@@ -220,6 +220,7 @@ _FRESH = [
     "WHERE posts <> 0 OR likes <> 0 OR replies <> 0",
     "CREATE TEMP TABLE kept_author AS SELECT * FROM rollup_author_day WHERE n <> 0",
     "CREATE TEMP TABLE zero_author AS SELECT * FROM rollup_author_day WHERE n = 0",
+    "CREATE TEMP TABLE kept_bits AS SELECT * FROM rollup_author_bits",
     "TRUNCATE rollup_day, rollup_author_day",
     "SELECT rollup_rebuild(ARRAY(SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date "
     "FROM post), NULL, NULL)",
@@ -229,17 +230,36 @@ SELECT (SELECT count(*) FROM ((TABLE kept_day EXCEPT TABLE rollup_day)
                               UNION ALL (TABLE rollup_day EXCEPT TABLE kept_day)) d),
        (SELECT count(*) FROM ((TABLE kept_author EXCEPT TABLE rollup_author_day)
                               UNION ALL (TABLE rollup_author_day EXCEPT TABLE kept_author)) a),
-       (SELECT count(*) FROM rollup_day), (SELECT count(*) FROM zero_author)
+       (SELECT count(*) FROM rollup_day), (SELECT count(*) FROM zero_author),
+       (SELECT count(*) FROM ((TABLE kept_bits EXCEPT TABLE fresh_bits)
+                              UNION ALL (TABLE fresh_bits EXCEPT TABLE kept_bits)) b),
+       (SELECT count(*) FROM ((TABLE rollup_author_bits EXCEPT TABLE fresh_bits)
+                              UNION ALL (TABLE fresh_bits EXCEPT TABLE rollup_author_bits)) r)
+"""
+# The author bitmaps (migration c7w2) as they follow from the author rows, bit by bit.
+_FRESH_BITS = """
+CREATE TEMP TABLE fresh_bits AS
+SELECT a.scope, a.key, a.day, a.other_day, a.chunk,
+       string_agg(CASE WHEN i = ANY(a.positions) THEN '1' ELSE '0' END, '' ORDER BY i)::bit(4096)
+         AS bits
+FROM (SELECT scope, key, day, other_day, author_id / 4096 AS chunk,
+             array_agg(author_id % 4096) AS positions
+      FROM rollup_author_day GROUP BY 1, 2, 3, 4, 5) a, generate_series(0, 4095) i
+GROUP BY 1, 2, 3, 4, 5
 """
 
 
 async def _stale_rows(db: Database) -> tuple[int, int, int, int]:
+    """Rows of rollup_day and rollup_author_day (and bitmaps of rollup_author_bits, kept or
+    rebuilt) that differ from a recomputation, the day rows, the author rows down to 0."""
     async with db.sessions() as session, session.begin():
-        for statement in _FRESH:
+        for statement in [*_FRESH, _FRESH_BITS]:
             await session.execute(sa.text(statement))
-        day, author, n_day, zeros = (await session.execute(sa.text(_DIFF))).one()
+        day, author, n_day, zeros, bits, rebuilt_bits = (
+            await session.execute(sa.text(_DIFF))
+        ).one()
         await session.rollback()
-    return day, author, n_day, zeros
+    return day, author + bits + rebuilt_bits, n_day, zeros
 
 
 async def _writes_keep_rollups_fresh(url: str) -> None:
