@@ -324,3 +324,53 @@ async def _concurrent_writers(url: str) -> None:
 
 def test_concurrent_writers(network_url: str) -> None:
     in_thread(_concurrent_writers(network_url))
+
+
+async def _bitmaps_follow_author_rows(url: str) -> None:
+    # Written straight to rollup_author_day, as r8a1's functions write it: new rows (one in a
+    # chunk of ids far from the others), rows deleted (a bitmap left empty goes), a key
+    # updated (the bitmaps are rebuilt) and a truncate.
+    db = Database.connect(url, pool_size=1)
+    statements = [
+        "INSERT INTO rollup_author_day (scope, key, day, other_day, author_id, n) "
+        "SELECT scope, key, day, other_day, 4096 * 1000 + 4094, 1 FROM rollup_author_day "
+        "WHERE author_id % 5 = 0 ON CONFLICT DO NOTHING",
+        "DELETE FROM rollup_author_day WHERE author_id % 3 = 1",
+        "DELETE FROM rollup_author_day WHERE author_id = 4096 * 1000 + 4094 AND day < ("
+        "SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY day) FROM rollup_author_day)",
+        "UPDATE rollup_author_day SET author_id = author_id + 4096 * 7 WHERE author_id % 7 = 2",
+    ]
+    try:
+        for statement in statements:
+            async with db.unit_of_work() as session:
+                await session.execute(sa.text(statement))
+            assert (await _stale_bits(db)) == 0, statement
+        async with db.reading() as session:
+            far = await session.scalar(
+                sa.text("SELECT count(*) FROM rollup_author_bits WHERE chunk = 1000")
+            )
+        assert (far or 0) > 0
+        async with db.unit_of_work() as session:
+            await session.execute(sa.text("TRUNCATE rollup_author_day"))
+        async with db.reading() as session:
+            assert await session.scalar(sa.text("SELECT count(*) FROM rollup_author_bits")) == 0
+    finally:
+        await db.dispose()
+
+
+async def _stale_bits(db: Database) -> int:
+    """Bitmaps of rollup_author_bits that differ from those its author rows give."""
+    async with db.sessions() as session, session.begin():
+        await session.execute(sa.text(_FRESH_BITS))
+        stale = await session.scalar(
+            sa.text(
+                "SELECT count(*) FROM ((TABLE rollup_author_bits EXCEPT TABLE fresh_bits) "
+                "UNION ALL (TABLE fresh_bits EXCEPT TABLE rollup_author_bits)) r"
+            )
+        )
+        await session.rollback()
+    return int(stale or 0)
+
+
+def test_author_bitmaps_follow_their_rows(network_url: str) -> None:
+    in_thread(_bitmaps_follow_author_rows(network_url))
