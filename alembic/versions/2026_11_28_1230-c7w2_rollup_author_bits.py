@@ -5,13 +5,13 @@ Revises: l5s1
 Create Date: 2026-11-28 12:30:00
 
 Active authors over a range are a DISTINCT count, which cannot be summed from daily counts:
-reading them from ``rollup_author_day`` means hashing one row per contribution (216,000 for a
+reading them from ``rollup_author_day`` means hashing one row per contribution (141,705 for a
 campaign's quarter at 300,000 posts).  ``rollup_author_bits`` holds the same set as bitmaps:
 per (scope, key, starter's day, contribution's day) and chunk of 4,096 author ids
 (``author_id >> 12``), bit ``author_id & 4095`` (leftmost is 0) is set exactly when
 ``rollup_author_day`` has that (scope, key, day, other_day, author_id) row.  A range's active
-authors are then ``bit_count`` of the ``bit_or`` of its rows per chunk: a quarter is ~1,500
-rows of 512 bytes, whatever the number of contributions.
+authors are then ``bit_count`` of the ``bit_or`` of its rows per chunk: that quarter is 1,040
+rows of 512 bytes, however many contributions.
 
 Kept by statement-level triggers on ``rollup_author_day`` itself (whose rows exist exactly while
 their count is not 0: r8a1 deletes rows down to 0): an INSERT sets the new rows' bits, a DELETE

@@ -1,12 +1,12 @@
 """The dashboards' fields for compiled plans: ``campaign(slug)``, its analytics, promotions
-and topic managers, as SQL over the daily rollups (migration r8a1).
+and topic managers, as SQL over the daily rollups (migrations r8a1, c7w2).
 
 A mixin of the compiler (``api.db.compiled.compiler``), which dispatches ``_Type_field``
 methods: these use only its helpers (``param``, ``alias``, ``object``, ``one``, ``many``,
 ``connection``, ``argument``, ``require``, ``collect``), so this module imports nothing of it.
 
 Figures are ``api.analytics.rollups.totals`` written as SQL, one correlated subquery per
-field: the range's whole UTC days read ``rollup_day`` / ``rollup_author_day``, its partial edge
+field: the range's whole UTC days read ``rollup_day`` / ``rollup_author_bits``, its partial edge
 windows are scanned (a range without a whole day is all edge, which is the scan of
 ``api.analytics.performance``).  Split, periods and range checks run per request in the
 getters (``api.domain.periods``, as the resolvers call them); a range the resolvers refuse
