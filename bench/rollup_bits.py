@@ -1,5 +1,6 @@
 """The compiled dashboards' statements counting active authors from rollup_author_day (a
-baseline commit's ``AnalyticsFields.totals``) and from rollup_author_bits (this tree's).
+baseline commit's ``api/db/compiled/analytics.py``: its figures and edge membership tests)
+and from rollup_author_bits (this tree's).
 
     .venv/bin/python bench/rollup_bits.py --baseline cd0d592 \\
         --database-url postgresql://postgres@127.0.0.1:5432/cg_rollup_300k
@@ -44,7 +45,8 @@ DASHBOARDS = {
 }
 
 
-def baseline_totals(ref: str) -> Any:
+def baseline(ref: str) -> types.ModuleType:
+    """The ref's ``api/db/compiled/analytics.py`` as a module."""
     source = subprocess.run(
         ["git", "show", f"{ref}:api/db/compiled/analytics.py"],
         cwd=ROOT,
@@ -56,25 +58,31 @@ def baseline_totals(ref: str) -> Any:
     module.__dict__["__name__"] = "baseline_analytics"
     sys.modules["baseline_analytics"] = module
     exec(compile(source, "baseline_analytics.py", "exec"), module.__dict__)
-    return module.AnalyticsFields.totals
+    return module
 
 
-def plan(name: str, totals: Any) -> compiler.Plan:
+def plan(name: str, source: Any) -> compiler.Plan:
+    """The dashboard's plan with ``source``'s figures (``totals``) and scopes (their edges'
+    membership tests): the baseline's, or this tree's."""
     document = parse((OPS / f"{name}.graphql").read_text())
     operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
-    kept = analytics.AnalyticsFields.totals
-    analytics.AnalyticsFields.totals = totals  # type: ignore[method-assign]
+    names = ("campaign_scope", "topic_scope")
+    kept = analytics.AnalyticsFields.totals, *(getattr(analytics, n) for n in names)
+    analytics.AnalyticsFields.totals = source.AnalyticsFields.totals  # type: ignore[method-assign]
+    for n in names:
+        setattr(analytics, n, getattr(source, n))
     try:
         return compiler.compile_operation(document, operation, DASHBOARDS[name], {})
     finally:
-        analytics.AnalyticsFields.totals = kept  # type: ignore[method-assign]
+        analytics.AnalyticsFields.totals = kept[0]  # type: ignore[method-assign]
+        for n, value in zip(names, kept[1:], strict=True):
+            setattr(analytics, n, value)
 
 
 async def main(args: argparse.Namespace) -> None:
-    old = baseline_totals(args.baseline)
+    old = baseline(args.baseline)
     plans = {
-        name: {"day rows": plan(name, old), "bitmaps": plan(name, analytics.AnalyticsFields.totals)}
-        for name in DASHBOARDS
+        name: {"day rows": plan(name, old), "bitmaps": plan(name, analytics)} for name in DASHBOARDS
     }
     until = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(1)
     since = until - timedelta(days=90)
