@@ -224,6 +224,7 @@ async def test_the_planner_knows_the_maintained_tables_after_a_generation(
         tables=[
             "rollup_day",
             "rollup_author_day",
+            "rollup_author_bits",
             "hashtag_post_count",
             "group_post_count",
             "resource_post_count",
@@ -233,6 +234,7 @@ async def test_the_planner_knows_the_maintained_tables_after_a_generation(
         "group_post_count",
         "hashtag_post_count",
         "resource_post_count",
+        "rollup_author_bits",
         "rollup_author_day",
         "rollup_day",
     ]

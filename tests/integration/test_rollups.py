@@ -220,6 +220,7 @@ _FRESH = [
     "WHERE posts <> 0 OR likes <> 0 OR replies <> 0",
     "CREATE TEMP TABLE kept_author AS SELECT * FROM rollup_author_day WHERE n <> 0",
     "CREATE TEMP TABLE zero_author AS SELECT * FROM rollup_author_day WHERE n = 0",
+    "CREATE TEMP TABLE kept_bits AS SELECT * FROM rollup_author_bits",
     "TRUNCATE rollup_day, rollup_author_day",
     "SELECT rollup_rebuild(ARRAY(SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date "
     "FROM post), NULL, NULL)",
@@ -229,17 +230,36 @@ SELECT (SELECT count(*) FROM ((TABLE kept_day EXCEPT TABLE rollup_day)
                               UNION ALL (TABLE rollup_day EXCEPT TABLE kept_day)) d),
        (SELECT count(*) FROM ((TABLE kept_author EXCEPT TABLE rollup_author_day)
                               UNION ALL (TABLE rollup_author_day EXCEPT TABLE kept_author)) a),
-       (SELECT count(*) FROM rollup_day), (SELECT count(*) FROM zero_author)
+       (SELECT count(*) FROM rollup_day), (SELECT count(*) FROM zero_author),
+       (SELECT count(*) FROM ((TABLE kept_bits EXCEPT TABLE fresh_bits)
+                              UNION ALL (TABLE fresh_bits EXCEPT TABLE kept_bits)) b),
+       (SELECT count(*) FROM ((TABLE rollup_author_bits EXCEPT TABLE fresh_bits)
+                              UNION ALL (TABLE fresh_bits EXCEPT TABLE rollup_author_bits)) r)
+"""
+# The author bitmaps (migration c7w2) as they follow from the author rows, bit by bit.
+_FRESH_BITS = """
+CREATE TEMP TABLE fresh_bits AS
+SELECT a.scope, a.key, a.day, a.other_day, a.chunk,
+       string_agg(CASE WHEN i = ANY(a.positions) THEN '1' ELSE '0' END, '' ORDER BY i)::bit(4096)
+         AS bits
+FROM (SELECT scope, key, day, other_day, author_id / 4096 AS chunk,
+             array_agg(author_id % 4096) AS positions
+      FROM rollup_author_day GROUP BY 1, 2, 3, 4, 5) a, generate_series(0, 4095) i
+GROUP BY 1, 2, 3, 4, 5
 """
 
 
 async def _stale_rows(db: Database) -> tuple[int, int, int, int]:
+    """Rows of rollup_day and rollup_author_day (and bitmaps of rollup_author_bits, kept or
+    rebuilt) that differ from a recomputation, the day rows, the author rows down to 0."""
     async with db.sessions() as session, session.begin():
-        for statement in _FRESH:
+        for statement in [*_FRESH, _FRESH_BITS]:
             await session.execute(sa.text(statement))
-        day, author, n_day, zeros = (await session.execute(sa.text(_DIFF))).one()
+        day, author, n_day, zeros, bits, rebuilt_bits = (
+            await session.execute(sa.text(_DIFF))
+        ).one()
         await session.rollback()
-    return day, author, n_day, zeros
+    return day, author + bits + rebuilt_bits, n_day, zeros
 
 
 async def _writes_keep_rollups_fresh(url: str) -> None:
@@ -304,3 +324,53 @@ async def _concurrent_writers(url: str) -> None:
 
 def test_concurrent_writers(network_url: str) -> None:
     in_thread(_concurrent_writers(network_url))
+
+
+async def _bitmaps_follow_author_rows(url: str) -> None:
+    # Written straight to rollup_author_day, as r8a1's functions write it: new rows (one in a
+    # chunk of ids far from the others), rows deleted (a bitmap left empty goes), a key
+    # updated (the bitmaps are rebuilt) and a truncate.
+    db = Database.connect(url, pool_size=1)
+    statements = [
+        "INSERT INTO rollup_author_day (scope, key, day, other_day, author_id, n) "
+        "SELECT scope, key, day, other_day, 4096 * 1000 + 4094, 1 FROM rollup_author_day "
+        "WHERE author_id % 5 = 0 ON CONFLICT DO NOTHING",
+        "DELETE FROM rollup_author_day WHERE author_id % 3 = 1",
+        "DELETE FROM rollup_author_day WHERE author_id = 4096 * 1000 + 4094 AND day < ("
+        "SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY day) FROM rollup_author_day)",
+        "UPDATE rollup_author_day SET author_id = author_id + 4096 * 7 WHERE author_id % 7 = 2",
+    ]
+    try:
+        for statement in statements:
+            async with db.unit_of_work() as session:
+                await session.execute(sa.text(statement))
+            assert (await _stale_bits(db)) == 0, statement
+        async with db.reading() as session:
+            far = await session.scalar(
+                sa.text("SELECT count(*) FROM rollup_author_bits WHERE chunk = 1000")
+            )
+        assert (far or 0) > 0
+        async with db.unit_of_work() as session:
+            await session.execute(sa.text("TRUNCATE rollup_author_day"))
+        async with db.reading() as session:
+            assert await session.scalar(sa.text("SELECT count(*) FROM rollup_author_bits")) == 0
+    finally:
+        await db.dispose()
+
+
+async def _stale_bits(db: Database) -> int:
+    """Bitmaps of rollup_author_bits that differ from those its author rows give."""
+    async with db.sessions() as session, session.begin():
+        await session.execute(sa.text(_FRESH_BITS))
+        stale = await session.scalar(
+            sa.text(
+                "SELECT count(*) FROM ((TABLE rollup_author_bits EXCEPT TABLE fresh_bits) "
+                "UNION ALL (TABLE fresh_bits EXCEPT TABLE rollup_author_bits)) r"
+            )
+        )
+        await session.rollback()
+    return int(stale or 0)
+
+
+def test_author_bitmaps_follow_their_rows(network_url: str) -> None:
+    in_thread(_bitmaps_follow_author_rows(network_url))

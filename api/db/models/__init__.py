@@ -18,7 +18,7 @@ from api.db.models.operations import ApiKey, SyncFeed, SyncRun, SyncWorker
 from api.db.models.people import FollowerSnapshot, MicroblogGroup, Person
 from api.db.models.posts import Post, PostHashtag, PostMetricsSnapshot, PostResource
 from api.db.models.resources import Resource, ResourceClick, ResourceTopic
-from api.db.models.rollups import RollupAuthorDay, RollupDay
+from api.db.models.rollups import RollupAuthorBits, RollupAuthorDay, RollupDay
 from api.db.models.sync_bookkeeping import SyncMark, SyncRateBudget
 from api.db.models.threads import SyncThread
 
@@ -47,6 +47,7 @@ __all__ = [
     "ResourceClick",
     "ResourcePostCount",
     "ResourceTopic",
+    "RollupAuthorBits",
     "RollupAuthorDay",
     "RollupDay",
     "SyncFeed",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base
@@ -46,3 +47,22 @@ class RollupAuthorDay(Base):
     other_day: Mapped[date] = mapped_column(primary_key=True)
     author_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
     n: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class RollupAuthorBits(Base):
+    """``rollup_author_day``'s authors as bitmaps (migration c7w2), kept from it by triggers.
+
+    Per (scope, key, starter's day, contribution's day) and chunk of 4,096 author ids
+    (``author_id >> 12``), bit ``author_id & 4095`` (leftmost is 0) is set exactly when
+    ``rollup_author_day`` holds that author's row; an empty bitmap is deleted.  A range's active
+    authors are ``bit_count`` of its rows' ``bit_or`` per chunk: no row per contribution.
+    """
+
+    __tablename__ = "rollup_author_bits"
+
+    scope: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    key: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    other_day: Mapped[date] = mapped_column(primary_key=True)
+    chunk: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    bits: Mapped[str] = mapped_column(BIT(4096))

@@ -125,7 +125,7 @@ async def analyze(session: AsyncSession) -> None:
     # them once per topic (a nested loop; ManagerLeaderboard ~1.4 s at 300,000 posts).
     await session.execute(
         sa.text(
-            "ANALYZE rollup_day, rollup_author_day, hashtag_post_count, group_post_count,"
-            " resource_post_count"
+            "ANALYZE rollup_day, rollup_author_day, rollup_author_bits, hashtag_post_count,"
+            " group_post_count, resource_post_count"
         )
     )
