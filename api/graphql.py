@@ -27,6 +27,7 @@ from api import metrics
 from api.auth import credentials_of
 from api.db.request_session import RequestSession
 from api.db.session import Database
+from api.domain.enums import Role
 from api.fast_path import FastPath
 from api.graphiql.page import render as render_graphiql
 from api.http_cache import CACHE_CONTROL, VARY, cacheable, current_version, entity_tag, matches
@@ -203,10 +204,13 @@ class GraphQLView(GraphQL[Context, None]):
             return 0
         made = 0
         for text in texts:
-            if self.fast.known.full():
-                break
-            made += self._prepare(text)
-            await asyncio.sleep(0)  # one document at a time: requests are served meanwhile
+            for role in Role:
+                if self.fast.known.full():
+                    break
+                made += self._prepare(text, (role,))
+                # A document and role at a time (a compile takes milliseconds): requests
+                # arriving meanwhile are served between them.
+                await asyncio.sleep(0)
         log.info(
             "%d stored documents read, %d known (text, operation, role) prepared in %.0f ms",
             len(texts),
@@ -215,11 +219,11 @@ class GraphQLView(GraphQL[Context, None]):
         )
         return made
 
-    def _prepare(self, text: str) -> int:
+    def _prepare(self, text: str, roles: tuple[Role, ...] = tuple(Role)) -> int:
         assert self.fast is not None
         try:
             made = self.fast.known.prepare(
-                self.fast.schema, text, limits=LIMITS, max_tokens=MAX_TOKENS
+                self.fast.schema, text, limits=LIMITS, max_tokens=MAX_TOKENS, roles=roles
             )
         except Exception:  # a defect here must cost nothing but the fast path for this text
             log.exception("preparing a stored document failed; the full path answers it")
@@ -233,8 +237,9 @@ class GraphQLView(GraphQL[Context, None]):
             return
 
         async def prepare() -> None:
-            await asyncio.sleep(0)
-            self._prepare(text)
+            for role in Role:
+                await asyncio.sleep(0)
+                self._prepare(text, (role,))
 
         task = asyncio.create_task(prepare())
         self._learning.add(task)

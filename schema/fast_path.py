@@ -41,7 +41,7 @@ from graphql.validation import ASTValidationRule
 from api.db.compiled.compiler import Bindings, Fallback
 from api.db.compiled.plans import Plan
 from api.domain.enums import Role
-from schema.boundary import document_problems
+from schema.boundary import _fields_with_arguments, document_problems
 from schema.compiled import PLANS
 from schema.extensions import _VALIDATED, _NoIntrospection, _parse
 from schema.limits import Limits
@@ -116,10 +116,16 @@ class KnownDocuments:
         return len(self._known) >= self.maxsize
 
     def prepare(
-        self, schema: GraphQLSchema, text: str, *, limits: Limits, max_tokens: int
+        self,
+        schema: GraphQLSchema,
+        text: str,
+        *,
+        limits: Limits,
+        max_tokens: int,
+        roles: tuple[Role, ...] = tuple(Role),
     ) -> list[tuple[str | None, Role]]:
-        """Make a stored document known for each role and operation the full pipeline would
-        answer from a compiled plan (module docstring); what became known."""
+        """Make a stored document known for each of ``roles`` and each operation the full
+        pipeline would answer from a compiled plan (module docstring); what became known."""
         if len(text) > MAX_TEXT:
             return []
         try:
@@ -128,7 +134,7 @@ class KnownDocuments:
             return []
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         made: list[tuple[str | None, Role]] = []
-        for role in Role:
+        for role in roles:
             if _VALIDATED.errors(schema, text, document, validation_rules(role), limits):
                 continue
             for operation in operations:
@@ -142,6 +148,10 @@ class KnownDocuments:
                 for name in names:
                     if self.remember(text, name, role, document, evict=False):
                         made.append((name, role))
+                if names:
+                    # What ``coerce`` walks once per document, so that the first request
+                    # need not (the input limits' fields with arguments).
+                    _fields_with_arguments(schema, document, operation)
         return made
 
     def clear(self) -> None:
