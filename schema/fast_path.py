@@ -12,9 +12,9 @@ every request, by the same functions the full path calls.
 A worker need not wait for a client to make a document known: at start (and when it reads a
 persisted document it had not seen) it *prepares* stored documents (``KnownDocuments.prepare``)
 by the steps the full pipeline takes before a plan answers, with the same functions and caches:
-the parse with the token limit (``schema.extensions._parse``), the shape limits and validation
-with the rules a request of that role gets (``schema.extensions._VALIDATED``; introspection is
-for admins only), a query operation, and a compiled plan for the role (``PLANS``: a role with a
+the parse with the token limit (``schema.extensions.parsed``), the shape limits and validation
+with the rules a request of that role gets (``schema.extensions.validation_errors``;
+introspection is for admins only), a query operation, and a compiled plan for the role (``PLANS``: a role with a
 field it may not read has none). Only a (text, operation name, role) passing all of them is
 known; the plan itself is still bound (or handed back) per request, as for any known document.
 """
@@ -32,18 +32,16 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     parse,
-    specified_rules,
 )
 from graphql.execution.values import get_variable_values
 from graphql.utilities import get_operation_ast
-from graphql.validation import ASTValidationRule
 
 from api.db.compiled.compiler import Bindings, Fallback
 from api.db.compiled.plans import Plan
 from api.domain.enums import Role
-from schema.boundary import _fields_with_arguments, document_problems
+from schema.boundary import document_problems, walk_arguments
 from schema.compiled import PLANS
-from schema.extensions import _VALIDATED, _NoIntrospection, _parse
+from schema.extensions import parsed, validation_errors
 from schema.limits import Limits
 from schema.types.node import decode_id
 
@@ -129,13 +127,13 @@ class KnownDocuments:
         if len(text) > MAX_TEXT:
             return []
         try:
-            document = _parse(text, max_tokens=max_tokens)  # as ParseCache, MaxTokensLimiter
+            document = parsed(text, max_tokens)
         except GraphQLError:
             return []
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         made: list[tuple[str | None, Role]] = []
         for role in roles:
-            if _VALIDATED.errors(schema, text, document, validation_rules(role), limits):
+            if validation_errors(schema, text, document, role, limits):
                 continue
             for operation in operations:
                 if operation.operation is not OperationType.QUERY:
@@ -151,19 +149,11 @@ class KnownDocuments:
                 if names:
                     # What ``coerce`` walks once per document, so that the first request
                     # need not (the input limits' fields with arguments).
-                    _fields_with_arguments(schema, document, operation)
+                    walk_arguments(schema, document, operation)
         return made
 
     def clear(self) -> None:
         self._known.clear()
-
-
-def validation_rules(role: Role) -> tuple[type[ASTValidationRule], ...]:
-    """The rules a request of this role is validated with: Strawberry's execution context
-    starts from graphql-core's ``specified_rules``; ``IntrospectionForAdmins`` adds
-    ``_NoIntrospection`` for every other role (so the validation cache's key is the same)."""
-    rules = tuple(specified_rules)
-    return rules if role is Role.ADMIN else (*rules, _NoIntrospection)
 
 
 def _has_plan(

@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 from asgi_lifespan import LifespanManager
 from starlette.applications import Starlette
+from strawberry.types.execution import ExecutionContext
 
 from api.app import create_app
 from api.auth import create_api_key, issue_token
@@ -29,6 +31,7 @@ from api.db.session import Database
 from api.domain.enums import Role
 from api.persisted import register_documents, sha256_of
 from api.settings import Settings
+from schema.extensions import IntrospectionForAdmins, rules_for
 from schema.fast_path import KnownDocuments
 from schema.schema import LIMITS, MAX_TOKENS, build_schema
 from schema.types.node import encode_id
@@ -239,6 +242,21 @@ def test_each_role_and_operation_name_the_full_path_would_plan_is_known() -> Non
     made = known.prepare(schema, two, limits=LIMITS, max_tokens=MAX_TOKENS)
     assert "ResourceLinks" in {n for n, _ in made}
     assert None not in {n for n, _ in made}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_the_rules_prepared_with_are_those_a_request_gets(role: Role) -> None:
+    """Were Strawberry to validate with other rules, a document could be known that the full
+    path refuses: the warm-up takes the rules a request of that role gets."""
+    context = SimpleNamespace(principal=SimpleNamespace(role=role))
+    ec = ExecutionContext(
+        query="{ __typename }", schema=build_schema(), allowed_operations=(), context=context
+    )
+    extension = IntrospectionForAdmins()
+    extension.execution_context = ec
+    for _ in extension.on_operation():
+        break  # up to its yield, where the operation's steps run
+    assert ec.validation_rules == rules_for(role)
 
 
 def test_preparing_never_pushes_out_a_document_clients_sent() -> None:
