@@ -62,7 +62,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         settings.database_url or "", settings.database_read_url, pool_size=settings.db_pool_size
     )
     database.on_statement(metrics.statement_executed)  # SQL statements per request
-    graphql = BodyLimit(GraphQLView(settings, database), settings.max_body_bytes)
+    view = GraphQLView(settings, database)
+    graphql = BodyLimit(view, settings.max_body_bytes)
     # Subscriptions: this process's one LISTEN connection (on the primary: replicas are not
     # told) and its fan-out; the WebSocket endpoint serves campaignActivity from it.
     hub = ActivityHub(database, settings.database_url, queue_size=settings.subscription_queue)
@@ -71,9 +72,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await hub.start()
+        app.state.warming = view.start_warm_up()  # in the background: start-up does not wait
         try:
             yield
         finally:
+            await view.stop_warm_up()
             await hub.stop()
             await live.credentials.stop()
             await key_uses(database).drain()  # API keys' last use, recorded in the background
@@ -93,6 +96,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         routes.append(Mount(STATIC_PATH, app=static_app(settings.graphiql_assets)))
     app = Starlette(routes=routes, middleware=_middleware(settings), lifespan=lifespan)
     app.state.db = database
+    app.state.graphql = view
     app.state.settings = settings
     app.state.activity = hub
     app.state.migration_head = head_revision()

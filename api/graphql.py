@@ -3,8 +3,10 @@ body size limit (step 1 of the order of defence in schema/extensions.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -25,6 +27,7 @@ from api import metrics
 from api.auth import credentials_of
 from api.db.request_session import RequestSession
 from api.db.session import Database
+from api.domain.enums import Role
 from api.fast_path import FastPath
 from api.graphiql.page import render as render_graphiql
 from api.http_cache import CACHE_CONTROL, VARY, cacheable, current_version, entity_tag, matches
@@ -35,7 +38,8 @@ from api.response_cache import ResponseCache, splice
 from api.settings import Settings
 from schema.context import Context
 from schema.extensions import SIGN_IN
-from schema.schema import build_schema
+from schema.fast_path import MAX_KNOWN, MAX_PREPARED
+from schema.schema import LIMITS, MAX_TOKENS, build_schema
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +161,89 @@ class GraphQLView(GraphQL[Context, None]):
             if settings.fast_path
             else None
         )
+        # Stored documents prepared for the fast path in the background (warm_up).
+        self.warming: asyncio.Task[int] | None = None
+        self._learning: set[asyncio.Task[None]] = set()
+
+    def _may_warm(self) -> bool:
+        """Whether the full path could make documents known here (compiled plans need a base
+        URL), so preparing them is equivalent to what it would do."""
+        return (
+            self.fast is not None
+            and self.settings.warm_up_documents
+            and self.settings.compiled
+            and bool(self.settings.base_url)
+        )
+
+    def start_warm_up(self) -> asyncio.Task[int] | None:
+        """At start (the app's lifespan), without delaying it: prepare the stored documents
+        registered last for the fast path (``warm_up``); then each document this process reads
+        or stores for the first time."""
+        if not self._may_warm():
+            return None
+        self.persisted.on_learned = self._learn
+        self.warming = asyncio.create_task(self.warm_up(), name="warm-up known documents")
+        return self.warming
+
+    async def stop_warm_up(self) -> None:
+        self.persisted.on_learned = None
+        tasks = [t for t in (self.warming, *self._learning) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def warm_up(self) -> int:
+        """Make the documents registered last known (``KnownDocuments.prepare``), newest first,
+        as long as there is room; how many (text, operation name, role) became known."""
+        assert self.fast is not None
+        started = time.perf_counter()
+        try:
+            texts = await self.persisted.recent(MAX_PREPARED)
+        except Exception as exc:  # the full path answers them as before
+            log.warning("stored documents unreadable, none prepared at start: %s", exc)
+            return 0
+        made = 0
+        for text in texts:
+            for role in Role:
+                if self.fast.known.full():
+                    break
+                made += self._prepare(text, (role,))
+                # A document and role at a time (a compile takes milliseconds): requests
+                # arriving meanwhile are served between them.
+                await asyncio.sleep(0)
+        log.info(
+            "%d stored documents read, %d known (text, operation, role) prepared in %.0f ms",
+            len(texts),
+            made,
+            (time.perf_counter() - started) * 1000,
+        )
+        return made
+
+    def _prepare(self, text: str, roles: tuple[Role, ...] = tuple(Role)) -> int:
+        assert self.fast is not None
+        try:
+            made = self.fast.known.prepare(
+                self.fast.schema, text, limits=LIMITS, max_tokens=MAX_TOKENS, roles=roles
+            )
+        except Exception:  # a defect here must cost nothing but the fast path for this text
+            log.exception("preparing a stored document failed; the full path answers it")
+            return 0
+        return len(made)
+
+    def _learn(self, text: str) -> None:
+        """A stored document read or stored for the first time: prepared soon, not in the
+        request that brought it (it is answered by the full path, as before)."""
+        if self.fast is None or self.fast.known.full() or len(self._learning) >= MAX_KNOWN:
+            return
+
+        async def prepare() -> None:
+            for role in Role:
+                await asyncio.sleep(0)
+                self._prepare(text, (role,))
+
+        task = asyncio.create_task(prepare())
+        self._learning.add(task)
+        task.add_done_callback(self._learning.discard)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

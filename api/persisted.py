@@ -28,7 +28,7 @@ import hashlib
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +104,9 @@ class PersistedQueries:
         self.trusted = trusted
         self.admin_adhoc = admin_adhoc
         self._cache: OrderedDict[str, str] = OrderedDict()
+        # Told of each document this process reads or stores for the first time (the HTTP
+        # fast path prepares it: api.graphql.GraphQLView.warm_up).
+        self.on_learned: Callable[[str], None] | None = None
 
     @classmethod
     def from_settings(cls, db: Database, settings: Settings) -> PersistedQueries:
@@ -173,7 +176,22 @@ class PersistedQueries:
         found = await persisted_queries.find_on(reads or self.db, digest)
         if found is not None:
             self._remember(digest, found)
+            self._learned(found)
         return found
+
+    async def recent(self, limit: int) -> list[str]:
+        """The texts of the ``limit`` documents registered last, newest first, kept in memory
+        while there is room (a request naming one by hash then needs no look-up)."""
+        async with self.db.reading() as session:
+            found = await persisted_queries.recent(session, limit)
+        for digest, text in found:
+            if len(self._cache) < CACHED_DOCUMENTS:
+                self._remember(digest, text)
+        return [text for _, text in found]
+
+    def _learned(self, text: str) -> None:
+        if self.on_learned is not None:
+            self.on_learned(text)
 
     async def register(self, digest: str, text: str) -> None:
         """Store a validated document sent with its hash (APQ's second request)."""
@@ -182,6 +200,7 @@ class PersistedQueries:
         if new:
             log.info("registered persisted document %s", digest)
         self._remember(digest, text)
+        self._learned(text)
 
     def _remember(self, digest: str, text: str) -> None:
         if len(text) > MAX_CACHED_TEXT:

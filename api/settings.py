@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     # steps (credentials, persisted documents, variables, cost and budget, kept answers, ETag);
     # anything unusual still takes the full path. Off: every request takes the full path.
     fast_path: bool = True
+    # At start, each process prepares the stored (persisted, trusted) documents registered
+    # last for the fast path in the background, so that their first request skips Strawberry
+    # too (api.graphql.GraphQLView.warm_up); off: a document is known once a request made it so.
+    warm_up_documents: bool = True
 
     # GraphiQL in the browser (GET /graphql); by default only in development. The page holds
     # no data (queries still need a token), but production need not advertise the API.

@@ -178,6 +178,14 @@ def _fields_with_arguments(
     return visitor.fields
 
 
+def walk_arguments(
+    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+) -> None:
+    """Walk the document's fields with arguments now (kept), so that its first
+    ``document_problems`` need not."""
+    _fields_with_arguments(schema, document, operation)
+
+
 def document_problems(
     schema: GraphQLSchema,
     document: DocumentNode,

@@ -37,6 +37,7 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     parse,
+    specified_rules,
 )
 from graphql.utilities import get_operation_ast
 from graphql.validation import ASTValidationRule, ValidationRule
@@ -123,6 +124,27 @@ class _Validated:
 
 
 _VALIDATED = _Validated(maxsize=256)
+
+
+def rules_for(role: Role) -> tuple[type[ASTValidationRule], ...]:
+    """The validation rules a request of this role gets: Strawberry's execution context starts
+    from graphql-core's ``specified_rules``; ``IntrospectionForAdmins`` adds its rule for every
+    role but admins."""
+    rules = tuple(specified_rules)
+    return rules if role is Role.ADMIN else (*rules, _NoIntrospection)
+
+
+def parsed(text: str, max_tokens: int) -> DocumentNode:
+    """The document as ``ParseCache`` parses it under ``MaxTokensLimiter`` (the same cache);
+    raises ``GraphQLError``."""
+    return _parse(text, max_tokens=max_tokens)
+
+
+def validation_errors(
+    schema: GraphQLSchema, text: str, document: DocumentNode, role: Role, limits: Limits
+) -> list[GraphQLError]:
+    """Steps 4 and 5 for a request of this role, as ``Defence`` takes them (the same cache)."""
+    return _VALIDATED.errors(schema, text, document, rules_for(role), limits)
 
 
 def _bad_input(message: str, **extensions: Any) -> GraphQLError:

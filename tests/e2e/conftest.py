@@ -29,6 +29,9 @@ def settings_for(url: str) -> Settings:
         jwt_secret=SECRET,
         public_url="http://campaign.test",
         graphiql=True,
+        # Tests count the statements an app sends: no background read of the stored documents
+        # at start (tests/e2e/test_warm_up.py turns it on).
+        warm_up_documents=False,
     )
 
 

@@ -28,6 +28,14 @@ async def find_on(reads: Reads, sha256: str) -> str | None:
     return str(row[0]) if row is not None else None
 
 
+async def recent(session: AsyncSession, limit: int) -> list[tuple[str, str]]:
+    """The ``limit`` documents registered last (hash, text), newest first."""
+    rows = await session.execute(
+        sa.select(PQ.sha256, PQ.document).order_by(PQ.created_at.desc(), PQ.sha256).limit(limit)
+    )
+    return [(str(digest), str(text)) for digest, text in rows.all()]
+
+
 async def register(session: AsyncSession, documents: Mapping[str, str]) -> int:
     """Store documents (hash -> text) not stored yet; how many were new."""
     if not documents:
