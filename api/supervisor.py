@@ -49,8 +49,8 @@ def exec_supervisor(
     argv = [sys.executable, "-P", "-m", "api.supervisor", "--host", host, "--port", str(port)]
     argv += ["--workers", str(workers)]
     argv += [flag for flag, on in _flags(json_logs, verbose, access_log) if on]
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):  # what is buffered would be lost with the image
+        print(end="", file=stream, flush=True)
     os.execv(sys.executable, argv)
 
 

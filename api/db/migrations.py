@@ -64,8 +64,11 @@ def head_revision(versions: Path = VERSIONS) -> str | None:
         if "revision" not in found:
             continue  # not a migration (alembic skips it too)
         revisions.add(str(found["revision"]))
-        down = found.get("down_revision")
-        revised.update([] if down is None else [down] if isinstance(down, str) else down)
+        down = found.get("down_revision")  # None, one revision, or those a merge joins
+        if isinstance(down, str):
+            revised.add(down)
+        elif isinstance(down, tuple | list):
+            revised.update(str(parent) for parent in down)
     heads = sorted(revisions - revised)
     if len(heads) > 1:
         raise ValueError(f"the migrations have several heads: {', '.join(heads)}; merge them")
