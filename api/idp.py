@@ -20,15 +20,17 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import jwt
 
 from api.domain.enums import Role
 from api.domain.principal import Principal
 from api.errors import Unauthenticated
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,10 @@ class JwksKeys:
         )
 
     async def _fetch(self) -> None:
+        # Imported here: only a service given a JWKS URL fetches keys, and httpx (which brings
+        # its command line's rich and pygments) would add megabytes to every API process.
+        import httpx
+
         self.fetches += 1
         self._attempted_at = self.clock()
         try:

@@ -340,6 +340,7 @@ def _load_all(
                 max_duration=args.max_duration,
             )
         result["peak_rss"] = peak.peak
+        result["peak_pss"] = peak.peak_pss
         result["drain_s"] = idle.wait()
         print(
             f"{case.label} c={connections} {server.name}: {result['rps']:.1f} req/s"
@@ -371,6 +372,7 @@ def _medians(runs: dict[tuple[str, int, str], list[dict[str, Any]]]) -> list[dic
             },
             "failures": sum(r["errors"] + r["non2xx"] for r in results),
             "peak_rss": max(r["peak_rss"] for r in results),
+            "peak_pss": max(r.get("peak_pss", 0) for r in results),
             # Seconds the server went on executing queued requests after the load ended.
             "drain_s": max(r["drain_s"] for r in results),
             # The fewest responses one round's run had (its latencies come from that many),

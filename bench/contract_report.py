@@ -92,7 +92,9 @@ def markdown(report: dict[str, Any]) -> str:
         f" {run}, median of {report['rounds']} interleaved rounds."
         " An empty cell: no equivalent written for that server. 0.0 req/s without latencies:"
         " no request finished within the run. Peak RSS sums the server's processes (with"
-        " workers: the supervisor and each worker). Statements: the project's counted in"
+        " workers: the supervisor and each worker), counting a page they share once per"
+        " process; peak PSS sums their proportional shares of each page (what they cost the"
+        " machine together; bench/memory.py gives each process's). Statements: the project's counted in"
         " process, PostGraphile's by its pg client, raw's is one by construction."
         " ÷ PG5, ÷ raw, ÷ raw (maintained): the project's req/s over PostGraphile 5's, over raw"
         " SQL's, over raw (maintained)'s (above 1: the project is faster). Raw SQL counts rows"
@@ -122,8 +124,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines += [
         "",
         "| operation | c | server | req/s | p50 ms | p95 ms | p99 ms | statements | peak RSS MB"
-        " | failed |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        " | peak PSS MB | failed |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for op, c in keys:
         for s in servers:
@@ -141,7 +143,8 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {op} | {c} | {_name(s)} | {_num(r['rps'])} | {_num(r['p50'], 0)} |"
                 f" {_num(r['p95'], 0)} | {_p99(r, least)} |"
                 f" {'' if statements is None else statements} |"
-                f" {r['peak_rss'] / 2**20:.0f} | {r['failures']} |"
+                f" {r['peak_rss'] / 2**20:.0f} | {r.get('peak_pss', 0) / 2**20:.0f} |"
+                f" {r['failures']} |"
             )
     same = report["same_rows"]
     if same:

@@ -113,13 +113,20 @@ class Server:
 
     def rss(self) -> int:
         """Resident memory of the server and its workers, in bytes."""
+        return self.memory()[0]
+
+    def memory(self) -> tuple[int, int]:
+        """RSS and PSS summed over the server's processes, in bytes.  RSS counts a shared page
+        (the interpreter, a library) in every process mapping it; PSS divides it among them,
+        so the PSS sum is what the processes cost together (0 where /proc has no figures)."""
         if self.process is None:
-            return 0
+            return 0, 0
         try:
             root = psutil.Process(self.process.pid)
-            return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+            processes = [root, *root.children(recursive=True)]
+            return (sum(p.memory_info().rss for p in processes), sum(map(_pss, processes)))
         except psutil.Error:
-            return 0
+            return 0, 0
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -133,17 +140,32 @@ class Server:
             self._log.close()
 
 
+def _pss(process: psutil.Process) -> int:
+    """A process's proportional set size (/proc/PID/smaps_rollup), in bytes."""
+    try:
+        text = Path(f"/proc/{process.pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 class PeakRss:
-    """Samples the server's RSS while a load run lasts; ``peak`` in bytes."""
+    """Samples the server's memory while a load run lasts: ``peak`` (RSS) and ``peak_pss``, in
+    bytes, each summed over its processes."""
 
     def __init__(self, server: Server) -> None:
-        self.server, self.peak = server, server.rss()
+        self.server = server
+        self.peak, self.peak_pss = server.memory()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.wait(0.25):
-            self.peak = max(self.peak, self.server.rss())
+            rss, pss = self.server.memory()
+            self.peak, self.peak_pss = max(self.peak, rss), max(self.peak_pss, pss)
 
     def __enter__(self) -> PeakRss:
         self._thread.start()

@@ -26,9 +26,8 @@ answer would carry no ``extensions.code``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import suppress
-from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -73,10 +72,50 @@ class IntrospectionForAdmins(SchemaExtension):
         yield
 
 
-_parse: Callable[..., DocumentNode] = lru_cache(maxsize=256)(parse)
 # Client operations are a few kB; a longer text (a huge string literal or comment costs one
 # token) is parsed and validated every time rather than held: 256 entries of up to 32 kB each.
 MAX_CACHED_TEXT = 32_000
+# A parsed document keeps every token with its location: some 400 bytes a token, so a document
+# at the token limit (schema.schema.MAX_TOKENS, 2,000) takes ~0.8 MB, and 256 distinct ones
+# (any member may send them) would hold ~200 MB in each process.  The parse cache is bounded by
+# the tokens it holds too: at most ~25 MB, still ~200 documents of the contract's size.
+MAX_CACHED_TOKENS = 64_000
+
+
+class _Parsed:
+    """An LRU of parsed documents keyed by the text and the parse options, bounded by count
+    and by the tokens its documents hold."""
+
+    def __init__(self, maxsize: int = 256, max_tokens: int = MAX_CACHED_TOKENS) -> None:
+        self.maxsize, self.max_tokens = maxsize, max_tokens
+        self.documents: OrderedDict[tuple[Any, ...], tuple[DocumentNode, int]] = OrderedDict()
+        self.tokens = 0
+
+    def __call__(self, text: str, **options: Any) -> DocumentNode:
+        key = (text, *sorted(options.items()))
+        found = self.documents.get(key)
+        if found is not None:
+            self.documents.move_to_end(key)
+            return found[0]
+        document = parse(text, **options)
+        tokens = _tokens(document)
+        self.documents[key] = (document, tokens)
+        self.tokens += tokens
+        while len(self.documents) > self.maxsize or self.tokens > self.max_tokens:
+            _, (_, dropped) = self.documents.popitem(last=False)
+            self.tokens -= dropped
+        return document
+
+
+def _tokens(document: DocumentNode) -> int:
+    """The tokens a parsed document holds (its location's chain, start to end of file)."""
+    count, token = 0, document.loc.start_token if document.loc else None
+    while token is not None:
+        count, token = count + 1, token.next
+    return count
+
+
+_parse = _Parsed()
 
 
 class ParseCache(SchemaExtension):

@@ -6,35 +6,38 @@ import asyncio
 import contextlib
 import functools
 import os
-import tempfile
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from starlette.applications import Starlette
 
+from api import supervisor
 from api.cli.base import _settings, database, main
 from api.domain.enums import Role
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 SIMULATOR_STORE = "simulator.pickle"  # in the data folder
 
 
 # -- running ----------------------------------------------------------------------------------
-# uvicorn's supervisor pings each worker every half second and replaces one that has not answered
-# within this many seconds. A worker answers from its first moments (a thread of its own), but it
-# gets there only after Python has started and imported the command; on a busy host that takes
-# longer than uvicorn's 5 s, and the replacement is killed in its turn, over and over.
-WORKER_HEALTHCHECK_SECONDS = 30
-METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
-
-
-def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1) -> None:
-    import uvicorn
-
+def _serve(
+    settings: Settings,
+    url: str,
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    embedded: bool,
+    verbose: bool,
+) -> None:
     settings = settings.model_copy(update={"database_url": url, "host": host, "port": port})
     if workers == 1:
+        import uvicorn
+
         from api.app import create_app
 
         # log_config=None: the command's logging (api/logs.py) formats uvicorn's lines too.
@@ -46,35 +49,19 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int = 1)
     os.environ.update(
         {"CAMPAIGN_DATABASE_URL": url, "CAMPAIGN_HOST": host, "CAMPAIGN_PORT": str(port)}
     )
-    with _metrics_dir():
-        uvicorn.run(
-            "api.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_config=None,
-            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+    if not embedded:
+        # The supervisor needs none of what this command imported: it becomes a process
+        # that holds only uvicorn (api/supervisor.py).
+        supervisor.exec_supervisor(
+            host,
+            port,
+            workers,
+            json_logs=settings.json_logs,
+            verbose=verbose,
+            access_log=settings.access_log_enabled,
         )
-
-
-@contextlib.contextmanager
-def _metrics_dir() -> Iterator[None]:
-    """/metrics adds up every worker's counts (prometheus-client's multiprocess mode, see
-    api/metrics.py): the workers share a folder that must be empty when they start.  This run
-    makes its own and removes it once uvicorn has waited for its workers; a folder the operator
-    names instead (PROMETHEUS_MULTIPROC_DIR) is theirs to empty.  Only the workers write there:
-    this process serves nothing (and has not imported the metrics, which read the variable once,
-    on import)."""
-    if os.environ.get(METRICS_DIR):
-        yield
-        return
-    with tempfile.TemporaryDirectory(prefix="campaign-metrics-") as folder:
-        os.environ[METRICS_DIR] = folder
-        try:
-            yield
-        finally:
-            del os.environ[METRICS_DIR]
+    # An embedded PostgreSQL is this process's to stop once the workers have: it stays.
+    supervisor.supervise(host, port, workers, verbose=verbose)
 
 
 def _cores() -> int:
@@ -97,7 +84,15 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     host = host or settings.host
     _check_listen(settings, host)
     with database(settings) as url:
-        _serve(settings, url, host, port or settings.port, workers or _cores())
+        _serve(
+            settings,
+            url,
+            host,
+            port or settings.port,
+            workers or _cores(),
+            embedded=not settings.database_url,  # database() started one in the data folder
+            verbose=bool(ctx.find_root().params.get("verbose")),
+        )
 
 
 def _check_listen(settings: Settings, host: str) -> None:

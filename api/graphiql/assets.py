@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +77,8 @@ def install(folder: Path, *, npm: str | None = None, timeout: float = 300) -> li
     apply and no dependency tree is installed); each tarball and each file taken from it is
     checked against the lock before it is written. Returns the packages fetched.
     """
+    import tarfile  # here: the API's processes serve the assets and never unpack them
+
     wanted = {asset.package for asset in missing(folder)}
     todo = [package for package in PACKAGES if package in wanted]
     if not todo:
@@ -116,6 +117,8 @@ def install(folder: Path, *, npm: str | None = None, timeout: float = 300) -> li
 
 
 def _extract(tarball: Path, package: Package, folder: Path) -> None:
+    import tarfile
+
     _check(tarball.read_bytes(), package.integrity, f"{package.spec}'s tarball")
     with tarfile.open(tarball, "r:gz") as tar:
         for file in package.files:

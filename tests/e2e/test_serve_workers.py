@@ -130,6 +130,18 @@ def test_two_workers_answer_one_metrics_and_leave_nothing_after_sigterm(
 
         group = _group(process.pid)
         assert seen <= group, (seen, group)
+        # The supervisor holds nothing of the app (api/supervisor.py): none of its compiled
+        # libraries is mapped into it.
+        maps = Path(f"/proc/{process.pid}/maps").read_text()
+        for library in ("pydantic_core", "sqlalchemy", "asyncpg", "cryptography"):
+            assert f"/{library}/" not in maps, library
+        # Each worker logs through the command's set-up (api/logs.py), as one process does
+        # (the reader thread may still be behind the pipe: polled, bounded).
+        started = [f"Started server process [{pid}]" for pid in seen]
+        deadline = time.monotonic() + 60
+        while not all(any(s in line for line in list(lines)) for s in started):
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.05)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0, "".join(lines)
         # The workers are gone as soon as serve is: it waited for them.
