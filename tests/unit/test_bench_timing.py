@@ -126,7 +126,7 @@ def test_a_run_short_of_min_requests_says_how_many_it_finished() -> None:
     rows = {
         line.split(" | ")[2]: line
         for line in table.splitlines()
-        if line.startswith("| ContentMix | 32 | ") and line.count("|") == 11
+        if line.startswith("| ContentMix | 32 | ") and line.count("|") == 12
     }
     assert "| 900 (only 3 in 60 s) |" in rows["PostGraphile 5"]
     # 40 responses, but 32 connections: fewer than two per connection.
