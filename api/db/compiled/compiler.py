@@ -467,6 +467,15 @@ class _Compiler(AnalyticsFields):
             float: sql.float_cursor,
         }
         cursor = encode[value_type](f"{s}.{spec.sort}", f"{s}.id")
+
+        def edge_cursor(way: str) -> str:
+            # The cursor of the first (ASC) or last (DESC) row shown, encoded once: the sort
+            # value and the id are picked first (identical aggregates are computed once).
+            def pick(column: str) -> str:
+                return f"(array_agg({s}.{column} ORDER BY {s}._rn {way}) {shown})[1]"
+
+            return str(encode[value_type](pick(spec.sort), pick("id")))
+
         pairs = []
         for key_name, nodes in self.collect("Connection", sets).items():
             name = nodes[0].name.value
@@ -486,13 +495,9 @@ class _Compiler(AnalyticsFields):
                     elif info_name == "hasPreviousPage":
                         info.append((info_key, f"({after_id} IS NOT NULL)"))
                     elif info_name == "startCursor":
-                        info.append(
-                            (info_key, f"(array_agg({cursor} ORDER BY {s}._rn) {shown})[1]")
-                        )
+                        info.append((info_key, edge_cursor("ASC")))
                     elif info_name == "endCursor":
-                        info.append(
-                            (info_key, f"(array_agg({cursor} ORDER BY {s}._rn DESC) {shown})[1]")
-                        )
+                        info.append((info_key, edge_cursor("DESC")))
                     elif info_name == "__typename":
                         info.append((info_key, "'PageInfo'"))
                     else:
