@@ -14,7 +14,8 @@ each statement with its parameters, beside the raw peer's (bench/peers/raw.py).
 ``compare`` prepares every statement (SQL ``PREPARE``, as asyncpg prepares: PostgreSQL plans
 the first five executions for their values, then may keep a generic plan) on one connection,
 runs them interleaved (A B C, A B C ...) ``--runs`` times after ``--warm`` executions each,
-and prints the median wall time of each, which plan PostgreSQL settled on (generic or custom),
+and prints the median CPU time the server process spent on each (read from its
+/proc/PID/schedstat: the database must run on this machine) and its median wall time, which plan PostgreSQL settled on (generic or custom),
 and, with ``--explain``, EXPLAIN (ANALYZE, BUFFERS) of each under a forced custom and a forced
 generic plan.  The answers of every variant of an operation must be equal (the raw peer's
 differ from the project's only where bench/contract_cases.py lets them: they are not compared).
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from api.db.compiled import compiler  # noqa: E402
+from api.db.session import asyncpg_connect_args  # noqa: E402
 from api.domain.enums import Role  # noqa: E402
 from bench.contract_setup import HASHTAG  # noqa: E402
 from bench.peers import raw  # noqa: E402
@@ -72,8 +74,23 @@ async def _variables(conn: Any) -> dict[str, dict[str, Any]]:
     }
 
 
+def _write(path: str, data: bytes) -> None:
+    Path(path).write_bytes(data)
+
+
+def _read(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+async def _connect(url: str) -> Any:
+    """A connection as the API's and the raw peer's: UTC, no JIT (api/db/session.py)."""
+    connect = asyncpg_connect_args(url)
+    connect["server_settings"] = {**connect["server_settings"], "jit": "off"}
+    return await asyncpg.connect(**connect)
+
+
 async def dump(args: argparse.Namespace) -> None:
-    conn = await asyncpg.connect(args.database_url)
+    conn = await _connect(args.database_url)
     try:
         variables = await _variables(conn)
     finally:
@@ -94,7 +111,7 @@ async def dump(args: argparse.Namespace) -> None:
         )
         statement, raw_params = raw.OPERATIONS[label](variables[label], BASE_URL)
         found[label] = {args.name: (plan.sql, params), "raw": (statement, raw_params)}
-    Path(args.out).write_bytes(pickle.dumps(found))
+    _write(args.out, pickle.dumps(found))
     for label, variants in found.items():
         print(f"-- {label}: {variables[label]}\n{variants[args.name][0]}\n")
 
@@ -120,11 +137,20 @@ def _literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def _backend_cpu(pid: int) -> int:
+    """Nanoseconds the server process has run on a CPU (it runs on this machine): unlike the
+    wall time, barely moved by what else the machine's two cores are doing."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+
+
 async def compare(args: argparse.Namespace) -> None:
-    dumps = [pickle.loads(Path(p).read_bytes()) for p in args.dumps]
-    conn = await asyncpg.connect(args.database_url)
+    dumps = [pickle.loads(_read(p)) for p in args.dumps]
+    conn = await _connect(args.database_url)
     try:
         await conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        backend = conn.get_server_pid()
+        if args.plan_cache_mode:
+            await conn.execute(f"SET plan_cache_mode = {args.plan_cache_mode}")
         labels = [label for label in dumps[0] if not args.only or label in args.only]
         for label in labels:
             variants: dict[str, tuple[str, list[Any]]] = {}
@@ -144,19 +170,25 @@ async def compare(args: argparse.Namespace) -> None:
             project = {answers[n] for n in names if n != "raw"}
             assert len(project) == 1, f"{label}: the compiled variants answer differently"
             wall: dict[str, list[float]] = {name: [] for name in names}
+            cpu: dict[str, list[float]] = {name: [] for name in names}
             for _ in range(args.runs):
                 for name in names:
+                    before = _backend_cpu(backend)
                     start = time.perf_counter()
                     await conn.fetchval(executes[name])
                     wall[name].append((time.perf_counter() - start) * 1000)
+                    cpu[name].append((_backend_cpu(backend) - before) / 1e6)
             print(f"== {label} ({args.runs} interleaved runs after {args.warm} each)")
-            for name in names:
-                plan = await conn.fetch("EXPLAIN " + executes[name])
-                generic = any("$" in r[0] for r in plan)
+            for i, name in enumerate(names):
+                generic, custom = await conn.fetchrow(
+                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+                    " WHERE name = $1",
+                    f"cheap_{label.lower()}_{i}",
+                )
                 print(
-                    f"  {name:12s} median {statistics.median(wall[name]):7.2f} ms  "
-                    f"(min {min(wall[name]):6.2f}, max {max(wall[name]):7.2f})  "
-                    f"plan kept: {'generic' if generic else 'custom'}"
+                    f"  {name:12s} backend CPU median {statistics.median(cpu[name]):7.2f} ms"
+                    f"   wall median {statistics.median(wall[name]):7.2f} ms"
+                    f" (min {min(wall[name]):6.2f})   plans: {generic} generic, {custom} custom"
                 )
             if args.explain:
                 for mode in ("force_custom_plan", "force_generic_plan"):
@@ -167,8 +199,9 @@ async def compare(args: argparse.Namespace) -> None:
                         )
                         print(f"---- {label} {name} {mode}")
                         print("\n".join(r[0] for r in lines))
-                    await conn.execute("RESET plan_cache_mode")
-            await conn.execute("DEALLOCATE ALL")
+                    await conn.execute(f"SET plan_cache_mode = {args.plan_cache_mode or 'auto'}")
+            for i in range(len(names)):
+                await conn.execute(f"DEALLOCATE cheap_{label.lower()}_{i}")
     finally:
         await conn.close()
 
@@ -187,5 +220,6 @@ if __name__ == "__main__":
     c.add_argument("--warm", type=int, default=7)
     c.add_argument("--only", nargs="*")
     c.add_argument("--explain", action="store_true")
+    c.add_argument("--plan-cache-mode", choices=("auto", "force_custom_plan", "force_generic_plan"))
     args = parser.parse_args()
     asyncio.run(dump(args) if args.command == "dump" else compare(args))
