@@ -872,6 +872,35 @@ async def test_unfiltered_feeds_count_from_the_maintained_rows(paths: Paths) -> 
     assert any(s.startswith("/* compiled TopicFeed") for s in paths.statements)
 
 
+async def test_everyones_count_is_the_maintained_one(paths: Paths) -> None:
+    """People's totalCount without a search is the maintained figure on both paths (a delta
+    row written behind the triggers' back shows in both answers); a search still counts."""
+    [(everyone,)] = await _rows(paths.db, "SELECT count(*) FROM person")
+    [(managers,)] = await _rows(
+        paths.db,
+        "SELECT count(*) FROM person WHERE search @@ to_tsquery('simple', 'manager:*')",
+    )
+    async with paths.db.unit_of_work() as session:
+        added = await session.execute(
+            sa.text("INSERT INTO person_count (people) VALUES (500) RETURNING id")
+        )
+        row = added.scalar_one()
+    document = operation("admin/People.graphql")
+    span = {"since": "2026-03-04T10:30:00+00:00", "until": "2026-05-01T00:00:00+00:00"}
+    paths.statements.clear()
+    try:
+        answer = await paths.both(document, {"first": 2, **span}, "ADMIN")
+        assert answer["data"]["people"]["totalCount"] == everyone + 500
+        searched = await paths.both(document, {"search": "manager", **span}, "ADMIN")
+        assert searched["data"]["people"]["totalCount"] == managers
+        plans = [s for s in paths.statements if s.startswith("/* compiled People")]
+        assert len(plans) == 2
+        assert all("person_count" in plan for plan in plans)
+    finally:
+        async with paths.db.unit_of_work() as session:
+            await session.execute(sa.text("DELETE FROM person_count WHERE id = :id"), {"id": row})
+
+
 async def _rows(db: Database, sql: str) -> list[tuple[Any, ...]]:
     async with db.reading() as session:
         return [tuple(row) for row in await session.execute(sa.text(sql))]

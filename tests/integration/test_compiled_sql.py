@@ -1,7 +1,8 @@
 """The SQL a compiled plan renders values with gives what the resolvers' Python gives.
 
 ``excerpt`` (api/domain/text.excerpt) over any text, whitespace of every kind and any script
-included, and a relevance's cursor (``Cursor.encode`` of a ``real``) for any float32.
+included, a relevance's cursor (``Cursor.encode`` of a ``real``) for any float32, and a
+name's cursor (``Cursor.encode`` of a text, as ``json.dumps`` writes it) for any text.
 """
 
 from __future__ import annotations
@@ -108,3 +109,24 @@ def test_relevance_cursors_in_sql_are_pythons(url: str, values: list[float]) -> 
     doubles = [struct.unpack("f", struct.pack("f", v))[0] for v in values]
     assert all(math.isfinite(d) for d in doubles)
     assert rows == [Cursor(d, i).encode() for i, d in enumerate(doubles, start=1)]
+
+
+# Names: ASCII (PostgreSQL's own JSON escapes), DEL, controls, quotes, backslashes and any
+# other script (Python's \\uXXXX escapes, surrogate pairs beyond the BMP).
+NAMES = st.one_of(
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30),
+    st.text(alphabet='"\\\x7f\t\n\x01 aZ', max_size=12),
+    st.text(alphabet=st.characters(blacklist_categories=["Cs"], min_codepoint=1), max_size=12),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(names=st.lists(NAMES, min_size=1, max_size=25))
+@example(names=["", "Zoë O'Brien", 'Quote "Q" Back\\slash', "Del\x7f", "Emoji 😀", "日本 語"])
+def test_text_cursors_in_sql_are_pythons(url: str, names: list[str]) -> None:
+    statement = (
+        f"SELECT {sql.text_cursor('v.x', 'v.i')} FROM unnest($1::text[]) WITH ORDINALITY "
+        "AS v(x, i) ORDER BY v.i"
+    )
+    rows = [row[0] for row in _rows(url, statement, names)]
+    assert rows == [Cursor(name, i).encode() for i, name in enumerate(names, start=1)]

@@ -54,7 +54,7 @@ from api.db.compiled.analytics import SCALARS as ANALYTICS_SCALARS
 from api.db.compiled.analytics import AnalyticsFields
 from api.db.pagination import Direction, Page
 from api.db.repositories import post_counts
-from api.db.repositories.people import search_query
+from api.db.repositories.people import maintained_total, search_query
 from api.db.repositories.scopes import Scope
 from api.domain.enums import ResourceKind, Role
 from api.domain.periods import Interval, periods
@@ -233,6 +233,11 @@ class _Connection:
     sort_sql: Callable[[str], str] | None = None
     # ``totalCount`` read elsewhere than by counting the rows (a maintained count).
     total: str | None = None
+
+
+def _people_total() -> str:
+    """``totalCount`` of everyone, as the resolvers read it (``people.count_people``)."""
+    return str(maintained_total().compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
 
 
 def _maintained_total(scope: Scope, key: str) -> str:
@@ -467,6 +472,15 @@ class _Compiler(AnalyticsFields):
             float: sql.float_cursor,
         }
         cursor = encode[value_type](f"{s}.{spec.sort}", f"{s}.id")
+
+        def edge_cursor(way: str) -> str:
+            # The cursor of the first (ASC) or last (DESC) row shown, encoded once: the sort
+            # value and the id are picked first (identical aggregates are computed once).
+            def pick(column: str) -> str:
+                return f"(array_agg({s}.{column} ORDER BY {s}._rn {way}) {shown})[1]"
+
+            return str(encode[value_type](pick(spec.sort), pick("id")))
+
         pairs = []
         for key_name, nodes in self.collect("Connection", sets).items():
             name = nodes[0].name.value
@@ -486,13 +500,9 @@ class _Compiler(AnalyticsFields):
                     elif info_name == "hasPreviousPage":
                         info.append((info_key, f"({after_id} IS NOT NULL)"))
                     elif info_name == "startCursor":
-                        info.append(
-                            (info_key, f"(array_agg({cursor} ORDER BY {s}._rn) {shown})[1]")
-                        )
+                        info.append((info_key, edge_cursor("ASC")))
                     elif info_name == "endCursor":
-                        info.append(
-                            (info_key, f"(array_agg({cursor} ORDER BY {s}._rn DESC) {shown})[1]")
-                        )
+                        info.append((info_key, edge_cursor("DESC")))
                     elif info_name == "__typename":
                         info.append((info_key, "'PageInfo'"))
                     else:
@@ -793,6 +803,9 @@ class _Compiler(AnalyticsFields):
             value_type=str,
             first=self.argument(node, "first", 20),
             after=self.argument(node, "after", None),
+            # Everyone from the maintained count; a search counts its matches.
+            total=f"(CASE WHEN {query} IS NULL THEN {_people_total()} ELSE (SELECT count(*) "
+            f"FROM person n WHERE n.search @@ to_tsquery('simple'::regconfig, {query})) END)",
         )
         return self.connection(spec, sets)
 

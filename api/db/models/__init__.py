@@ -12,7 +12,12 @@ from api.db.models.campaigns import (
     Topic,
     TopicManager,
 )
-from api.db.models.counts import GroupPostCount, HashtagPostCount, ResourcePostCount
+from api.db.models.counts import (
+    GroupPostCount,
+    HashtagPostCount,
+    PersonCount,
+    ResourcePostCount,
+)
 from api.db.models.http_api import DataVersion, PersistedQuery
 from api.db.models.operations import ApiKey, SyncFeed, SyncRun, SyncWorker
 from api.db.models.people import FollowerSnapshot, MicroblogGroup, Person
@@ -36,6 +41,7 @@ __all__ = [
     "MicroblogGroup",
     "PersistedQuery",
     "Person",
+    "PersonCount",
     "Post",
     "PostHashtag",
     "PostMetricsSnapshot",

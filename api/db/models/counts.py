@@ -1,4 +1,4 @@
-"""Maintained numbers of live thread starters per hashtag, group and resource.
+"""Maintained numbers of live thread starters per hashtag, group and resource, and of people.
 
 They answer ``totalCount`` of a topic's, a group's and a resource's posts without counting
 tens of thousands of rows per request.  Triggers on ``post``, ``post_hashtag`` and
@@ -41,3 +41,13 @@ class ResourcePostCount(Base):
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     resource_id: Mapped[int] = mapped_column(sa.BigInteger, index=True)
     starters: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class PersonCount(Base):
+    """How many people there are (``people { totalCount }`` without a search): delta rows
+    summed, kept by triggers on ``person`` (migration p4c1)."""
+
+    __tablename__ = "person_count"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    people: Mapped[int] = mapped_column(sa.BigInteger)

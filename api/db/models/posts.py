@@ -79,6 +79,12 @@ class Post(Base):
             postgresql_where=sa.text("thread_starter_id IS NULL AND deleted_at IS NULL"),
         ),
         sa.Index("ix_post_thread_starter_id_created_at", "thread_starter_id", "created_at", "id"),
+        # A thread's live replies counted from the index alone (``replies { totalCount }``).
+        sa.Index(
+            "ix_post_live_replies_thread",
+            "thread_starter_id",
+            postgresql_where=sa.text("thread_starter_id IS NOT NULL AND deleted_at IS NULL"),
+        ),
         # Live replies by time: the analytics scan a range's partial edge days for replies
         # written then (api.analytics.rollups), the rest comes from the rollups.
         sa.Index(

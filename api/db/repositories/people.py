@@ -64,8 +64,19 @@ async def page_people(session: AsyncSession, search: str | None, page: Page) -> 
     )
 
 
+def maintained_total() -> sa.ScalarSelect[Any]:
+    """How many people there are, from the maintained count (``person_count``, kept by
+    triggers on ``person``, migration p4c1) instead of counting every person: the one
+    expression the resolvers and the compiled plans (api/db/compiled/compiler.py) read."""
+    summed = sa.func.coalesce(sa.func.sum(models.PersonCount.people), 0)
+    return sa.select(sa.cast(summed, sa.BigInteger)).scalar_subquery()
+
+
 async def count_people(session: AsyncSession, search: str | None) -> int:
-    return await count_all(session, Person, people_search(search))
+    conditions = people_search(search)
+    if not conditions:
+        return int((await session.execute(sa.select(maintained_total()))).scalar_one())
+    return await count_all(session, Person, conditions)
 
 
 async def get_groups(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
