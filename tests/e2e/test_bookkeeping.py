@@ -302,7 +302,8 @@ async def test_the_folded_key_check_refuses_a_revoked_key_and_draws_nothing(
         assert "errors" not in body, body["errors"]
         assert _kinds(api.statements) == ["key+draw", "plan"]  # the cache is off: no version
         drawn = await _bucket(api.db, bucket)
-        assert drawn is not None and drawn[0] < before[0]
+        assert drawn is not None
+        assert drawn[0] < before[0]
 
         await revoke_api_key(api.db, "folded-revoked")
         api.statements.clear()
@@ -340,8 +341,10 @@ async def test_the_folded_statement_draws_nothing_for_an_unknown_or_revoked_key(
             session, hash_api_key(valid), Role.LMS, "LMS:api-key:", 5, 100, 1.0
         )
         await session.close()
-        assert checked.key is not None and checked.key.name == "repo-valid"
-        assert checked.drawn is not None and checked.drawn.granted
+        assert checked.key is not None
+        assert checked.key.name == "repo-valid"
+        assert checked.drawn is not None
+        assert checked.drawn.granted
         assert checked.drawn.available == 95
         assert await _bucket(db, "LMS:api-key:repo-valid") is not None
         # A key of another role than the one priced for: checked, nothing drawn.
@@ -350,7 +353,8 @@ async def test_the_folded_statement_draws_nothing_for_an_unknown_or_revoked_key(
             session, hash_api_key(valid), Role.MEMBER, "MEMBER:api-key:", 5, 100, 1.0
         )
         await session.close()
-        assert checked.key is not None and checked.drawn is None
+        assert checked.key is not None
+        assert checked.drawn is None
         assert await _bucket(db, "MEMBER:api-key:repo-valid") is None
     finally:
         await db.dispose()
@@ -377,7 +381,8 @@ async def test_a_spent_budget_with_a_valid_key_is_rate_limited_by_the_folded_sta
             bodies.append(await api.post(LINKS, links, role=None, headers=key))
             await key_uses(api.db).drain()
             kinds.append(_kinds(api.statements))
-    assert "errors" not in bodies[0] and "errors" not in bodies[1], bodies[:2]
+    assert "errors" not in bodies[0], bodies[0]
+    assert "errors" not in bodies[1], bodies[1]
     assert kinds[1] == ["key+draw", "plan"]  # known: checked and drawn in one statement
     levels = [b["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] for b in bodies]
     # The refusal reports the level it found, as the full path's does.
