@@ -8,7 +8,8 @@ Bearer tokens come in two kinds, told apart by their header's ``alg``:
 
 API keys are random strings whose SHA-256 is stored in ``api_key``; they are how the LMS
 integration authenticates.  A key is looked up on the primary at every request, so a revoked
-key is refused at once by every API process.  Its last use is recorded at most once a minute,
+key is refused at once by every API process (the HTTP fast path looks it up in the statement
+that draws the request's budget: ``api_key_in``, ``key_principal``).  Its last use is recorded at most once a minute,
 by a background task, never on the request's path (``KeyUses``).
 """
 

@@ -8,11 +8,14 @@ answered here, after only the steps that depend on the request, each by the func
 path calls:
 
 1. the credentials (``api.auth.authenticate``: an API key is looked up on the primary every
-   time, so a revoked key is refused at once; a token's signature and expiry are checked);
+   time, so a revoked key is refused at once; a token's signature and expiry are checked); an
+   API key over POST is checked at step 5 instead, by the draw's own statement;
 2. persisted documents and APQ (``api.persisted``), trusted-documents mode included;
 3. GET: the data version, the ETag and ``304 Not Modified`` (``api.http_cache``);
 4. the variables coerced and their input limits (``schema.boundary``);
-5. the cost and the budget draw (``schema.budgets.admit``);
+5. the cost and the budget draw (``schema.budgets.admit``; for an API key not checked yet,
+   ``admit_key``: the key's check, the draw and the data version in one statement, drawing
+   nothing for a revoked key);
 6. a kept answer (``api.response_cache``), else the plan's statement alone on the request's
    connection (``RequestSession.value_alone``).
 

@@ -162,9 +162,14 @@ async def test_a_revoked_key_is_refused_at_once_by_two_app_instances(demo_url: s
             await session.execute(
                 sa.text("UPDATE api_key SET revoked_at = now() WHERE name = 'two-processes'")
             )
-        # The very next request, in either process, with no wait: refused, as before.
+        # The very next request, in either process, with no wait: refused, as before, by the
+        # fast path's one statement that checks the key and would have drawn.
         for api in (two, one):
+            assert api.db is not None
+            await key_uses(api.db).drain()  # the key's use, recorded aside, is not counted
+            api.statements.clear()
             body = await api.post(LINKS, links, role=None, headers={"X-API-Key": key})
+            assert _kinds(api.statements) == ["key+draw+version"]
             assert body["data"] is None
             (error,) = body["errors"]
             assert error["extensions"]["code"] == "UNAUTHENTICATED"
