@@ -8,11 +8,14 @@ answered here, after only the steps that depend on the request, each by the func
 path calls:
 
 1. the credentials (``api.auth.authenticate``: an API key is looked up on the primary every
-   time, so a revoked key is refused at once; a token's signature and expiry are checked);
+   time, so a revoked key is refused at once; a token's signature and expiry are checked); an
+   API key over POST is checked at step 5 instead, by the draw's own statement;
 2. persisted documents and APQ (``api.persisted``), trusted-documents mode included;
 3. GET: the data version, the ETag and ``304 Not Modified`` (``api.http_cache``);
 4. the variables coerced and their input limits (``schema.boundary``);
-5. the cost and the budget draw (``schema.budgets.admit``);
+5. the cost and the budget draw (``schema.budgets.admit``; for an API key not checked yet,
+   ``admit_key``: the key's check, the draw and the data version in one statement, drawing
+   nothing for a revoked key);
 6. a kept answer (``api.response_cache``), else the plan's statement alone on the request's
    connection (``RequestSession.value_alone``).
 
@@ -42,17 +45,25 @@ from starlette.responses import Response
 from strawberry.http.parse_content_type import parse_content_type
 
 from api import metrics
-from api.auth import credentials_of
+from api.auth import (
+    API_KEY_ROLE,
+    KEY_REFUSED,
+    api_key_in,
+    credentials_of,
+    hash_api_key,
+    key_principal,
+)
 from api.db.compiled.plans import run_alone
 from api.db.request_session import RequestSession
 from api.db.session import Database
+from api.domain.principal import Principal
 from api.http_cache import CACHE_CONTROL, VARY, cacheable, current_version, entity_tag, matches
 from api.media_types import GRAPHQL_RESPONSE, content_type, prefers_graphql_response
 from api.persisted import PersistedQueries
 from api.response_cache import RawJSON, ResponseCache, encode
 from api.settings import Settings
-from schema.budgets import Admission, admit
-from schema.fast_path import KnownDocuments, bound_plan, coerce
+from schema.budgets import Admission, admit, admit_key
+from schema.fast_path import Known, KnownDocuments, bound_plan, coerce
 
 log = logging.getLogger(__name__)
 
@@ -138,21 +149,32 @@ class FastPath:
             return None
         # As GraphQLView.get_context does; it takes what is found here instead of asking again.
         rid = request.state.request_id = correlation_id.get() or uuid.uuid4().hex
-        authenticated = await credentials_of(self.settings, self.db, request.headers, session)
-        request.state.authenticated = authenticated
-        principal = authenticated[0]
-        if principal is None:
-            return None
+        # An API key sent over POST is checked later, by the statement that draws the budget
+        # (``_key_and_admit``); other credentials first, as the full path checks them.
+        key = api_key_in(request.headers) if request.method == "POST" else None
+        principal = None
+        if key is None:
+            authenticated = await credentials_of(self.settings, self.db, request.headers, session)
+            request.state.authenticated = authenticated
+            principal = authenticated[0]
+            if principal is None:
+                return None
         try:
-            return await self._known(request, session, principal, found)
+            return await self._known(request, session, principal, found, key)
         except Exception:  # a defect here must not cost the client the full path's answer
             log.exception("fast path failed, the full path answers (request %s)", rid)
             return None
 
     async def _known(
-        self, request: Request, session: RequestSession, principal: Any, found: RequestData
+        self,
+        request: Request,
+        session: RequestSession,
+        principal: Principal | None,
+        found: RequestData,
+        key: str | None = None,
     ) -> Response | None:
-        """The answer of an authenticated request whose document is known, or None."""
+        """The answer of an authenticated request whose document is known, or None.
+        ``principal`` None: the request's API key ``key``, not checked yet (a POST)."""
         query, variables, operation_name, extensions = found
         headers = request.headers
         rid = request.state.request_id
@@ -165,7 +187,8 @@ class FastPath:
         text = resolved.query
         if text is None or resolved.to_register is not None:
             return None
-        known = self.known.get(text, operation_name, principal.role)
+        role = principal.role if principal is not None else API_KEY_ROLE
+        known = self.known.get(text, operation_name, role)
         if known is None:
             return None
         graphql_response = prefers_graphql_response(headers.get("accept"))
@@ -174,6 +197,7 @@ class FastPath:
         async def tag_now() -> str | None:
             if not cacheable(text):
                 return None
+            assert principal is not None  # checked before any tag is made
             return entity_tag(
                 version=await current_version(session),
                 principal=principal,
@@ -212,16 +236,23 @@ class FastPath:
             stats.operation = operation_name
         admission = Admission()
         try:
-            await admit(
-                admission,
-                self.schema,
-                known.document,
-                operation_name,
-                variables,
-                self.settings,
-                principal,
-                session,
-            )
+            if principal is None:
+                principal = await self._key_and_admit(
+                    request, session, key, known, operation_name, variables, admission
+                )
+                if principal is None:
+                    return None
+            else:
+                await admit(
+                    admission,
+                    self.schema,
+                    known.document,
+                    operation_name,
+                    variables,
+                    self.settings,
+                    principal,
+                    session,
+                )
         except Exception:
             return None  # the full path draws, and answers the outage as it does
         request.state.admission = admission
@@ -235,6 +266,43 @@ class FastPath:
         response.headers.raw.extend(cache_headers)
         log.debug("fast path answered %s (request %s)", known.name, rid)
         return response
+
+    async def _key_and_admit(
+        self,
+        request: Request,
+        session: RequestSession,
+        key: str | None,
+        known: Known,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        admission: Admission,
+    ) -> Principal | None:
+        """An API key checked by the statement that draws its cost (``schema.budgets.
+        admit_key``): the document is known, so its cost is known before the key is checked,
+        and a revoked key draws nothing and is refused as by its check alone. None: the full
+        path answers (refused credentials, or nothing drawn: it checks the key itself then)."""
+        assert key is not None
+        checked = await admit_key(
+            admission,
+            self.schema,
+            known.document,
+            operation_name,
+            variables,
+            self.settings,
+            API_KEY_ROLE,
+            hash_api_key(key),
+            session,
+        )
+        if checked is None:
+            return None  # not drawn (too complex, say): the full path, in its own order
+        if checked.key is None:
+            request.state.authenticated = (None, KEY_REFUSED)
+            return None
+        principal = key_principal(self.db, checked.key)
+        request.state.authenticated = (principal, None)
+        if checked.drawn is None:
+            return None  # a key of another role: the full path draws at that role's price
+        return principal
 
     async def _data(
         self,

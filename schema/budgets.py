@@ -53,7 +53,7 @@ from strawberry.extensions import SchemaExtension
 
 from api.db.repositories import query_budgets
 from api.domain.enums import Role
-from api.domain.principal import Principal
+from api.domain.principal import API_KEY_SUBJECT, Principal
 from api.settings import Settings, get_settings
 from schema.cost import CostError, operation_cost
 from schema.operations import is_subscription
@@ -188,6 +188,47 @@ class Admission:
     refusal: GraphQLError | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Priced:
+    cost: int
+    budget: Budget | None
+
+
+def _price(
+    admission: Admission,
+    schema: Any,
+    document: Any,
+    operation_name: str | None,
+    variables: Any,
+    settings: Settings,
+    role: Role | None,
+    coerced: Any,
+) -> _Priced | None:
+    """The operation's cost for a principal of ``role``, its report set in ``admission``;
+    None when nothing is to be drawn (the cost could not be counted, or it is refused as too
+    complex: ``admission.refusal``)."""
+    try:
+        cost = _cost(schema, document, operation_name, variables, coerced)
+    except CostError:
+        return None  # execution answers the missing operation or bad variables
+    budget = budget_for(settings, role) if role is not None else None
+    limit = min(settings.query_cost_max, budget.capacity if budget else settings.query_cost_max)
+    admission.report = {
+        "requestedQueryCost": cost,
+        "maximumQueryCost": limit,
+        "throttleStatus": None,
+    }
+    if cost > limit:
+        log.info("refused a query costing %d (limit %d)", cost, limit)
+        admission.refusal = GraphQLError(
+            f"This query may cost {cost} points, more than the {limit} one query may cost. "
+            "Ask for smaller pages (first:) or fewer nested lists.",
+            extensions={"code": "QUERY_TOO_COMPLEX", "cost": cost, "maximumCost": limit},
+        )
+        return None
+    return _Priced(cost, budget)
+
+
 async def admit(
     admission: Admission,
     schema: Any,
@@ -201,34 +242,71 @@ async def admit(
 ) -> None:
     """Count the operation's cost and draw it from the principal's budget (module docstring),
     into ``admission``: its report is set before the draw, which may raise."""
-    try:
-        cost = _cost(schema, document, operation_name, variables, coerced)
-    except CostError:
-        return  # execution answers the missing operation or bad variables
-    budget = budget_for(settings, principal.role) if principal is not None else None
-    limit = min(settings.query_cost_max, budget.capacity if budget else settings.query_cost_max)
-    report: dict[str, Any] = {
-        "requestedQueryCost": cost,
-        "maximumQueryCost": limit,
-        "throttleStatus": None,
-    }
-    admission.report = report
-    if cost > limit:
-        log.info("refused a query costing %d (limit %d)", cost, limit)
-        admission.refusal = GraphQLError(
-            f"This query may cost {cost} points, more than the {limit} one query may cost. "
-            "Ask for smaller pages (first:) or fewer nested lists.",
-            extensions={"code": "QUERY_TOO_COMPLEX", "cost": cost, "maximumCost": limit},
-        )
+    role = principal.role if principal is not None else None
+    priced = _price(admission, schema, document, operation_name, variables, settings, role, coerced)
+    if priced is None or principal is None or priced.budget is None:
         return
-    if principal is None or budget is None:
-        return
+    budget = priced.budget
     # One statement committed on its own, on the request's connection when there is no
     # replica (api/db/request_session.py): atomic as before, without BEGIN/COMMIT, and
     # reading the data version for the response cache in the same round trip.
     drawn = await query_budgets.draw_on(
-        reads, principal_key(principal), cost, budget.capacity, budget.restore_per_second
+        reads, principal_key(principal), priced.cost, budget.capacity, budget.restore_per_second
     )
+    _drawn(admission, role, priced.cost, budget, drawn)
+
+
+async def admit_key(
+    admission: Admission,
+    schema: Any,
+    document: Any,
+    operation_name: str | None,
+    variables: Any,
+    settings: Settings,
+    role: Role,
+    key_hash: str,
+    reads: Any,
+    coerced: Any = None,
+) -> query_budgets.KeyDraw | None:
+    """``admit`` for an API key not checked yet, whose role (``role``, the one keys have) and
+    document are known, so the cost is too: the key's check and the draw are one statement
+    (``query_budgets.draw_for_key_on``). A revoked or unknown key (``KeyDraw.key`` None) draws
+    nothing and ``admission`` stays as it was; so does a key of another role (``drawn`` None:
+    the caller admits it at its own role's price).
+
+    None when the cost is not to be drawn (it could not be counted, or is too complex): the
+    caller checks the key alone, as before, since a refused key must be answered before
+    anything about the document (``admission`` is then left unset too).
+    """
+    priced_into = Admission()
+    priced = _price(
+        priced_into, schema, document, operation_name, variables, settings, role, coerced
+    )
+    if priced is None or priced.budget is None:
+        return None
+    budget = priced.budget
+    prefix = principal_key(Principal(role=role, subject=API_KEY_SUBJECT))
+    checked = await query_budgets.draw_for_key_on(
+        reads,
+        key_hash,
+        role,
+        prefix,
+        priced.cost,
+        budget.capacity,
+        budget.restore_per_second,
+    )
+    if checked.drawn is not None:
+        admission.report = priced_into.report
+        _drawn(admission, role, priced.cost, budget, checked.drawn)
+    return checked
+
+
+def _drawn(
+    admission: Admission, role: Role | None, cost: int, budget: Budget, drawn: query_budgets.Draw
+) -> None:
+    """The draw's outcome into ``admission``: the bucket's level, and RATE_LIMITED when spent."""
+    report = admission.report
+    assert report is not None
     report["throttleStatus"] = {
         "maximumAvailable": budget.capacity,
         "currentlyAvailable": math.floor(drawn.available),
@@ -237,7 +315,8 @@ async def admit(
     if drawn.granted:
         return
     retry_after = max(1, math.ceil((cost - drawn.available) / budget.restore_per_second))
-    log.info("rate limited %s: cost %d, %d available", principal.role.value, cost, drawn.available)
+    shown = role.value if role is not None else None
+    log.info("rate limited %s: cost %d, %d available", shown, cost, drawn.available)
     admission.refusal = GraphQLError(
         f"The query budget is spent: this query costs {cost} points and "
         f"{math.floor(drawn.available)} are available. Retry in {retry_after} s.",

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 
 from api.domain.enums import Role
 
+# An integration key's subject is this prefix and the key's name.
+API_KEY_SUBJECT = "api-key:"
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,9 +20,9 @@ from sqlalchemy.exc import DBAPIError
 
 import schema.variables
 from api.app import create_app
-from api.auth import KeyUses, create_api_key, key_uses
+from api.auth import KeyUses, create_api_key, hash_api_key, key_uses, revoke_api_key
 from api.db.prepared import prepare
-from api.db.repositories import query_budgets
+from api.db.repositories import api_keys, query_budgets
 from api.db.request_session import RequestSession
 from api.db.session import Database
 from api.domain.enums import Role
@@ -59,8 +60,12 @@ def _kinds(statements: list[str]) -> list[str]:
     """What each statement was, in order."""
     kinds = []
     for text in statements:
-        if "query_budget" in text:
+        if "query_budget" in text and "api_key" in text:
+            kinds.append("key+draw+version" if "data_version" in text else "key+draw")
+        elif "query_budget" in text:
             kinds.append("draw+version" if "data_version" in text else "draw")
+        elif "api_key" in text and "last_used_at" in text:
+            kinds.append("key-use")  # recorded aside by KeyUses, never on a request's path
         elif "api_key" in text:
             kinds.append("key+version" if "data_version" in text else "key")
         elif "data_version" in text:
@@ -117,11 +122,15 @@ async def test_each_request_s_statements_exactly(
             assert await sent(feed, member) == ["draw+version", "plan"]
             # Again at the same version: answered from the cache, one statement in all.
             assert await sent(feed, member) == ["draw+version"]
-            # An LMS key: its check (before the document is validated) reads the version.
-            await sent(links, lms, first_use=True)  # its first use is recorded aside, once
+            # An LMS key, its document not known yet: its check (before the document is
+            # validated) reads the version, then the draw, then the plan.
+            first = await sent(links, lms, first_use=True)  # its first use is recorded aside
+            assert [k for k in first if k != "key-use"] == ["key+version", "draw", "plan"]
+            # Known now (validated, answered by a plan): the fast path knows its cost before
+            # the key's check, so one statement checks the key, draws and reads the version.
             links = {**links, "variables": {"hashtag": "community"}}
-            assert await sent(links, lms) == ["key+version", "draw", "plan"]
-            assert await sent(links, lms) == ["key+version", "draw"]
+            assert await sent(links, lms) == ["key+draw+version", "plan"]
+            assert await sent(links, lms) == ["key+draw+version"]
             # A GET: the version first (a 304 costs nothing else), then the draw, then the plan.
             out: list[httpx.Response] = []
             get = {"query": FEED, "variables": {"hashtag": "leadership", "first": 7}}
@@ -155,9 +164,14 @@ async def test_a_revoked_key_is_refused_at_once_by_two_app_instances(demo_url: s
             await session.execute(
                 sa.text("UPDATE api_key SET revoked_at = now() WHERE name = 'two-processes'")
             )
-        # The very next request, in either process, with no wait: refused, as before.
+        # The very next request, in either process, with no wait: refused, as before, by the
+        # fast path's one statement that checks the key and would have drawn.
         for api in (two, one):
+            assert api.db is not None
+            await key_uses(api.db).drain()  # the key's use, recorded aside, is not counted
+            api.statements.clear()
             body = await api.post(LINKS, links, role=None, headers={"X-API-Key": key})
+            assert _kinds(api.statements) == ["key+draw+version"]
             assert body["data"] is None
             (error,) = body["errors"]
             assert error["extensions"]["code"] == "UNAUTHENTICATED"
@@ -258,3 +272,160 @@ async def test_bookkeeping_after_reads_ends_the_snapshot_and_a_failure_gives_the
         assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     finally:
         await db.dispose()
+
+
+async def _bucket(db: Database, principal: str) -> tuple[Any, ...] | None:
+    async with db.reading() as session:
+        row = (
+            await session.execute(
+                sa.text("SELECT available, updated_at FROM query_budget WHERE principal = :p"),
+                {"p": principal},
+            )
+        ).first()
+    return tuple(row) if row is not None else None
+
+
+async def test_the_folded_key_check_refuses_a_revoked_key_and_draws_nothing(
+    demo_url: str,
+) -> None:
+    """On the fast path an LMS key's check, its draw and the version are one statement; a
+    key revoked since is refused by that very statement, which draws nothing."""
+    slow = {"query_budget_lms_restore": 0.001}  # the level moves only by draws
+    async with app_on(demo_url, response_cache_bytes=0, **slow) as api:
+        assert api.db is not None
+        key = {"X-API-Key": await create_api_key(api.db, "folded-revoked", Role.LMS)}
+        links = {"hashtag": "leadership"}
+        for _ in range(2):  # the second request knows the document
+            body = await api.post(LINKS, links, role=None, headers=key)
+            assert "errors" not in body, body["errors"]
+            cost = body["extensions"]["cost"]
+        await key_uses(api.db).drain()
+        bucket = "LMS:api-key:folded-revoked"
+        before = await _bucket(api.db, bucket)
+        assert before is not None
+        assert math.floor(before[0]) == cost["throttleStatus"]["currentlyAvailable"]
+        api.statements.clear()
+        body = await api.post(LINKS, links, role=None, headers=key)
+        assert "errors" not in body, body["errors"]
+        assert _kinds(api.statements) == ["key+draw", "plan"]  # the cache is off: no version
+        drawn = await _bucket(api.db, bucket)
+        assert drawn is not None
+        assert drawn[0] < before[0]
+
+        await revoke_api_key(api.db, "folded-revoked")
+        api.statements.clear()
+        body = await api.post(LINKS, links, role=None, headers=key)
+        assert body["data"] is None
+        (error,) = body["errors"]
+        assert error["extensions"]["code"] == "UNAUTHENTICATED"
+        assert error["message"] == "The API key is not valid or has been revoked."
+        assert "extensions" not in body or "cost" not in body.get("extensions", {})
+        # Refused by the statement that would have drawn: nothing else ran, nothing drawn.
+        assert _kinds(api.statements) == ["key+draw"]
+        assert await _bucket(api.db, bucket) == drawn
+
+
+async def test_the_folded_statement_draws_nothing_for_an_unknown_or_revoked_key(
+    fresh_url: str,
+) -> None:
+    db = Database.connect(fresh_url, pool_size=1)
+    try:
+        key = await create_api_key(db, "repo-revoked", Role.LMS)
+        await revoke_api_key(db, "repo-revoked")
+        for text in (key, "cgk_never-issued"):
+            session = RequestSession(db)
+            checked = await query_budgets.draw_for_key_on(
+                session, hash_api_key(text), Role.LMS, "LMS:api-key:", 5, 100, 1.0
+            )
+            await session.close()
+            assert checked == query_budgets.KeyDraw(key=None, drawn=None)
+        async with db.reading() as session:
+            assert await session.scalar(sa.text("SELECT count(*) FROM query_budget")) == 0
+        # A valid key: checked and drawn, its bucket named as every principal's is.
+        valid = await create_api_key(db, "repo-valid", Role.LMS)
+        session = RequestSession(db)
+        checked = await query_budgets.draw_for_key_on(
+            session, hash_api_key(valid), Role.LMS, "LMS:api-key:", 5, 100, 1.0
+        )
+        await session.close()
+        assert checked.key is not None
+        assert checked.key.name == "repo-valid"
+        assert checked.drawn is not None
+        assert checked.drawn.granted
+        assert checked.drawn.available == 95
+        assert await _bucket(db, "LMS:api-key:repo-valid") is not None
+        # A key of another role than the one priced for: checked, nothing drawn.
+        session = RequestSession(db)
+        checked = await query_budgets.draw_for_key_on(
+            session, hash_api_key(valid), Role.MEMBER, "MEMBER:api-key:", 5, 100, 1.0
+        )
+        await session.close()
+        assert checked.key is not None
+        assert checked.drawn is None
+        assert await _bucket(db, "MEMBER:api-key:repo-valid") is None
+    finally:
+        await db.dispose()
+
+
+async def test_a_spent_budget_with_a_valid_key_is_rate_limited_by_the_folded_statement(
+    demo_url: str,
+) -> None:
+    links = {"hashtag": "leadership"}
+    async with app_on(demo_url, response_cache_bytes=0) as api:
+        assert api.db is not None
+        key = {"X-API-Key": await create_api_key(api.db, "priced", Role.LMS)}
+        body = await api.post(LINKS, links, role=None, headers=key)
+        cost = body["extensions"]["cost"]["requestedQueryCost"]
+    # Room for two requests, not three; nothing drips back meanwhile.
+    budget = {"query_budget_lms": 2 * cost + cost // 2, "query_budget_lms_restore": 0.001}
+    async with app_on(demo_url, response_cache_bytes=0, **budget) as api:
+        assert api.db is not None
+        key = {"X-API-Key": await create_api_key(api.db, "spent", Role.LMS)}
+        kinds = []
+        bodies = []
+        for _ in range(3):
+            api.statements.clear()
+            bodies.append(await api.post(LINKS, links, role=None, headers=key))
+            await key_uses(api.db).drain()
+            kinds.append(_kinds(api.statements))
+    assert "errors" not in bodies[0], bodies[0]
+    assert "errors" not in bodies[1], bodies[1]
+    assert kinds[1] == ["key+draw", "plan"]  # known: checked and drawn in one statement
+    levels = [b["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] for b in bodies]
+    # The refusal reports the level it found, as the full path's does.
+    full = budget["query_budget_lms"]
+    assert levels == [full - cost, full - 2 * cost, full - 2 * cost]
+    assert bodies[2]["data"] is None
+    (error,) = bodies[2]["errors"]
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    assert error["extensions"]["currentlyAvailable"] == levels[1]
+    assert error["extensions"]["retryAfter"] >= 1
+    # Refused by the folded statement and answered by the full path without drawing again.
+    assert kinds[2] == ["key+draw"]
+
+
+async def test_a_key_of_another_role_is_drawn_at_its_own_price(demo_url: str) -> None:
+    """Keys are made for the LMS only; one of another role (written by hand) is checked by
+    the folded statement, which draws nothing, and the full path draws at its role's price."""
+    async with app_on(demo_url, response_cache_bytes=0) as api:
+        assert api.db is not None
+        lms = {"X-API-Key": await create_api_key(api.db, "lms-first", Role.LMS)}
+        links = {"hashtag": "leadership"}
+        for _ in range(2):  # the document is known for the LMS role
+            assert "errors" not in await api.post(LINKS, links, role=None, headers=lms)
+        odd = "cgk_member-by-hand"
+        async with api.db.unit_of_work() as session:
+            await api_keys.create_key(
+                session, name="by-hand", role=Role.MEMBER, key_hash=hash_api_key(odd)
+            )
+        api.statements.clear()
+        body = await api.post(LINKS, links, role=None, headers={"X-API-Key": odd})
+        await key_uses(api.db).drain()
+        assert "errors" not in body, body["errors"]
+        kinds = [k for k in _kinds(api.statements) if k != "key-use"]  # its first use
+        assert kinds == ["key+draw", "draw", "plan"]
+        member_budget = api.settings.query_budget_member
+        status = body["extensions"]["cost"]["throttleStatus"]
+        assert status["maximumAvailable"] == member_budget
+        assert await _bucket(api.db, "MEMBER:api-key:by-hand") is not None
+        assert await _bucket(api.db, "LMS:api-key:by-hand") is None

@@ -208,3 +208,5 @@ async def test_a_compiled_request_takes_one_connection_and_no_transaction(
         if first == 50 and name != "ResourceLinks":  # the demo tags three resources, no more
             assert max(_sizes(body["data"])) > 5, f"{name}: the large page held 5 or fewer"
     assert counts[5] == counts[50], f"{name}: {counts[5]} statements for 5, {counts[50]} for 50"
+    # The budget's draw (for an API key, with the key's check: one statement), then the plan.
+    assert counts[5] == 2, f"{name}: {counts[5]} statements"

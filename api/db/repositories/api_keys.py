@@ -50,14 +50,16 @@ class ActiveKey:
     role: Role
 
 
-def _find_active(*extra: Any) -> Any:
+def active_key(*extra: Any) -> Any:
+    """The unrevoked key whose hash is bound as ``key_hash`` (id, name, role, ``extra``): a
+    plain read, no lock. Also the first half of ``query_budgets.draw_for_key_on``."""
     return sa.select(Key.id, Key.name, Key.role, *extra).where(
         Key.key_hash == sa.bindparam("key_hash", type_=sa.Text()), Key.revoked_at.is_(None)
     )
 
 
-_FIND_ACTIVE = prepare(_find_active())
-_FIND_ACTIVE_AND_VERSION = prepare(_find_active(data_version.subquery()))
+_FIND_ACTIVE = prepare(active_key())
+_FIND_ACTIVE_AND_VERSION = prepare(active_key(data_version.subquery()))
 
 
 async def find_active_on(reads: Reads, key_hash: str) -> ActiveKey | None:

@@ -27,8 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import models
 from api.db.prepared import prepare
-from api.db.repositories import data_version
+from api.db.repositories import api_keys, data_version
 from api.db.request_session import Reads, RequestSession
+from api.domain.enums import Role
 
 B = models.QueryBudget
 
@@ -42,10 +43,11 @@ class Draw:
     throttled_until: datetime | None
 
 
-def _draw_statement() -> Any:
+def _draw_statement(key: Any = None) -> Any:
     """The draw, built once: every request sends the same statement with its own values
-    (building it per request cost more Python than the rest of the step)."""
-    principal = sa.bindparam("principal", type_=sa.Text())
+    (building it per request cost more Python than the rest of the step). ``key``: an API
+    key's check (``_KEY``, a CTE): the bucket is then that key's, and the draw happens only
+    when the check found the key, unrevoked and of the role priced for."""
     cost = sa.bindparam("cost", type_=sa.BigInteger())
     capacity = sa.bindparam("capacity", type_=sa.Float())
     restore_per_second = sa.bindparam("restore", type_=sa.Float())
@@ -56,9 +58,23 @@ def _draw_statement() -> Any:
     elapsed = sa.func.greatest(0.0, sa.extract("epoch", now - B.updated_at))
     refilled = sa.func.least(capacity, B.available + restore_per_second * elapsed)
     enough = refilled >= cost
-    new = insert(B).values(
-        principal=principal, available=fresh, updated_at=now, throttled_until=None
-    )
+    if key is None:
+        new = insert(B).values(
+            principal=sa.bindparam("principal", type_=sa.Text()),
+            available=fresh,
+            updated_at=now,
+            throttled_until=None,
+        )
+    else:
+        # The key's principal, "ROLE:api-key:name": the prefix is given (schema/budgets.py
+        # writes it as it writes every principal), the name is the row's.
+        prefix = sa.bindparam("prefix", type_=sa.Text())
+        new = insert(B).from_select(
+            ["principal", "available", "updated_at", "throttled_until"],
+            sa.select(prefix + key.c.name, fresh, now, sa.null()).where(
+                key.c.role == sa.bindparam("role", type_=sa.Text())
+            ),
+        )
     return new.on_conflict_do_update(
         index_elements=[B.principal],
         set_={
@@ -88,6 +104,34 @@ def _drawing(*extra: Any) -> Any:
 _DRAW = _drawing()
 _PREPARED_DRAW = prepare(_DRAW)
 _PREPARED_DRAW_AND_VERSION = prepare(_drawing(data_version.subquery().label("version")))
+
+
+def _key_check_and_draw(*extra: Any) -> Any:
+    """An API key's check and its draw in one statement (``draw_for_key_on``): the key's row
+    (none when it is unknown or revoked), the draw (only when there is a row, of the role),
+    and ``extra``. One statement sees one snapshot: a revocation committed before it began
+    is seen, and then nothing is drawn."""
+    key = api_keys.active_key().cte("key")
+    drawn = _draw_statement(key).cte("drawn")
+    return (
+        sa.select(
+            key.c.id,
+            key.c.name,
+            key.c.role,
+            drawn.c.available,
+            drawn.c.throttled_until,
+            *extra,
+            sa.func.set_config("synchronous_commit", "off", sa.true()).label("commit"),
+        )
+        .select_from(key)
+        .outerjoin(drawn, sa.true())
+    )
+
+
+_PREPARED_KEY_DRAW = prepare(_key_check_and_draw())
+_PREPARED_KEY_DRAW_AND_VERSION = prepare(
+    _key_check_and_draw(data_version.subquery().label("version"))
+)
 
 
 def _values(principal: str, cost: int, capacity: int, restore_per_second: float) -> dict[str, Any]:
@@ -132,3 +176,46 @@ async def draw_on(
     if fold and isinstance(reads, RequestSession):
         reads.data_version = int(row[2])
     return Draw(granted=row[1] is None, available=float(row[0]), throttled_until=row[1])
+
+
+@dataclass(frozen=True, slots=True)
+class KeyDraw:
+    """An API key's check and draw together: ``key`` None when the key is unknown or revoked
+    (nothing drawn); ``drawn`` None when the key's role is not the one priced for (nothing
+    drawn either: the caller draws again at that role's price)."""
+
+    key: api_keys.ActiveKey | None
+    drawn: Draw | None
+
+
+async def draw_for_key_on(
+    reads: Reads,
+    key_hash: str,
+    role: Role,
+    principal_prefix: str,
+    cost: int,
+    capacity: int,
+    restore_per_second: float,
+) -> KeyDraw:
+    """Check an API key and draw ``cost`` from its bucket (``ROLE:api-key:<name>``, the
+    principal ``principal_prefix`` + its name) in one statement on the primary: for a request
+    whose cost is known before its key is checked (the HTTP fast path's known documents, whose
+    role is the one API keys have). A revoked or unknown key draws nothing. Reads the data
+    version too when the request can use it (``RequestSession.folds_version``)."""
+    fold = isinstance(reads, RequestSession) and reads.folds_version()
+    statement = _PREPARED_KEY_DRAW_AND_VERSION if fold else _PREPARED_KEY_DRAW
+    values = _values("", cost, capacity, restore_per_second)
+    del values["principal"]
+    args = statement.args(key_hash=key_hash, role=role.name, prefix=principal_prefix, **values)
+    row = await reads.bookkeeping_row(statement, args)
+    if row is None:
+        return KeyDraw(key=None, drawn=None)
+    if fold and isinstance(reads, RequestSession):
+        reads.data_version = int(row[5])
+    key = api_keys.ActiveKey(id=int(row[0]), name=str(row[1]), role=Role[row[2]])
+    if row[3] is None:
+        return KeyDraw(key=key, drawn=None)
+    return KeyDraw(
+        key=key,
+        drawn=Draw(granted=row[4] is None, available=float(row[3]), throttled_until=row[4]),
+    )
