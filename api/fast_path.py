@@ -49,7 +49,8 @@ from api.db.session import Database
 from api.http_cache import CACHE_CONTROL, VARY, cacheable, current_version, entity_tag, matches
 from api.media_types import GRAPHQL_RESPONSE, content_type, prefers_graphql_response
 from api.persisted import PersistedQueries
-from api.response_cache import RawJSON, ResponseCache, encode
+from api.domain.raw_json import RawJSON
+from api.response_cache import ResponseCache, encode
 from api.settings import Settings
 from schema.budgets import Admission, admit
 from schema.fast_path import KnownDocuments, bound_plan, coerce
@@ -262,11 +263,8 @@ class FastPath:
         except Exception as exc:
             log.debug("fast path: the plan's statement failed, the full path answers: %s", exc)
             return None
-        # Decoded and encoded again as the full path does (json.dumps's escapes, no spaces),
-        # so that the bytes are the same whichever path answers.
-        data = json.loads(text)
+        # The statement's JSON text as it is, as the full path sends a plan's answer too
+        # (schema/compiled.py): the same bytes whichever path answers, never decoded here.
         if slot is not None:
-            raw = slot.keep(data, None)
-            if isinstance(raw, RawJSON):
-                return raw.text
-        return encode(data)
+            slot.keep(RawJSON(text), None)
+        return text
