@@ -46,10 +46,10 @@ from api.auth import credentials_of
 from api.db.compiled.plans import run_alone
 from api.db.request_session import RequestSession
 from api.db.session import Database
+from api.domain.raw_json import RawJSON
 from api.http_cache import CACHE_CONTROL, VARY, cacheable, current_version, entity_tag, matches
 from api.media_types import GRAPHQL_RESPONSE, content_type, prefers_graphql_response
 from api.persisted import PersistedQueries
-from api.domain.raw_json import RawJSON
 from api.response_cache import ResponseCache, encode
 from api.settings import Settings
 from schema.budgets import Admission, admit

@@ -4,10 +4,11 @@ Three apps share one database: the fast path on (the default), the fast path off
 request through Strawberry, compiled plans answering), and compiled plans off (the resolvers).
 Every contract read operation, every role, several variable sets: the bodies (byte for byte
 between the fast and the full path; the same JSON as the resolvers', whose bytes differ where
-a plan answered: schema/compiled.py), statuses and caching headers must be equal. Then what the fast path must keep doing per request: refuse a
-revoked key or an expired token at once, spend the budget once and refuse it as the full path
-does, refuse bad variables alike, answer 304, and count its requests on /metrics. A DEBUG log
-line names each answer the fast path gave, so the tests know which path answered.
+a plan answered: schema/compiled.py), statuses and caching headers must be equal. Then what
+the fast path must keep doing per request: refuse a revoked key or an expired token at once,
+spend the budget once and refuse it as the full path does, refuse bad variables alike, answer
+304, and count its requests on /metrics. A DEBUG log line names each answer the fast path
+gave, so the tests know which path answered.
 """
 
 from __future__ import annotations
