@@ -23,18 +23,19 @@ def _settings(secret: str = "s" * 32, **extra: object) -> Settings:
     )
 
 
-async def test_a_remembered_token_is_refused_once_it_expires() -> None:
+def test_a_remembered_token_is_refused_once_it_expires() -> None:
     settings = _settings()
     token = issue_token(settings, Role.MEMBER, "priya@example.com", ttl_seconds=1)
-    first = await verify_bearer_token(settings, token)
+    first = asyncio.run(verify_bearer_token(settings, token))
     assert (first.role, first.subject) == (Role.MEMBER, "priya@example.com")
-    assert await verify_bearer_token(settings, token) is first  # remembered, not verified again
+    again = asyncio.run(verify_bearer_token(settings, token))
+    assert again is first  # remembered, not verified again
     expires = jwt.decode(token, options={"verify_signature": False})["exp"]
     deadline = time.monotonic() + 5
     while time.time() < expires + 0.01 and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+        time.sleep(0.05)
     with pytest.raises(Unauthenticated, match="expired"):
-        await verify_bearer_token(settings, token)
+        asyncio.run(verify_bearer_token(settings, token))
 
 
 async def test_a_remembered_token_holds_only_under_its_own_settings() -> None:
