@@ -53,7 +53,7 @@ from api.persisted import PersistedQueries
 from api.response_cache import ResponseCache, encode
 from api.settings import Settings
 from schema.budgets import Admission, admit
-from schema.fast_path import KnownDocuments, bound_plan, coerce
+from schema.fast_path import KnownDocuments, bind
 
 log = logging.getLogger(__name__)
 
@@ -202,10 +202,7 @@ class FastPath:
                     kept = {k.decode(): v.decode("latin-1") for k, v in cache_headers}
                     log.debug("fast path: %s not modified (request %s)", known.name, rid)
                     return Response(status_code=304, headers=kept)
-        coerced = coerce(self.schema, known, variables)
-        if coerced is None:
-            return None
-        bound = bound_plan(known, coerced, self.settings.base_url)
+        bound = bind(self.schema, known, variables, self.settings.base_url)
         if bound is None:
             return None
         stats = metrics.CURRENT.get()

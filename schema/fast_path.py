@@ -12,8 +12,9 @@ every request, by the same functions the full path calls.
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode, OperationType, parse
@@ -30,6 +31,11 @@ from schema.types.node import decode_id
 # As many as the plans (api/db/compiled/plans.py): clients send the same few documents.
 MAX_KNOWN = 256
 MAX_TEXT = 32_000
+# Variable sets remembered per known document (``bind``), and the longest remembered (as JSON).
+MAX_BOUND = 64
+MAX_VARIABLES_TEXT = 4096
+
+Bound = tuple[Plan, list[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,10 @@ class Known:
     role: Role
     document: DocumentNode
     operation: OperationDefinitionNode
+    # The plan and parameters (or None: the full path answers) by variable set (``bind``).
+    bound: OrderedDict[str, Bound | None] = field(
+        default_factory=OrderedDict, compare=False, repr=False
+    )
 
     @property
     def name(self) -> str | None:
@@ -96,9 +106,7 @@ def coerce(
     return values
 
 
-def bound_plan(
-    known: Known, variables: dict[str, Any], base_url: str
-) -> tuple[Plan, list[Any]] | None:
+def bound_plan(known: Known, variables: dict[str, Any], base_url: str) -> Bound | None:
     """The compiled plan for these variables and its parameters (as ``CompiledPlans``);
     None where the plan falls back to the resolvers."""
     plan = PLANS.plan(known.text, known.document, known.operation, known.role, variables)
@@ -109,3 +117,29 @@ def bound_plan(
     except Fallback:
         return None
     return plan, params
+
+
+def bind(
+    schema: GraphQLSchema, known: Known, variables: dict[str, Any] | None, base_url: str
+) -> Bound | None:
+    """``coerce`` then ``bound_plan``: the plan and its parameters for the request's variables,
+    or None (the full path answers). Both are functions of the document, the role, the
+    variables and the base URL alone (the plan's parameters are read from the variables; no
+    clock, no database), and clients send the same few variable sets again and again (the LMS
+    asks for a course's topic, a screen for its first page): each known document remembers
+    the outcome for its last ``MAX_BOUND`` variable sets, by their JSON text (sorted keys, so
+    ``1`` and ``1.0`` or ``true`` stay apart). Longer variables are coerced every time."""
+    try:
+        key = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):  # cannot happen for decoded JSON; coerced every time
+        key = None
+    if key is not None and len(key) <= MAX_VARIABLES_TEXT and key in known.bound:
+        known.bound.move_to_end(key)
+        return known.bound[key]
+    coerced = coerce(schema, known, variables)
+    found = None if coerced is None else bound_plan(known, coerced, base_url)
+    if key is not None and len(key) <= MAX_VARIABLES_TEXT:
+        known.bound[key] = found
+        if len(known.bound) > MAX_BOUND:
+            known.bound.popitem(last=False)
+    return found

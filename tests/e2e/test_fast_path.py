@@ -294,6 +294,37 @@ async def test_bad_variables_get_the_full_paths_answer(
     assert len(_fast_answers(caplog)) == 1
 
 
+async def test_each_variable_set_gets_its_own_answer(
+    demo_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A known document remembers its plan's parameters per variable set (schema.fast_path.bind):
+    sets sent in turn, the same set with its keys in another order, and bad variables again,
+    all answered as the full path answers them (response cache off: every request executes)."""
+    caplog.set_level(logging.DEBUG, logger="api.fast_path")
+    sets: list[dict[str, Any]] = [
+        {"hashtag": "leadership"},
+        {"hashtag": "engagement", "kinds": ["COURSE"]},
+        {"kinds": ["COURSE"], "hashtag": "engagement"},
+        {"hashtag": "leadership", "kinds": ["PODCAST_EPISODE", "ARTICLE"]},
+        {"hashtag": 5},
+        {"hashtag": "a\u0000b"},
+    ]
+    async for two in _two(demo_url, response_cache_bytes=0):
+        admin = {"Authorization": f"Bearer {issue_token(two.settings, Role.ADMIN, 'a@x.test')}"}
+        answers: dict[str, set[str]] = {}
+        for _ in range(3):
+            for variables in sets:
+                body = {"query": RESOURCE_LINKS, "variables": variables}
+                fast = await two.post(two.fast, json=body, headers=admin)
+                full = await two.post(two.full, json=body, headers=admin)
+                assert (fast.status_code, fast.text) == (full.status_code, full.text), variables
+                answers.setdefault(repr(sorted(variables.items())), set()).add(fast.text)
+        assert all(len(texts) == 1 for texts in answers.values())
+        assert len({next(iter(texts)) for texts in answers.values()}) == 5  # 2 and 3 agree
+        # Every valid set after the document's first request: 3 rounds x 4 sets, less one.
+        assert len(_fast_answers(caplog)) == 11
+
+
 async def test_get_answers_and_not_modified(two: Two, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="api.fast_path")
     admin = {"Authorization": f"Bearer {issue_token(two.settings, Role.ADMIN, 'admin@x.test')}"}
