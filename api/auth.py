@@ -123,7 +123,7 @@ async def verify_bearer_token(settings: Settings, token: str) -> Principal:
         )
     principal = verify_token(settings, token)
     _VERIFIED[key] = principal
-    if len(_VERIFIED) > VERIFIED_MAX:
+    while len(_VERIFIED) > VERIFIED_MAX:
         _VERIFIED.popitem(last=False)
     return principal
 
