@@ -21,6 +21,7 @@ import logging
 import secrets
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -75,8 +76,40 @@ def verify_token(settings: Settings, token: str) -> Principal:
     return Principal(role=role, subject=str(claims["sub"]), expires_at=float(claims["exp"]))
 
 
+# HS256 tokens verified already, by their text and what verifying them depended on (the
+# secret, issuer and audience): a client sends the same token with every request, and PyJWT
+# spends a good share of a cheap request's CPU checking its signature and segments again.
+# What verifying a token decides cannot change for the same text, but for its expiry, which is
+# checked again on every use (as PyJWT does: valid while ``exp`` is after now; ``nbf`` and
+# ``iat`` only ever become true). Bounded, least recently used first out.
+_VERIFIED: OrderedDict[tuple[str, str, str, str | None], Principal] = OrderedDict()
+VERIFIED_MAX = 4096
+
+
+def _verified(
+    settings: Settings, token: str
+) -> tuple[tuple[str, str, str, str | None], Principal | None]:
+    key = (
+        token,
+        settings.jwt_secret.get_secret_value(),
+        settings.jwt_issuer,
+        settings.jwt_audience,
+    )
+    found = _VERIFIED.get(key)
+    if found is None:
+        return key, None
+    if found.expires_at is None or found.expires_at <= time.time():
+        del _VERIFIED[key]  # verified again below: refused as expired
+        return key, None
+    _VERIFIED.move_to_end(key)
+    return key, found
+
+
 async def verify_bearer_token(settings: Settings, token: str) -> Principal:
     """An HS256 token of ours, or an RS256 token of the identity provider when one is set."""
+    key, found = _verified(settings, token)
+    if found is not None:
+        return found
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -91,7 +124,11 @@ async def verify_bearer_token(settings: Settings, token: str) -> Principal:
         raise Unauthenticated(
             f"The token's signing algorithm {algorithm!r} is not accepted; tokens are {accepted}."
         )
-    return verify_token(settings, token)
+    principal = verify_token(settings, token)
+    _VERIFIED[key] = principal
+    while len(_VERIFIED) > VERIFIED_MAX:
+        _VERIFIED.popitem(last=False)
+    return principal
 
 
 def hash_api_key(key: str) -> str:

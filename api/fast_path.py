@@ -36,6 +36,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Any
 
 from asgi_correlation_id import correlation_id
@@ -57,19 +58,28 @@ from api.db.compiled.plans import run_alone
 from api.db.request_session import RequestSession
 from api.db.session import Database
 from api.domain.principal import Principal
+from api.domain.raw_json import RawJSON
 from api.http_cache import CACHE_CONTROL, VARY, cacheable, current_version, entity_tag, matches
 from api.media_types import GRAPHQL_RESPONSE, content_type, prefers_graphql_response
 from api.persisted import PersistedQueries
-from api.response_cache import RawJSON, ResponseCache, encode
+from api.response_cache import ResponseCache, encode
 from api.settings import Settings
 from schema.budgets import Admission, admit, admit_key
-from schema.fast_path import Known, KnownDocuments, bound_plan, coerce
+from schema.fast_path import Known, KnownDocuments, bind
 
 log = logging.getLogger(__name__)
 
 _MEMBERS = frozenset({"query", "variables", "operationName", "extensions"})
 
 RequestData = tuple[str | None, dict[str, Any] | None, str | None, dict[str, Any] | None]
+
+
+@lru_cache(maxsize=64)
+def _is_json(content_type: str) -> bool:
+    """Whether a request's Content-Type is JSON, as Strawberry's view reads it (clients send the
+    same one or two values: parsed once each)."""
+    media, _ = parse_content_type(content_type)
+    return "application/json" in media
 
 
 def _json_object(text: str | bytes) -> dict[str, Any] | None:
@@ -97,14 +107,18 @@ class FastPath:
         self.schema = schema
         self.schema_id = schema_id
         self.known = KnownDocuments()
+        # The counter's children by outcome, looked up once (prometheus-client's labels() takes
+        # a lock and checks the values on every call).
+        self._counted: dict[str, Any] = {}
 
     async def answer(self, request: Request, session: RequestSession) -> Response | None:
         """The answer, or None: the full path answers (having what was done here)."""
         response = await self._answer(request, session)
-        if response is None:
-            metrics.FAST_PATH.labels("full").inc()
-        else:
-            metrics.FAST_PATH.labels("answered").inc()
+        outcome = "full" if response is None else "answered"
+        counter = self._counted.get(outcome)
+        if counter is None:
+            counter = self._counted[outcome] = metrics.FAST_PATH.labels(outcome)
+        counter.inc()
         return response
 
     async def _request_data(self, request: Request) -> RequestData | None:
@@ -113,8 +127,7 @@ class FastPath:
         if "multipart/" in accept or "text/event-stream" in accept:
             return None  # incremental delivery and streaming: Strawberry's transports
         if request.method == "POST":
-            media, _ = parse_content_type(request.headers.get("content-type") or "")
-            if "application/json" not in media:
+            if not _is_json(request.headers.get("content-type") or ""):
                 return None
             data = _json_object(await request.body())
             if data is None:
@@ -225,10 +238,7 @@ class FastPath:
                     kept = {k.decode(): v.decode("latin-1") for k, v in cache_headers}
                     log.debug("fast path: %s not modified (request %s)", known.name, rid)
                     return Response(status_code=304, headers=kept)
-        coerced = coerce(self.schema, known, variables)
-        if coerced is None:
-            return None
-        bound = bound_plan(known, coerced, self.settings.base_url)
+        bound = bind(self.schema, known, variables, self.settings.base_url)
         if bound is None:
             return None
         stats = metrics.CURRENT.get()
@@ -330,11 +340,8 @@ class FastPath:
         except Exception as exc:
             log.debug("fast path: the plan's statement failed, the full path answers: %s", exc)
             return None
-        # Decoded and encoded again as the full path does (json.dumps's escapes, no spaces),
-        # so that the bytes are the same whichever path answers.
-        data = json.loads(text)
+        # The statement's JSON text as it is, as the full path sends a plan's answer too
+        # (schema/compiled.py): the same bytes whichever path answers, never decoded here.
         if slot is not None:
-            raw = slot.keep(data, None)
-            if isinstance(raw, RawJSON):
-                return raw.text
-        return encode(data)
+            slot.keep(RawJSON(text), None)
+        return text

@@ -343,6 +343,8 @@ class GraphQLView(GraphQL[Context, None]):
             session=session,
             # The budget the fast path drew before handing the request over, if it did.
             admission=getattr(request.state, "admission", None),
+            # A compiled plan's text goes into the body as it is (encode_json: splice).
+            raw_data=True,
         )
 
     async def execute_operation(

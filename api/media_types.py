@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
+@lru_cache(maxsize=256)  # clients send the same few Accept headers: each parsed once
 def prefers_graphql_response(accept: str | None) -> bool:
     """Whether ``Accept`` prefers application/graphql-response+json to application/json
     (GraphQL over HTTP); ``*/*`` and no Accept at all mean application/json."""

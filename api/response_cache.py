@@ -56,6 +56,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api import metrics
 from api.domain.principal import Principal
+from api.domain.raw_json import RawJSON
 from api.http_cache import version_of
 
 log = logging.getLogger(__name__)
@@ -64,17 +65,6 @@ log = logging.getLogger(__name__)
 ENTRY_OVERHEAD = 300
 # The largest share of the bound one answer may take.
 LARGEST_SHARE = 8
-
-
-class RawJSON:
-    """An answer's ``data`` as JSON text, put into the body as it is (``splice``).
-
-    Not a ``str``: a JSON encoder that does not know it fails loudly instead of quoting it."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
 
 
 def encode(value: object) -> str:
@@ -188,8 +178,8 @@ class Slot:
 
     def keep(self, data: Any, errors: Any) -> Any:
         """Keep an answer without errors; what to answer with (its encoded text, when kept)."""
-        if self.key is None or errors or not isinstance(data, dict):
+        if self.key is None or errors or not isinstance(data, dict | RawJSON):
             return data
-        raw = RawJSON(encode(data))
+        raw = data if isinstance(data, RawJSON) else RawJSON(encode(data))
         self.cache.put(self.key, self.version, raw)
         return raw

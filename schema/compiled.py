@@ -6,6 +6,13 @@ validation, variables) and the cost and budget step have passed, so refusals and
 result Strawberry skips graphql-core's execution (as QueryCostAndBudget does for a refusal).
 Any query without a plan, any request whose values the plan does not take, and any failure
 of the plan's statement run on the resolvers, which answer every query.
+
+Over HTTP (``Context.raw_data``) the answer's ``data`` is the statement's JSON text as
+PostgreSQL wrote it (``RawJSON``), put into the body without being decoded and encoded again
+(``api.response_cache.splice``), as the HTTP fast path (api/fast_path.py) sends it too: both
+paths answer a compiled plan with the same bytes. Those bytes are not the resolvers' (spaces
+after ``:`` and ``,``, characters beyond ASCII as UTF-8 rather than ``\\u`` escapes); the JSON is
+the same. Elsewhere (a WebSocket, a script) ``data`` is decoded as before.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from strawberry.extensions import SchemaExtension
 
 from api.db.compiled.compiler import Bindings, Fallback
 from api.db.compiled.plans import Plans, run
+from api.domain.raw_json import RawJSON
 from schema.budgets import _settings
 from schema.types.node import decode_id
 from schema.variables import coerced_variables
@@ -46,12 +54,12 @@ class CompiledPlans(SchemaExtension):
                 log.exception("compiled plan failed, the resolvers answer")
                 data = None
             if data is not None:
-                ec.result = GraphQLExecutionResult(data=data, errors=None)
+                ec.result = GraphQLExecutionResult(data=data, errors=None)  # type: ignore[arg-type]
                 with suppress(AttributeError):  # a script's context may be any object
                     ec.context.planned = True
         yield
 
-    async def _answer(self) -> dict[str, Any] | None:
+    async def _answer(self) -> dict[str, Any] | RawJSON | None:
         ec = self.execution_context
         context = ec.context
         principal = getattr(context, "principal", None)
@@ -83,5 +91,8 @@ class CompiledPlans(SchemaExtension):
         reads = getattr(context, "reads", None) or db
         async with reads.single_read() as session:
             answer = await run(session, plan, params)
+        if getattr(context, "raw_data", False):
+            # The HTTP view sends the statement's JSON text as it is (module docstring).
+            return RawJSON(answer)
         data: dict[str, Any] = json.loads(answer)
         return data

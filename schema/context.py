@@ -42,6 +42,9 @@ class Context:
     # Set when a compiled plan answered (schema/compiled.py): the fast path may then answer
     # this document's next requests itself.
     planned: bool = False
+    # Set by the HTTP view, which sends a compiled plan's JSON text as it is (RawJSON,
+    # schema/compiled.py); elsewhere (a WebSocket, a script) the plan's answer is decoded.
+    raw_data: bool = False
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

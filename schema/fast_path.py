@@ -21,8 +21,9 @@ known; the plan itself is still bound (or handed back) per request, as for any k
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -51,6 +52,11 @@ MAX_TEXT = 32_000
 # Stored documents prepared at start: each takes a plan (or a "no plan") per role in the plans'
 # LRU, which holds as many as the known documents.
 MAX_PREPARED = MAX_KNOWN // len(Role)
+# Variable sets remembered per known document (``bind``), and the longest remembered (as JSON).
+MAX_BOUND = 64
+MAX_VARIABLES_TEXT = 4096
+
+Bound = tuple[Plan, list[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,10 @@ class Known:
     role: Role
     document: DocumentNode
     operation: OperationDefinitionNode
+    # The plan and parameters (or None: the full path answers) by variable set (``bind``).
+    bound: OrderedDict[str, Bound | None] = field(
+        default_factory=OrderedDict, compare=False, repr=False
+    )
 
     @property
     def name(self) -> str | None:
@@ -186,9 +196,7 @@ def coerce(
     return values
 
 
-def bound_plan(
-    known: Known, variables: dict[str, Any], base_url: str
-) -> tuple[Plan, list[Any]] | None:
+def bound_plan(known: Known, variables: dict[str, Any], base_url: str) -> Bound | None:
     """The compiled plan for these variables and its parameters (as ``CompiledPlans``);
     None where the plan falls back to the resolvers."""
     plan = PLANS.plan(known.text, known.document, known.operation, known.role, variables)
@@ -199,3 +207,29 @@ def bound_plan(
     except Fallback:
         return None
     return plan, params
+
+
+def bind(
+    schema: GraphQLSchema, known: Known, variables: dict[str, Any] | None, base_url: str
+) -> Bound | None:
+    """``coerce`` then ``bound_plan``: the plan and its parameters for the request's variables,
+    or None (the full path answers). Both are functions of the document, the role, the
+    variables and the base URL alone (the plan's parameters are read from the variables; no
+    clock, no database), and clients send the same few variable sets again and again (the LMS
+    asks for a course's topic, a screen for its first page): each known document remembers
+    the outcome for its last ``MAX_BOUND`` variable sets, by their JSON text (sorted keys, so
+    ``1`` and ``1.0`` or ``true`` stay apart). Longer variables are coerced every time."""
+    try:
+        key = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):  # cannot happen for decoded JSON; coerced every time
+        key = None
+    if key is not None and len(key) <= MAX_VARIABLES_TEXT and key in known.bound:
+        known.bound.move_to_end(key)
+        return known.bound[key]
+    coerced = coerce(schema, known, variables)
+    found = None if coerced is None else bound_plan(known, coerced, base_url)
+    if key is not None and len(key) <= MAX_VARIABLES_TEXT:
+        known.bound[key] = found
+        if len(known.bound) > MAX_BOUND:
+            known.bound.popitem(last=False)
+    return found

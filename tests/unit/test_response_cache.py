@@ -6,8 +6,9 @@ import json
 
 from api.domain.enums import Role
 from api.domain.principal import Principal
+from api.domain.raw_json import RawJSON
 from api.http_cache import entity_tag, version_of
-from api.response_cache import ENTRY_OVERHEAD, LARGEST_SHARE, RawJSON, ResponseCache, splice
+from api.response_cache import ENTRY_OVERHEAD, LARGEST_SHARE, ResponseCache, splice
 
 
 def _raw(size: int) -> RawJSON:
