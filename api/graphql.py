@@ -211,7 +211,8 @@ class GraphQLView(GraphQL[Context, None]):
                 # A document and role at a time (a compile takes milliseconds): requests
                 # arriving meanwhile are served between them.
                 await asyncio.sleep(0)
-        log.info(
+        # Start-up noise: DEBUG, so an operator's console is not cluttered by it.
+        log.debug(
             "%d stored documents read, %d known (text, operation, role) prepared in %.0f ms",
             len(texts),
             made,
