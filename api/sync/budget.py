@@ -10,8 +10,10 @@ standing (apps that poll too much "will be blocked") and keeps the budget for us
 - Sliding window, counted conservatively: a request occupies its slot from the moment it is
   granted, and ``Grant.done()`` re-stamps the slot with the time the response came back.
   The server saw the request somewhere in between, so spacing the (k + limit)-th grant a full
-  window after the k-th *completion* keeps the server's own count within the limit whatever
-  the latency.
+  window after the k-th *completion* keeps the server's own count within the limit while a
+  request and its re-stamp take less than a window (a slot granted a window ago and not
+  re-stamped yet no longer counts; the client's timeout, 10 s, is well under the microblog's
+  30 s windows).
 - ``penalise(bucket, seconds)`` pauses a bucket after a 429 (honouring Retry-After), for every
   coroutine sharing the budget, not only the one that was refused.
 - One budget per token, shared by every client using that token: the limit is per (user, app).

@@ -31,17 +31,21 @@ def limit_simulator(sim: Sim, requests: int, window: float) -> None:
 async def test_two_clients_on_one_token_never_exceed_it_together(
     fresh_db: Database, sim: Sim
 ) -> None:
-    limit_simulator(sim, 5, 2.0)
+    # The budget spaces a grant a window after an earlier slot's response came back, which
+    # keeps the microblog's count within the limit while a request and its re-stamp take less
+    # than a window (the microblog's windows are 30 s, the client's timeout 10 s). Here a
+    # window of 5 s: a loaded machine has kept a 2 s window's re-stamps waiting on the pool.
+    limit_simulator(sim, 5, 5.0)
     async with (
-        make_client(sim, budget=shared_budget(fresh_db, 5, 2.0)) as one,
-        make_client(sim, budget=shared_budget(fresh_db, 5, 2.0)) as other,
+        make_client(sim, budget=shared_budget(fresh_db, 5, 5.0)) as one,
+        make_client(sim, budget=shared_budget(fresh_db, 5, 5.0)) as other,
     ):
-        # Each alone would send its eight at once, within its own five per window.
-        await asyncio.gather(*(c.users(1) for c in (one, other) for _ in range(8)))
+        # Each alone would send its four at once, within its own five per window.
+        await asyncio.gather(*(c.users(1) for c in (one, other) for _ in range(4)))
     log = sim.state.log
     assert log.count(status=429) == 0
-    assert log.count(bucket="other") == 16
-    assert log.max_in_window(2.0, bucket="other") <= 5
+    assert log.count(bucket="other") == 8
+    assert log.max_in_window(5.0, bucket="other") <= 5
 
 
 async def test_a_new_process_starts_from_what_the_token_spent(fresh_db: Database, sim: Sim) -> None:
