@@ -138,7 +138,7 @@ def servers(
                 [
                     sys.executable,
                     "-m",
-                    "bench.peers.raw",
+                    "bench.peers.raw_maintained" if name == MAINTAINED else "bench.peers.raw",
                     "--database-url",
                     url,
                     "--port",
@@ -147,7 +147,6 @@ def servers(
                     str(pool),
                     "--base-url",
                     PUBLIC_URL,
-                    *(["--maintained"] if name == MAINTAINED else []),
                 ],
                 port,
                 logs,

@@ -562,16 +562,11 @@ OPERATIONS: dict[str, Build] = {
 
 
 def make_app(
-    database_url: str, pool_size: int, base_url: str, *, maintained: bool = False
+    database_url: str, pool_size: int, base_url: str, operations: dict[str, Build] = OPERATIONS
 ) -> Starlette:
-    """The endpoint; ``maintained``: the statements reading the maintained counts and rollups
-    where the project does (bench/peers/raw_maintained.py)."""
+    """The endpoint answering ``operations`` (raw (maintained) passes its own statements:
+    bench/peers/raw_maintained.py)."""
     pool: dict[str, asyncpg.Pool] = {}
-    operations = OPERATIONS
-    if maintained:
-        from bench.peers.raw_maintained import MAINTAINED_OPERATIONS
-
-        operations = MAINTAINED_OPERATIONS
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -601,21 +596,14 @@ def make_app(
     )
 
 
-def main() -> None:
+def main(operations: dict[str, Build] = OPERATIONS) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--pool", type=int, default=10)
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
-    parser.add_argument(
-        "--maintained",
-        action="store_true",
-        help="read the maintained counts and rollups where the project does",
-    )
     args = parser.parse_args()
-    app = make_app(
-        args.database_url, args.pool, args.base_url.rstrip("/"), maintained=args.maintained
-    )
+    app = make_app(args.database_url, args.pool, args.base_url.rstrip("/"), operations)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

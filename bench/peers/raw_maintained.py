@@ -1,6 +1,6 @@
 """The raw limit reading what the project maintains: "raw (maintained)".
 
-    python -m bench.peers.raw --maintained --database-url URL --port 8102 --pool 10
+    python -m bench.peers.raw_maintained --database-url URL --port 8102 --pool 10
 
 The raw peer (bench/peers/raw.py) counts rows per request: a topic's live starters for
 TopicFeed's ``totalCount``, a resource's for ResourcePerformance's, every post of a range for the
@@ -32,6 +32,7 @@ from bench.peers.raw import (
     Build,
     _cursor,
     _span,
+    main,
     totals,
 )
 
@@ -308,3 +309,7 @@ MAINTAINED_OPERATIONS: dict[str, Build] = {
     "ContentMix": _ranged(CONTENT_MIX_MAINTAINED),
     "ManagerLeaderboard": _ranged(MANAGER_LEADERBOARD_MAINTAINED),
 }
+
+
+if __name__ == "__main__":
+    main(MAINTAINED_OPERATIONS)

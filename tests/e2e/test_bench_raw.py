@@ -17,10 +17,15 @@ from asgi_lifespan import LifespanManager
 
 from api.domain.enums import Role
 from api.seed.generator import generate
-from bench.peers.raw import make_app
+from bench.peers.raw import OPERATIONS, make_app
+from bench.peers.raw_maintained import MAINTAINED_OPERATIONS
 from tests.e2e.conftest import Api, operation
 
 MEMBER = "priya.raman@example.com"
+
+
+# The raw peer (False) and raw (maintained) (True): one endpoint, two sets of statements.
+_OPERATIONS = {False: OPERATIONS, True: MAINTAINED_OPERATIONS}
 
 
 @pytest.fixture(params=[False, True], ids=["raw", "maintained"])
@@ -28,7 +33,7 @@ async def raw(
     demo_url: str, api: Api, request: pytest.FixtureRequest
 ) -> AsyncIterator[httpx.AsyncClient]:
     await generate(demo_url, people=200, posts=2_000, seed=1)
-    app = make_app(demo_url, 2, api.settings.base_url, maintained=request.param)
+    app = make_app(demo_url, 2, api.settings.base_url, _OPERATIONS[request.param])
     async with (
         LifespanManager(app),
         httpx.AsyncClient(
@@ -116,7 +121,7 @@ async def both(demo_url: str, api: Api) -> AsyncIterator[dict[str, httpx.AsyncCl
     async with AsyncExitStack() as stack:
         clients = {}
         for name, maintained in (("raw", False), ("maintained", True)):
-            app = make_app(demo_url, 2, api.settings.base_url, maintained=maintained)
+            app = make_app(demo_url, 2, api.settings.base_url, _OPERATIONS[maintained])
             await stack.enter_async_context(LifespanManager(app))
             clients[name] = await stack.enter_async_context(
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://raw")
