@@ -47,8 +47,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
 import asyncpg
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from api.db.prepared import Prepared
 from api.db.session import Database
@@ -83,6 +86,10 @@ class RequestSession:
         # gets an ETag): only then does its first bookkeeping statement read it.
         self.version_wanted = version_wanted
         self._lock = asyncio.Lock()
+        # The pooled connection, once checked out: bare while only the driver has been used
+        # (``bookkeeping_row``, ``value_alone``), wrapped in ``_connection`` once a session
+        # needs it (``_connect``); giving it back goes through the wrapper when there is one.
+        self._raw: PoolProxiedConnection | None = None
         self._connection: AsyncConnection | None = None
         # The read snapshot's session, once a read has begun it.
         self._snapshot: AsyncSession | None = None
@@ -109,10 +116,55 @@ class RequestSession:
             and not self._closed
         )
 
+    async def _checkout(self) -> PoolProxiedConnection:
+        """The request's pooled connection, checked out of the read engine's pool if need be.
+
+        A bare pool checkout (``AsyncEngine.raw_connection``): the driver-only paths need no
+        ``Connection``/``AsyncConnection`` around it, whose creation and closing (events,
+        execution options, a second greenlet hop) cost more Python than the statement's own
+        round trip. Same pool, same checkout/checkin events, same reset on return.
+        """
+        if self._raw is None:
+            self._raw = await self.db.read_engine.raw_connection()
+        return self._raw
+
     async def _connect(self) -> AsyncConnection:
+        """The request's connection as an ``AsyncConnection``, for sessions: the pooled
+        connection already checked out, wrapped (no second checkout), else a new one."""
         if self._connection is None:
-            self._connection = await self.db.read_engine.connect()
+            raw = await self._checkout()
+            engine = self.db.read_engine
+            # ``Connection(engine, connection=...)`` adopts a checked-out pool connection;
+            # closing it checks that connection in, as ``engine.connect()``'s would.
+            self._connection = AsyncConnection(engine, Connection(engine.sync_engine, raw))
         return self._connection
+
+    async def _driver(self) -> asyncpg.Connection:
+        """The asyncpg connection of the request (checked out if need be), outside any
+        transaction: under the ``AsyncConnection`` once there is one (which may have
+        reconnected since), else the bare pooled connection's."""
+        if self._connection is not None:
+            raw = await self._connection.get_raw_connection()
+        else:
+            raw = await self._checkout()
+        driver = raw.driver_connection
+        if driver is None or driver.is_in_transaction():
+            # Not expected (nothing but the snapshot begins one); never commit a transaction
+            # of SQLAlchemy's from here.
+            raise RuntimeError("the request's connection is in a transaction")
+        return driver
+
+    def _announce(self, sql: str, params: Sequence[Any]) -> None:
+        """Announce a driver statement as SQLAlchemy announces its own, so that what counts
+        them (/metrics, benchmarks, tests) sees these too: through the ``Connection`` when
+        there is one, else the engine's listeners (with no connection object to hand them)."""
+        sync = self._connection.sync_connection if self._connection is not None else None
+        if sync is not None:
+            sync.dispatch.before_cursor_execute(sync, None, sql, tuple(params), None, False)
+        else:
+            engine = self.db.read_engine.sync_engine
+            if engine._has_events:
+                engine.dispatch.before_cursor_execute(None, None, sql, tuple(params), None, False)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -178,19 +230,8 @@ class RequestSession:
         async with self._lock:
             try:
                 await self._end_snapshot()
-                connection = await self._connect()
-                driver = (await connection.get_raw_connection()).driver_connection
-                if driver is None or driver.is_in_transaction():
-                    # Not expected (nothing but the snapshot begins one); never commit a
-                    # transaction of SQLAlchemy's from here.
-                    raise RuntimeError("the request's connection is in a transaction")
-                # Announced as SQLAlchemy announces its own statements, so that what counts
-                # them (/metrics, benchmarks, tests) sees these too.
-                sync = connection.sync_connection
-                if sync is not None:
-                    sync.dispatch.before_cursor_execute(
-                        sync, None, statement.sql, tuple(args), None, False
-                    )
+                driver = await self._driver()
+                self._announce(statement.sql, args)
                 record = await driver.fetchrow(statement.sql, *args)
             except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 await self._discard()
@@ -237,14 +278,8 @@ class RequestSession:
         async with self._lock:
             try:
                 await self._end_snapshot()
-                connection = await self._connect()
-                sync = connection.sync_connection
-                assert sync is not None
-                # Checked out and valid already: no I/O, so no greenlet hop needed.
-                driver = sync.connection.driver_connection
-                if driver is None or driver.is_in_transaction():
-                    raise RuntimeError("the request's connection is in a transaction")
-                sync.dispatch.before_cursor_execute(sync, None, sql, tuple(params), None, False)
+                driver = await self._driver()
+                self._announce(sql, params)
                 return await driver.fetchval(sql, *params)
             except BaseException:
                 await self._discard()
@@ -275,13 +310,22 @@ class RequestSession:
         """Drop the snapshot and the connection; never raises (a broken connection is the
         pool's to discard, and the error that broke it is the one worth reporting)."""
         connection, self._connection = self._connection, None
+        raw, self._raw = self._raw, None
         self._mode = None
         try:
             await self._end_snapshot()
         except Exception as exc:
             log.warning("could not end a request's read transaction: %s", exc)
-        if connection is not None:
-            try:
-                await connection.close()
-            except Exception as exc:
-                log.warning("could not return a request's connection to the pool: %s", exc)
+        try:
+            if connection is not None:
+                await connection.close()  # checks ``raw`` in through its Connection
+            elif raw is not None:
+                driver = raw.driver_connection
+                if driver is None or driver.is_closed():
+                    # Broken: discarded (the pool connects anew in its place), never reused.
+                    await greenlet_spawn(raw.invalidate)
+                else:
+                    # Checked in with the pool's reset on return, as a Connection's close is.
+                    await greenlet_spawn(raw.close)
+        except Exception as exc:
+            log.warning("could not return a request's connection to the pool: %s", exc)
