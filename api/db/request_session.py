@@ -318,10 +318,12 @@ class RequestSession:
             log.warning("could not end a request's read transaction: %s", exc)
         try:
             if connection is not None:
-                await connection.close()  # checks ``raw`` in through its Connection
+                sync = connection.sync_connection
+                if sync is not None and not sync.invalidated and _broken(sync.connection):
+                    await connection.invalidate()  # discarded by the pool, never reused
+                await connection.close()  # checks the pooled connection in (or what is left)
             elif raw is not None:
-                driver = raw.driver_connection
-                if driver is None or driver.is_closed():
+                if _broken(raw):
                     # Broken: discarded (the pool connects anew in its place), never reused.
                     await greenlet_spawn(raw.invalidate)
                 else:
@@ -329,3 +331,12 @@ class RequestSession:
                     await greenlet_spawn(raw.close)
         except Exception as exc:
             log.warning("could not return a request's connection to the pool: %s", exc)
+
+
+def _broken(pooled: PoolProxiedConnection) -> bool:
+    """Whether a pooled connection's driver connection is gone (the server ended it, or the
+    driver closed it after an error): such a connection must not go back to the pool, where
+    the next request would get it (SQLAlchemy notices a disconnect only in its own execution,
+    not in statements sent to asyncpg directly)."""
+    driver = pooled.driver_connection
+    return driver is None or bool(driver.is_closed())
