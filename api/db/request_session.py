@@ -234,10 +234,10 @@ class RequestSession:
                 self._announce(statement.sql, args)
                 record = await driver.fetchrow(statement.sql, *args)
             except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                await self._discard()
+                await self._discard(exc)
                 raise DBAPIError(statement.sql, tuple(args), exc) from exc
-            except BaseException:
-                await self._discard()
+            except BaseException as exc:
+                await self._discard(exc)
                 raise
         return tuple(record) if record is not None else None
 
@@ -281,8 +281,8 @@ class RequestSession:
                 driver = await self._driver()
                 self._announce(sql, params)
                 return await driver.fetchval(sql, *params)
-            except BaseException:
-                await self._discard()
+            except BaseException as exc:
+                await self._discard(exc)
                 raise
 
     async def release(self) -> None:
@@ -306,9 +306,13 @@ class RequestSession:
         if snapshot is not None:
             await snapshot.close()  # ROLLBACK, if a statement began the transaction
 
-    async def _discard(self) -> None:
+    async def _discard(self, driver_error: BaseException | None = None) -> None:
         """Drop the snapshot and the connection; never raises (a broken connection is the
-        pool's to discard, and the error that broke it is the one worth reporting)."""
+        pool's to discard, and the error that broke it is the one worth reporting).
+
+        ``driver_error``: what a statement sent to asyncpg directly raised; unless it is the
+        server refusing that statement alone, the connection is not trusted again.
+        """
         connection, self._connection = self._connection, None
         raw, self._raw = self._raw, None
         self._mode = None
@@ -319,11 +323,15 @@ class RequestSession:
         try:
             if connection is not None:
                 sync = connection.sync_connection
-                if sync is not None and not sync.invalidated and _broken(sync.connection):
+                if (
+                    sync is not None
+                    and not sync.invalidated
+                    and (_broken(sync.connection) or not _harmless(driver_error))
+                ):
                     await connection.invalidate()  # discarded by the pool, never reused
                 await connection.close()  # checks the pooled connection in (or what is left)
             elif raw is not None:
-                if _broken(raw):
+                if _broken(raw) or not _harmless(driver_error):
                     # Broken: discarded (the pool connects anew in its place), never reused.
                     await greenlet_spawn(raw.invalidate)
                 else:
@@ -340,3 +348,16 @@ def _broken(pooled: PoolProxiedConnection) -> bool:
     not in statements sent to asyncpg directly)."""
     driver = pooled.driver_connection
     return driver is None or bool(driver.is_closed())
+
+
+def _harmless(error: BaseException | None) -> bool:
+    """Whether a connection that saw ``error`` from a driver statement may be reused: no error,
+    or the server refusing the statement alone (not a connection exception, class 08, nor an
+    operator intervention ending the session, 57P). Anything else (the connection lost, the
+    statement cancelled half way) may leave it unusable, so it is dropped."""
+    if error is None:
+        return True
+    if not isinstance(error, asyncpg.PostgresError):
+        return False
+    state = str(getattr(error, "sqlstate", "") or "")
+    return not (state.startswith("08") or state.startswith("57P"))
