@@ -47,8 +47,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
 import asyncpg
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from api.db.prepared import Prepared
 from api.db.session import Database
@@ -83,6 +86,10 @@ class RequestSession:
         # gets an ETag): only then does its first bookkeeping statement read it.
         self.version_wanted = version_wanted
         self._lock = asyncio.Lock()
+        # The pooled connection, once checked out: bare while only the driver has been used
+        # (``bookkeeping_row``, ``value_alone``), wrapped in ``_connection`` once a session
+        # needs it (``_connect``); giving it back goes through the wrapper when there is one.
+        self._raw: PoolProxiedConnection | None = None
         self._connection: AsyncConnection | None = None
         # The read snapshot's session, once a read has begun it.
         self._snapshot: AsyncSession | None = None
@@ -109,10 +116,55 @@ class RequestSession:
             and not self._closed
         )
 
+    async def _checkout(self) -> PoolProxiedConnection:
+        """The request's pooled connection, checked out of the read engine's pool if need be.
+
+        A bare pool checkout (``AsyncEngine.raw_connection``): the driver-only paths need no
+        ``Connection``/``AsyncConnection`` around it, whose creation and closing (events,
+        execution options, a second greenlet hop) cost more Python than the statement's own
+        round trip. Same pool, same checkout/checkin events, same reset on return.
+        """
+        if self._raw is None:
+            self._raw = await self.db.read_engine.raw_connection()
+        return self._raw
+
     async def _connect(self) -> AsyncConnection:
+        """The request's connection as an ``AsyncConnection``, for sessions: the pooled
+        connection already checked out, wrapped (no second checkout), else a new one."""
         if self._connection is None:
-            self._connection = await self.db.read_engine.connect()
+            raw = await self._checkout()
+            engine = self.db.read_engine
+            # ``Connection(engine, connection=...)`` adopts a checked-out pool connection;
+            # closing it checks that connection in, as ``engine.connect()``'s would.
+            self._connection = AsyncConnection(engine, Connection(engine.sync_engine, raw))
         return self._connection
+
+    async def _driver(self) -> asyncpg.Connection:
+        """The asyncpg connection of the request (checked out if need be), outside any
+        transaction: under the ``AsyncConnection`` once there is one (which may have
+        reconnected since), else the bare pooled connection's."""
+        if self._connection is not None:
+            raw = await self._connection.get_raw_connection()
+        else:
+            raw = await self._checkout()
+        driver = raw.driver_connection
+        if driver is None or driver.is_in_transaction():
+            # Not expected (nothing but the snapshot begins one); never commit a transaction
+            # of SQLAlchemy's from here.
+            raise RuntimeError("the request's connection is in a transaction")
+        return driver
+
+    def _announce(self, sql: str, params: Sequence[Any]) -> None:
+        """Announce a driver statement as SQLAlchemy announces its own, so that what counts
+        them (/metrics, benchmarks, tests) sees these too: through the ``Connection`` when
+        there is one, else the engine's listeners (with no connection object to hand them)."""
+        sync = self._connection.sync_connection if self._connection is not None else None
+        if sync is not None:
+            sync.dispatch.before_cursor_execute(sync, None, sql, tuple(params), None, False)
+        else:
+            engine = self.db.read_engine.sync_engine
+            if engine._has_events:
+                engine.dispatch.before_cursor_execute(None, None, sql, tuple(params), None, False)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -178,25 +230,14 @@ class RequestSession:
         async with self._lock:
             try:
                 await self._end_snapshot()
-                connection = await self._connect()
-                driver = (await connection.get_raw_connection()).driver_connection
-                if driver is None or driver.is_in_transaction():
-                    # Not expected (nothing but the snapshot begins one); never commit a
-                    # transaction of SQLAlchemy's from here.
-                    raise RuntimeError("the request's connection is in a transaction")
-                # Announced as SQLAlchemy announces its own statements, so that what counts
-                # them (/metrics, benchmarks, tests) sees these too.
-                sync = connection.sync_connection
-                if sync is not None:
-                    sync.dispatch.before_cursor_execute(
-                        sync, None, statement.sql, tuple(args), None, False
-                    )
+                driver = await self._driver()
+                self._announce(statement.sql, args)
                 record = await driver.fetchrow(statement.sql, *args)
             except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                await self._discard()
+                await self._discard(exc)
                 raise DBAPIError(statement.sql, tuple(args), exc) from exc
-            except BaseException:
-                await self._discard()
+            except BaseException as exc:
+                await self._discard(exc)
                 raise
         return tuple(record) if record is not None else None
 
@@ -237,17 +278,11 @@ class RequestSession:
         async with self._lock:
             try:
                 await self._end_snapshot()
-                connection = await self._connect()
-                sync = connection.sync_connection
-                assert sync is not None
-                # Checked out and valid already: no I/O, so no greenlet hop needed.
-                driver = sync.connection.driver_connection
-                if driver is None or driver.is_in_transaction():
-                    raise RuntimeError("the request's connection is in a transaction")
-                sync.dispatch.before_cursor_execute(sync, None, sql, tuple(params), None, False)
+                driver = await self._driver()
+                self._announce(sql, params)
                 return await driver.fetchval(sql, *params)
-            except BaseException:
-                await self._discard()
+            except BaseException as exc:
+                await self._discard(exc)
                 raise
 
     async def release(self) -> None:
@@ -271,17 +306,58 @@ class RequestSession:
         if snapshot is not None:
             await snapshot.close()  # ROLLBACK, if a statement began the transaction
 
-    async def _discard(self) -> None:
+    async def _discard(self, driver_error: BaseException | None = None) -> None:
         """Drop the snapshot and the connection; never raises (a broken connection is the
-        pool's to discard, and the error that broke it is the one worth reporting)."""
+        pool's to discard, and the error that broke it is the one worth reporting).
+
+        ``driver_error``: what a statement sent to asyncpg directly raised; unless it is the
+        server refusing that statement alone, the connection is not trusted again.
+        """
         connection, self._connection = self._connection, None
+        raw, self._raw = self._raw, None
         self._mode = None
         try:
             await self._end_snapshot()
         except Exception as exc:
             log.warning("could not end a request's read transaction: %s", exc)
-        if connection is not None:
-            try:
-                await connection.close()
-            except Exception as exc:
-                log.warning("could not return a request's connection to the pool: %s", exc)
+        try:
+            if connection is not None:
+                sync = connection.sync_connection
+                if (
+                    sync is not None
+                    and not sync.invalidated
+                    and (_broken(sync.connection) or not _harmless(driver_error))
+                ):
+                    await connection.invalidate()  # discarded by the pool, never reused
+                await connection.close()  # checks the pooled connection in (or what is left)
+            elif raw is not None:
+                if _broken(raw) or not _harmless(driver_error):
+                    # Broken: discarded (the pool connects anew in its place), never reused.
+                    await greenlet_spawn(raw.invalidate)
+                else:
+                    # Checked in with the pool's reset on return, as a Connection's close is.
+                    await greenlet_spawn(raw.close)
+        except Exception as exc:
+            log.warning("could not return a request's connection to the pool: %s", exc)
+
+
+def _broken(pooled: PoolProxiedConnection) -> bool:
+    """Whether a pooled connection's driver connection is gone (the server ended it, or the
+    driver closed it after an error): such a connection must not go back to the pool, where
+    the next request would get it (SQLAlchemy notices a disconnect only in its own execution,
+    not in statements sent to asyncpg directly)."""
+    driver = pooled.driver_connection
+    return driver is None or bool(driver.is_closed())
+
+
+def _harmless(error: BaseException | None) -> bool:
+    """Whether a connection that saw ``error`` from a driver statement may be reused: no error,
+    or the server refusing the statement alone (not a connection exception, class 08, nor an
+    operator intervention ending the session, 57P). Anything else (the connection lost, the
+    statement cancelled half way) may leave it unusable, so it is dropped."""
+    if error is None:
+        return True
+    if not isinstance(error, asyncpg.PostgresError):
+        return False
+    state = str(getattr(error, "sqlstate", "") or "")
+    return not (state.startswith("08") or state.startswith("57P"))

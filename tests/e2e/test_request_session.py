@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.app import create_app
 from api.db.repositories import data_version
 from api.db.request_session import RequestSession
-from api.db.session import Database
+from api.db.session import Database, asyncpg_connect_args
 from api.domain.enums import Role
 from tests.e2e.conftest import Api, operation, settings_for
 
@@ -228,5 +229,53 @@ async def test_a_connection_given_back_keeps_no_read_only_setting(demo_url: str)
                 )
             )
             assert tuple(shown.one()) == ("read committed", "off")
+    finally:
+        await db.dispose()
+
+
+async def test_driver_statements_and_a_later_snapshot_share_one_checkout(db: Database) -> None:
+    session = RequestSession(db)
+    with watched(db.read_engine) as use:
+        pid = await session.value_alone("SELECT pg_backend_pid()", [])
+        async with session.reading() as s:  # the same pooled connection, now under a session
+            assert (await s.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one() == pid
+        assert await session.value_alone("SELECT pg_backend_pid()", []) == pid
+        assert db.read_engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+        await session.close()
+    assert use.checkouts == 1
+    assert db.read_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("under_a_session", [False, True])
+async def test_a_broken_connection_is_discarded_not_reused(
+    demo_url: str, under_a_session: bool
+) -> None:
+    db = Database.connect(demo_url, pool_size=1)
+    try:
+        session = RequestSession(db)
+        if under_a_session:  # the request's connection wrapped for a session already
+            async with session.bookkeeping() as s:
+                await data_version.current(s)
+        pid = await session.value_alone("SELECT pg_backend_pid()", [])
+        killer = await asyncpg.connect(**asyncpg_connect_args(demo_url))
+        try:
+            assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
+            for _ in range(500):  # until the server has let the backend go (bounded)
+                gone = not await killer.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid
+                )
+                if gone:
+                    break
+                await asyncio.sleep(0.01)
+            assert gone
+        finally:
+            await killer.close()
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+            await session.value_alone("SELECT 1", [])
+        await session.close()
+        # The pool's one connection was dropped, not handed to the next request.
+        later = RequestSession(db)
+        assert await later.value_alone("SELECT pg_backend_pid()", []) != pid
+        await later.close()
     finally:
         await db.dispose()
